@@ -1,0 +1,152 @@
+//! The contract between the engine and a built-in stage kind.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// How an output is shown by `metrics`/`plots` commands. Every role is an out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutRole {
+    Out,
+    Metrics,
+    Plots,
+}
+
+/// One output a stage writes, as a project-relative path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutDecl {
+    pub path: String,
+    pub role: OutRole,
+    /// `false`: kept in the workspace and git, never put in the store (metrics, plots).
+    pub cache: bool,
+}
+
+impl OutDecl {
+    pub fn out(path: impl Into<String>) -> Self {
+        OutDecl { path: path.into(), role: OutRole::Out, cache: true }
+    }
+    pub fn metrics(path: impl Into<String>) -> Self {
+        OutDecl { path: path.into(), role: OutRole::Metrics, cache: false }
+    }
+    pub fn plots(path: impl Into<String>) -> Self {
+        OutDecl { path: path.into(), role: OutRole::Plots, cache: false }
+    }
+}
+
+/// What a stage of some kind reads and writes, derived from its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindIo {
+    /// Project-relative input paths (files or directories).
+    pub deps: Vec<String>,
+    pub outs: Vec<OutDecl>,
+    /// The params.yaml section the kind reads (its values enter the fingerprint).
+    pub params_section: &'static str,
+    /// Bumped whenever the kind's results for the same inputs would change.
+    pub code_version: u32,
+}
+
+/// Everything a stage run gets. Serialised to JSON by the engine and handed to the child.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Invocation {
+    /// The project root; every path in settings is relative to it.
+    pub root: PathBuf,
+    /// The stage's name in pipeline.yaml (for messages).
+    pub stage: String,
+    /// The resolved `with:` map (params interpolated).
+    pub settings: Value,
+    /// The kind's params section (`Value::Null` when params.yaml has none).
+    pub params: Value,
+    /// For `evaluate`: the current baseline champion's model file, when there is one.
+    #[serde(default)]
+    pub baseline_model: Option<PathBuf>,
+}
+
+impl Invocation {
+    /// A settings path made absolute against the project root.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+}
+
+/// What a finished stage reports: one line for the log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    pub summary: String,
+}
+
+/// A built-in stage kind: typed settings and params, the files they name, and the run.
+pub trait Kind {
+    const NAME: &'static str;
+    const PARAMS_SECTION: &'static str;
+    const CODE_VERSION: u32;
+    /// The `with:` map. Use `#[serde(deny_unknown_fields)]`.
+    type Settings: DeserializeOwned;
+    /// The params section. `Default` stands in when params.yaml has no such section.
+    type Params: DeserializeOwned + Default;
+
+    /// Input paths and outputs named by the settings; may also check params for consistency.
+    fn io(settings: &Self::Settings, params: &Self::Params) -> Result<(Vec<String>, Vec<OutDecl>), String>;
+
+    fn run(
+        root: &Path,
+        settings: Self::Settings,
+        params: Self::Params,
+        invocation: &Invocation,
+    ) -> Result<Outcome, StageError>;
+}
+
+/// Parses settings and params for `K`.
+pub fn parse<K: Kind>(settings: &Value, params: &Value) -> Result<(K::Settings, K::Params), SettingsError> {
+    let s: K::Settings = serde_json::from_value(settings.clone())
+        .map_err(|e| SettingsError::new(format!("settings of kind '{}': {e}", K::NAME)))?;
+    let p: K::Params = if params.is_null() {
+        K::Params::default()
+    } else {
+        serde_json::from_value(params.clone()).map_err(|e| {
+            SettingsError::new(format!("params section '{}' (params.yaml): {e}", K::PARAMS_SECTION))
+        })?
+    };
+    Ok((s, p))
+}
+
+/// [`crate::describe`] for one kind.
+pub fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
+    let (s, p) = parse::<K>(settings, params)?;
+    let (deps, outs) = K::io(&s, &p).map_err(SettingsError::new)?;
+    Ok(KindIo { deps, outs, params_section: K::PARAMS_SECTION, code_version: K::CODE_VERSION })
+}
+
+/// [`crate::run`] for one kind.
+pub fn run_kind<K: Kind>(invocation: &Invocation) -> Result<Outcome, StageError> {
+    let (s, p) = parse::<K>(&invocation.settings, &invocation.params).map_err(|e| StageError::new(e.0))?;
+    K::run(&invocation.root, s, p, invocation)
+}
+
+/// A bad `with:` setting or params section: a usage error, reported before anything runs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+impl SettingsError {
+    pub fn new(message: impl Into<String>) -> Self {
+        SettingsError(message.into())
+    }
+    pub fn unknown_kind(kind: &str, known: &[&str]) -> Self {
+        SettingsError(format!("unknown stage kind '{kind}' (built-in kinds: {})", known.join(", ")))
+    }
+}
+
+/// A stage failed on its data or files: reported with file, row and column where known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StageError {
+    pub message: String,
+}
+
+impl StageError {
+    pub fn new(message: impl Into<String>) -> Self {
+        StageError { message: message.into() }
+    }
+}

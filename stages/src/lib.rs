@@ -1,0 +1,35 @@
+//! The built-in churn stage kinds (`uses:` in pipeline.yaml).
+//!
+//! This crate knows nothing of the stage graph, fingerprints or the store. The engine asks it
+//! two things, through [`describe`] and [`run`]:
+//!
+//! * before anything runs, what a stage of a kind reads and writes given its settings (the
+//!   `with:` map) and its params section — this also validates both, so a bad setting is a
+//!   usage error (exit 2) caught before any stage starts;
+//! * later, in a child process of the same binary, to run one stage: a pure function from typed
+//!   settings + params + input files to output files and a one-line summary.
+//!
+//! Each kind lives in its own module and implements [`Kind`]; [`KINDS`] lists them.
+
+pub mod kind;
+
+pub use kind::{Invocation, Kind, KindIo, OutDecl, OutRole, Outcome, SettingsError, StageError};
+
+use serde_json::Value;
+
+/// Names of every built-in kind, for "did you mean" hints and docs.
+pub const KINDS: &[&str] = &[];
+
+/// What a stage of `kind` reads and writes, after validating its settings and params.
+///
+/// `params` is the kind's params section from params.yaml (`Value::Null` when absent).
+pub fn describe(kind: &str, settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
+    let _ = (settings, params);
+    Err(SettingsError::unknown_kind(kind, KINDS))
+}
+
+/// Runs one stage of `kind`. Called in the child process that the engine starts.
+pub fn run(kind: &str, invocation: &Invocation) -> Result<Outcome, StageError> {
+    let _ = invocation;
+    Err(StageError::new(format!("unknown stage kind '{kind}'")))
+}
