@@ -1,12 +1,136 @@
-//! Command-line interface: argument parsing and dispatch to commands.
-use clap::Parser;
+//! Command-line interface: arguments (clap), dispatch to commands, and the one place where
+//! results become exit codes and errors become messages on stderr.
+use crate::commands;
+use crate::error::{Error, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The hidden subcommand that runs one built-in stage in a child process.
+pub const STAGE_SUBCOMMAND: &str = "__stage";
+/// Prefix of the line in which a built-in stage reports its one-line summary.
+pub const SUMMARY_PREFIX: &str = "churnflow-summary: ";
+
 #[derive(Parser)]
-#[command(name = "churnflow", version, about)]
-struct Cli {}
+#[command(
+    name = "churnflow",
+    version,
+    about = "A content-hashed stage graph for customer-churn machine learning"
+)]
+struct Cli {
+    /// Run as if started in DIR (the project root).
+    #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
+    project: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the stages that are not fresh (restoring from the store where possible).
+    Repro(ReproArgs),
+    /// Show every stale stage and why.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the stage graph.
+    Dag(DagArgs),
+    /// Restore the outs recorded in pipeline.lock from the store.
+    Checkout {
+        /// Only these stages (default: all).
+        stages: Vec<String>,
+    },
+    /// Remove store objects that no lock, registry model or kept run record refers to.
+    Gc {
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The model registry: champions, history, rollback, verification.
+    Models {
+        #[command(subcommand)]
+        command: commands::models::ModelsCommand,
+    },
+    #[command(name = STAGE_SUBCOMMAND, hide = true)]
+    Stage { call: PathBuf },
+}
+
+#[derive(Args)]
+pub struct ReproArgs {
+    /// Stages to reproduce, with their upstream stages (default: all).
+    pub stages: Vec<String>,
+    /// Run the selected stages even if they are fresh.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Print what would run and why, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print the plan as JSON.
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+    /// Stages run at once (default: the number of cores).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// After a failure, go on with the stages that do not depend on it.
+    #[arg(short, long)]
+    pub keep_going: bool,
+    /// Run the named stages and everything downstream of them (not upstream).
+    #[arg(long)]
+    pub downstream: bool,
+    /// Run only the named stages, not their upstream stages.
+    #[arg(short, long)]
+    pub single_item: bool,
+}
+
+#[derive(Args)]
+pub struct DagArgs {
+    #[arg(long, group = "format")]
+    pub dot: bool,
+    #[arg(long, group = "format")]
+    pub mermaid: bool,
+    #[arg(long, group = "format")]
+    pub json: bool,
+}
 
 pub fn main() -> ExitCode {
-    let _ = Cli::parse();
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if let Error::Io { source, .. } = &e {
+                if source.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    let root = match cli.project {
+        Some(p) => p,
+        None => std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?,
+    };
+    let root = root
+        .canonicalize()
+        .map_err(|e| Error::BadInput(format!("project folder {}: {e}", root.display())))?;
+    match cli.command {
+        Command::Repro(args) => commands::repro::run(&root, &args),
+        Command::Status { json } => commands::status::run(&root, json),
+        Command::Dag(args) => commands::dag::run(&root, &args),
+        Command::Checkout { stages } => commands::checkout::run(&root, &stages),
+        Command::Gc { dry_run, json } => commands::gc::run(&root, dry_run, json),
+        Command::Models { command } => commands::models::run(&root, command),
+        Command::Stage { call } => Ok(commands::stage::run(&call)),
+    }
 }

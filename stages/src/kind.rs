@@ -45,6 +45,13 @@ pub struct KindIo {
     pub params_section: &'static str,
     /// Bumped whenever the kind's results for the same inputs would change.
     pub code_version: u32,
+    /// For a stage that compares a challenger with the registry's baseline champion: the dep
+    /// holding the challenger model. The baseline is the newest champion that is not this
+    /// model; its identity enters the fingerprint and its model file is passed in
+    /// [`Invocation::baseline_model`].
+    pub challenger_model: Option<String>,
+    /// The out holding a promotion decision that the engine applies to the registry.
+    pub registry_decision: Option<String>,
 }
 
 /// Everything a stage run gets. Serialised to JSON by the engine and handed to the child.
@@ -89,6 +96,16 @@ pub trait Kind {
     /// Input paths and outputs named by the settings; may also check params for consistency.
     fn io(settings: &Self::Settings, params: &Self::Params) -> Result<(Vec<String>, Vec<OutDecl>), String>;
 
+    /// See [`KindIo::challenger_model`].
+    fn challenger_model(_settings: &Self::Settings) -> Option<String> {
+        None
+    }
+
+    /// See [`KindIo::registry_decision`].
+    fn registry_decision(_settings: &Self::Settings) -> Option<String> {
+        None
+    }
+
     fn run(
         root: &Path,
         settings: Self::Settings,
@@ -115,7 +132,14 @@ pub fn parse<K: Kind>(settings: &Value, params: &Value) -> Result<(K::Settings, 
 pub fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
     let (s, p) = parse::<K>(settings, params)?;
     let (deps, outs) = K::io(&s, &p).map_err(SettingsError::new)?;
-    Ok(KindIo { deps, outs, params_section: K::PARAMS_SECTION, code_version: K::CODE_VERSION })
+    Ok(KindIo {
+        deps,
+        outs,
+        params_section: K::PARAMS_SECTION,
+        code_version: K::CODE_VERSION,
+        challenger_model: K::challenger_model(&s),
+        registry_decision: K::registry_decision(&s),
+    })
 }
 
 /// [`crate::run`] for one kind.

@@ -1,0 +1,78 @@
+//! `churnflow checkout`: put the outs recorded in pipeline.lock back into the workspace.
+use crate::error::{Error, Result};
+use crate::project::Project;
+use crate::project_lock::ProjectLock;
+use crate::store::Store;
+use std::path::Path;
+
+pub fn run(root: &Path, targets: &[String]) -> Result<u8> {
+    let _lock = ProjectLock::acquire(Store::new(root).dir())?;
+    let project = Project::load(root)?;
+    let selected = project.select(targets, false, true)?;
+    let mut restored = 0;
+    let mut problems = Vec::new();
+    for &i in project.graph.order() {
+        if !selected[i] {
+            continue;
+        }
+        let stage = &project.pipeline.stages[i];
+        let Some(entry) = project.lock.stages.get(&stage.name) else {
+            if !targets.is_empty() {
+                problems.push(format!(
+                    "{}: not in pipeline.lock (never run); run 'churnflow repro {}'",
+                    stage.name, stage.name
+                ));
+            }
+            continue;
+        };
+        for out in &stage.outs {
+            let Some(record) = entry.outs.get(&out.path) else { continue };
+            let dest = root.join(&out.path);
+            let current = project
+                .state
+                .hash_path(&dest)
+                .map_err(|e| Error::io(format!("cannot hash {}", dest.display()), e))?;
+            if current.as_ref().map(|h| h.hash()) == Some(record.hash.as_str()) {
+                continue;
+            }
+            if !out.cache {
+                problems.push(format!(
+                    "{}: {} is not stored (cache: false); restore it with 'git checkout -- {}'",
+                    stage.name, out.path, out.path
+                ));
+                continue;
+            }
+            if let Some(h) = &current {
+                if !project.store.has(h.hash()) {
+                    let saved = project.store.put(&dest, h).is_ok();
+                    eprintln!(
+                        "warning: {} was changed by hand; {}",
+                        out.path,
+                        if saved {
+                            format!("its content is saved in the store as {}", &h.hash()[..12])
+                        } else {
+                            "it could not be saved".into()
+                        }
+                    );
+                }
+            }
+            match project.store.restore(record, &dest) {
+                Ok(()) => {
+                    eprintln!("{}: restored {}", stage.name, out.path);
+                    restored += 1;
+                }
+                Err(e) => problems.push(format!(
+                    "{}: cannot restore {}: {e}; run 'churnflow repro {}' to recreate it",
+                    stage.name, out.path, stage.name
+                )),
+            }
+        }
+    }
+    let _ = project.state.save();
+    eprintln!("{restored} out(s) restored");
+    if problems.is_empty() {
+        Ok(0)
+    } else {
+        Err(Error::Runtime(problems.join("\n")))
+    }
+}

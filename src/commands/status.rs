@@ -1,0 +1,61 @@
+//! `churnflow status`: every stale stage and exactly why; `--json` for machines.
+use crate::error::Result;
+use crate::freshness::StaleReason;
+use crate::plan::plan;
+use crate::project::Project;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// Reasons as JSON objects: the typed fields plus the sentence `status` prints.
+pub fn reasons_json(reasons: &[StaleReason]) -> Vec<Value> {
+    reasons
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut v {
+                map.insert("message".into(), Value::String(r.to_string()));
+            }
+            v
+        })
+        .collect()
+}
+
+pub fn run(root: &Path, as_json: bool) -> Result<u8> {
+    let project = Project::load(root)?;
+    let all = vec![true; project.pipeline.stages.len()];
+    let planned = plan(&project, &all, false)?;
+    if let Err(e) = project.state.save() {
+        eprintln!("warning: could not save the hash cache: {e}");
+    }
+    if as_json {
+        let stages: Vec<Value> = planned
+            .iter()
+            .map(|p| {
+                json!({
+                    "stage": p.stage,
+                    "state": if p.fresh { "fresh" } else { "stale" },
+                    "restorable": p.restorable,
+                    "frozen": p.frozen,
+                    "reasons": reasons_json(&p.reasons),
+                })
+            })
+            .collect();
+        let clean = planned.iter().all(|p| p.fresh);
+        crate::commands::print_json(&json!({"schema": 1, "clean": clean, "stages": stages}))?;
+        return Ok(0);
+    }
+    let mut any = false;
+    for p in planned.iter().filter(|p| !p.fresh) {
+        any = true;
+        for r in &p.reasons {
+            println!("{}: {r}", p.stage);
+        }
+        if p.restorable {
+            println!("{}: (its outs for these inputs are in the store: repro restores them)", p.stage);
+        }
+    }
+    if !any {
+        println!("Everything is up to date.");
+    }
+    Ok(0)
+}

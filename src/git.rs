@@ -1,0 +1,67 @@
+//! Reading project files as they were at a git revision (for `gc`, `metrics diff`, `params diff`).
+//!
+//! The project may be a subfolder of the repository, so paths are taken relative to the
+//! project root and prefixed with its place in the repository.
+use crate::error::{Error, Result};
+use std::path::Path;
+use std::process::Command;
+
+fn git(root: &Path, args: &[&str]) -> std::io::Result<std::process::Output> {
+    Command::new("git").arg("-C").arg(root).args(args).output()
+}
+
+/// Is `root` inside a git work tree?
+pub fn is_repo(root: &Path) -> bool {
+    git(root, &["rev-parse", "--is-inside-work-tree"]).map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// The project's folder inside the repository ("" at the top, else "sub/dir/").
+fn prefix(root: &Path) -> Result<String> {
+    let out = git(root, &["rev-parse", "--show-prefix"]).map_err(|e| Error::io("cannot run git", e))?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Checks that `rev` names a commit; a clear usage error if not.
+pub fn verify_rev(root: &Path, rev: &str) -> Result<String> {
+    if !is_repo(root) {
+        return Err(Error::BadInput(format!(
+            "{} is not in a git repository, so revision '{rev}' cannot be read",
+            root.display()
+        )));
+    }
+    let spec = format!("{rev}^{{commit}}");
+    let out = git(root, &["rev-parse", "--verify", "--quiet", &spec])
+        .map_err(|e| Error::io("cannot run git", e))?;
+    if !out.status.success() {
+        return Err(Error::BadInput(format!(
+            "unknown git revision '{rev}' (try 'git log --oneline' for valid ones)"
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The text of the project file `rel` at `rev`, or `None` if it did not exist there.
+pub fn show(root: &Path, rev: &str, rel: &str) -> Result<Option<String>> {
+    let object = format!("{rev}:{}{rel}", prefix(root)?);
+    let out = git(root, &["show", &object]).map_err(|e| Error::io("cannot run git", e))?;
+    Ok(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// HEAD, every branch and every tag, as commit ids (empty outside a repository).
+pub fn kept_revisions(root: &Path) -> Vec<String> {
+    if !is_repo(root) {
+        return Vec::new();
+    }
+    let mut revs = Vec::new();
+    if let Ok(out) = git(root, &["rev-parse", "--verify", "--quiet", "HEAD"]) {
+        if out.status.success() {
+            revs.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        }
+    }
+    if let Ok(out) = git(root, &["for-each-ref", "--format=%(objectname)", "refs/heads", "refs/tags"]) {
+        revs.extend(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().to_string()));
+    }
+    revs.sort();
+    revs.dedup();
+    revs
+}

@@ -1,0 +1,63 @@
+//! A loaded project: its root, resolved pipeline, graph, lock, store and hash cache.
+use crate::error::{did_you_mean, Error, Result};
+use crate::graph::Graph;
+use crate::hashing::HashState;
+use crate::lockfile::LockFile;
+use crate::pipeline::Pipeline;
+use crate::registry::Registry;
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+
+pub struct Project {
+    pub root: PathBuf,
+    pub pipeline: Pipeline,
+    pub graph: Graph,
+    pub lock: LockFile,
+    pub store: Store,
+    pub state: HashState,
+    /// Champions and their history: the baseline that `evaluate` compares to.
+    pub registry: Registry,
+}
+
+impl Project {
+    pub fn load(root: &Path) -> Result<Project> {
+        let pipeline = Pipeline::load(root)?;
+        let graph = Graph::build(&pipeline)?;
+        let lock = LockFile::load(root)?;
+        let store = Store::new(root);
+        let state = HashState::load(store.state_path());
+        let registry = Registry::load(root)?;
+        Ok(Project { root: root.to_path_buf(), pipeline, graph, lock, store, state, registry })
+    }
+
+    /// Which stages a command acts on: all, or `targets` with their upstream stages
+    /// (`downstream`: with their downstream stages instead; `single`: only the targets).
+    pub fn select(&self, targets: &[String], downstream: bool, single: bool) -> Result<Vec<bool>> {
+        let n = self.pipeline.stages.len();
+        if targets.is_empty() {
+            return Ok(vec![true; n]);
+        }
+        let mut indices = Vec::new();
+        for t in targets {
+            match self.pipeline.index_of(t) {
+                Some(i) => indices.push(i),
+                None => {
+                    let names = self.pipeline.stages.iter().map(|s| s.name.as_str());
+                    let hint = match did_you_mean(t, names) {
+                        Some(s) => format!(" (did you mean '{s}'?)"),
+                        None => String::new(),
+                    };
+                    return Err(Error::BadInput(format!("no stage named '{t}' in pipeline.yaml{hint}")));
+                }
+            }
+        }
+        if single {
+            let mut keep = vec![false; n];
+            for i in indices {
+                keep[i] = true;
+            }
+            return Ok(keep);
+        }
+        Ok(self.graph.closure(&indices, downstream))
+    }
+}
