@@ -244,7 +244,7 @@ fn run_stage(
         let missing: Vec<String> = a.reasons.iter().map(|r| r.to_string()).collect();
         return fail(progress, name, format!("cannot run: {}", missing.join("; ")));
     };
-    if stage.uses_run_records() && stage.outs.iter().all(|o| o.cache) {
+    if !force && stage.uses_run_records() && stage.outs.iter().all(|o| o.cache) {
         if let Some(run) = project.store.read_run(&fp) {
             match restore_run(project, stage, lock, &run, progress) {
                 Ok(true) => {

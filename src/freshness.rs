@@ -7,7 +7,8 @@
 use crate::fingerprint::fingerprint;
 use crate::hashing::HashState;
 use crate::lockfile::StageLock;
-use crate::pipeline::{Action, Stage};
+use crate::params;
+use crate::pipeline::{Action, Stage, Template};
 use crate::registry::Registry;
 use serde::Serialize;
 use serde_json::Value;
@@ -197,9 +198,26 @@ fn diff(
     baseline: Option<&str>,
     reasons: &mut Vec<StaleReason>,
 ) {
+    // What the command/settings were with the recorded param values: if that is what the
+    // lock holds, only params changed, and the param reasons below say which.
+    let old_params = |k: &str| params::recorded_lookup(&lock.params, k);
+    let mut used = std::collections::BTreeSet::new();
+    let same_template = match &stage.template {
+        Template::Cmd(raw) => {
+            let old: Option<Vec<String>> =
+                raw.iter().map(|c| params::interpolate_with(c, &old_params, &mut used).ok()).collect();
+            old.is_some() && old == lock.cmd
+        }
+        Template::Settings(raw) => {
+            let old = params::interpolate_value_with(raw, &old_params, &mut used)
+                .ok()
+                .map(|v| params::canonical(&v));
+            old.is_some() && old == lock.settings
+        }
+    };
     match &stage.action {
         Action::Cmd(cmds) => {
-            if lock.cmd.as_ref() != Some(cmds) {
+            if lock.cmd.as_ref() != Some(cmds) && !(same_template && lock.uses.is_none()) {
                 if lock.uses.is_some() {
                     reasons.push(StaleReason::KindChanged { old: lock.uses.clone(), new: "cmd".into() });
                 } else {
@@ -211,7 +229,7 @@ fn diff(
             if lock.uses.as_deref() != Some(kind.as_str()) {
                 reasons.push(StaleReason::KindChanged { old: lock.uses.clone(), new: kind.clone() });
             } else {
-                if lock.settings.as_ref() != Some(settings) {
+                if lock.settings.as_ref() != Some(settings) && !same_template {
                     reasons.push(StaleReason::SettingsChanged {
                         keys: changed_keys(lock.settings.as_ref(), settings),
                     });

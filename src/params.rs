@@ -103,8 +103,45 @@ pub enum InterpError {
     Empty,
 }
 
+/// Finds a param value by dotted key.
+pub type Lookup<'a> = dyn Fn(&str) -> Option<Value> + 'a;
+
 /// Replaces every `${key}` in `text` with its param value; records the keys used.
 pub fn interpolate(text: &str, params: &Params, used: &mut BTreeSet<String>) -> Result<String, InterpError> {
+    interpolate_with(text, &|k| params.get(k).cloned(), used)
+}
+
+/// Interpolates every string inside a settings value (see [`interpolate_value_with`]).
+pub fn interpolate_value(
+    v: &Value,
+    params: &Params,
+    used: &mut BTreeSet<String>,
+) -> Result<Value, InterpError> {
+    interpolate_value_with(v, &|k| params.get(k).cloned(), used)
+}
+
+/// A lookup in recorded param values (pipeline.lock), where a key may be stored whole or
+/// inside a recorded section.
+pub fn recorded_lookup(recorded: &std::collections::BTreeMap<String, Value>, key: &str) -> Option<Value> {
+    if let Some(v) = recorded.get(key) {
+        return Some(v.clone());
+    }
+    recorded.iter().find_map(|(section, value)| {
+        let rest = key.strip_prefix(section.as_str())?.strip_prefix('.')?;
+        let mut node = value;
+        for part in rest.split('.') {
+            node = node.as_object()?.get(part)?;
+        }
+        Some(node.clone())
+    })
+}
+
+/// [`interpolate`] with any source of values.
+pub fn interpolate_with(
+    text: &str,
+    lookup: &Lookup,
+    used: &mut BTreeSet<String>,
+) -> Result<String, InterpError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("${") {
@@ -121,8 +158,8 @@ pub fn interpolate(text: &str, params: &Params, used: &mut BTreeSet<String>) -> 
         if key.is_empty() {
             return Err(InterpError::Empty);
         }
-        let value = params.get(key).ok_or_else(|| InterpError::Missing(key.to_string()))?;
-        out.push_str(&render(value));
+        let value = lookup(key).ok_or_else(|| InterpError::Missing(key.to_string()))?;
+        out.push_str(&render(&value));
         used.insert(key.to_string());
         rest = &after[end + 1..];
     }
@@ -132,9 +169,9 @@ pub fn interpolate(text: &str, params: &Params, used: &mut BTreeSet<String>) -> 
 
 /// Interpolates every string inside a settings value. A string that is exactly `${key}`
 /// takes the param's typed value (a number stays a number).
-pub fn interpolate_value(
+pub fn interpolate_value_with(
     v: &Value,
-    params: &Params,
+    lookup: &Lookup,
     used: &mut BTreeSet<String>,
 ) -> Result<Value, InterpError> {
     Ok(match v {
@@ -144,19 +181,19 @@ pub fn interpolate_value(
             match whole {
                 Some(key) if !key.contains("${") && !key.contains('}') && !key.trim().is_empty() => {
                     let key = key.trim();
-                    let value = params.get(key).ok_or_else(|| InterpError::Missing(key.to_string()))?;
+                    let value = lookup(key).ok_or_else(|| InterpError::Missing(key.to_string()))?;
                     used.insert(key.to_string());
-                    value.clone()
+                    value
                 }
-                _ => Value::String(interpolate(s, params, used)?),
+                _ => Value::String(interpolate_with(s, lookup, used)?),
             }
         }
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|i| interpolate_value(i, params, used)).collect::<Result<_, _>>()?)
-        }
+        Value::Array(items) => Value::Array(
+            items.iter().map(|i| interpolate_value_with(i, lookup, used)).collect::<Result<_, _>>()?,
+        ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| Ok((k.clone(), interpolate_value(v, params, used)?)))
+                .map(|(k, v)| Ok((k.clone(), interpolate_value_with(v, lookup, used)?)))
                 .collect::<Result<_, _>>()?,
         ),
         other => other.clone(),

@@ -32,9 +32,18 @@ pub struct Out {
     pub at: Option<(usize, usize)>,
 }
 
+/// The command or settings as written, before `${}` interpolation: lets `status` tell a
+/// changed command from a changed param.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Template {
+    Cmd(Vec<String>),
+    Settings(Value),
+}
+
 #[derive(Debug, Clone)]
 pub struct Stage {
     pub name: String,
+    pub template: Template,
     pub at: Option<(usize, usize)>,
     pub desc: Option<String>,
     pub action: Action,
@@ -145,6 +154,10 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
     let mut challenger_model = None;
     let mut registry_decision = None;
 
+    let template = match &s.action {
+        ActionSpec::Cmd(cmds) => Template::Cmd(cmds.iter().map(|c| c.value.clone()).collect()),
+        ActionSpec::Uses { with, .. } => Template::Settings(with.clone()),
+    };
     let action = match &s.action {
         ActionSpec::Cmd(cmds) => {
             let mut resolved = Vec::new();
@@ -280,6 +293,7 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
     }
     Ok(Stage {
         name: name.clone(),
+        template,
         at: s.name.at,
         desc: s.desc.clone(),
         action,

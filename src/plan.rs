@@ -54,6 +54,7 @@ pub fn plan(project: &Project, selected: &[bool], force: bool) -> Result<Vec<Pla
                 ))
         }));
         let restorable = !upstream
+            && !force
             && !reasons.is_empty()
             && stage.uses_run_records()
             && stage.outs.iter().all(|o| o.cache)

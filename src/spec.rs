@@ -76,6 +76,10 @@ const OUT_OPTIONS: &[&str] = &["cache", "persist", "desc"];
 /// Parses the text of pipeline.yaml. Collects every problem it can find.
 pub fn parse(text: &str) -> Result<Spec, Vec<Diagnostic>> {
     let file = PIPELINE_FILE;
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(vec![Diagnostic::new(file, None, "the file is empty")
+            .hint("declare the stages under 'stages:' (see docs/pipeline.md)")]);
+    }
     let root = yaml::parse(file, text).map_err(|d| vec![d])?;
     let mut errors = Vec::new();
     let Some(top) = root.as_mapping() else {

@@ -1,0 +1,293 @@
+//! What reruns, what is restored, what is skipped — and what `status` says about it.
+use crate::support::{counted, counts, diamond, Project};
+use std::time::Instant;
+
+#[test]
+fn first_run_runs_every_stage_and_writes_the_lock() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    assert_eq!(counts(&p), [1, 1, 1, 1]);
+    assert_eq!(p.read("work/joined.txt"), "raw\nleft 2\nraw\nright 3\n");
+    let lock = p.read("pipeline.lock");
+    for stage in ["prepare", "left", "right", "join"] {
+        assert!(lock.contains(&format!("  {stage}:\n")), "lock lacks {stage}:\n{lock}");
+    }
+}
+
+#[test]
+fn second_run_runs_nothing() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    let r = p.ok(&["repro"]);
+    assert_eq!(counts(&p), [1, 1, 1, 1]);
+    assert!(r.stderr().contains("0 ran, 0 restored, 4 up to date"), "{}", r.all());
+    assert_eq!(p.ok(&["status"]).stdout().trim(), "Everything is up to date.");
+}
+
+#[test]
+fn editing_a_listed_param_reruns_exactly_the_stages_that_list_it_and_their_downstream() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    p.write("params.yaml", "left:\n  factor: 5\nright:\n  factor: 3\nunused:\n  x: 1\n");
+    p.ok(&["repro"]);
+    assert_eq!(counts(&p), [1, 2, 1, 2]);
+    assert!(p.read("work/joined.txt").contains("left 5"));
+}
+
+#[test]
+fn a_param_inside_a_declared_section_is_tracked() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    p.write("params.yaml", "left:\n  factor: 2\nright:\n  factor: 3\n  extra: true\nunused:\n  x: 1\n");
+    let status = p.ok(&["status", "--json"]).json();
+    let right =
+        &status["stages"].as_array().unwrap().iter().find(|s| s["stage"] == "right").unwrap()["reasons"][0];
+    assert_eq!(right["reason"], "param_added");
+    assert_eq!(right["key"], "right.extra");
+    p.ok(&["repro"]);
+    // right reran, but wrote the same bytes: join's deps did not change, so it stays fresh.
+    assert_eq!(counts(&p), [1, 1, 2, 1]);
+}
+
+#[test]
+fn editing_an_unlisted_param_reruns_nothing() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    p.write("params.yaml", "left:\n  factor: 2\nright:\n  factor: 3\nunused:\n  x: 99\n");
+    p.ok(&["repro"]);
+    assert_eq!(counts(&p), [1, 1, 1, 1]);
+}
+
+#[test]
+fn editing_a_dep_reruns_its_consumers() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    p.write("data/raw.txt", "raw v2\n");
+    p.ok(&["repro"]);
+    assert_eq!(counts(&p), [2, 2, 2, 2]);
+}
+
+#[test]
+fn reverting_an_edit_restores_the_outs_from_the_store_without_running() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    let joined_v1 = p.read("work/joined.txt");
+    p.write("params.yaml", "left:\n  factor: 7\nright:\n  factor: 3\nunused:\n  x: 1\n");
+    p.ok(&["repro"]);
+    assert_eq!(counts(&p), [1, 2, 1, 2]);
+    p.write("params.yaml", "left:\n  factor: 2\nright:\n  factor: 3\nunused:\n  x: 1\n");
+    let dry = p.ok(&["repro", "--dry-run"]).stdout();
+    assert!(dry.contains("left: would restore from the store"), "{dry}");
+    let r = p.ok(&["repro"]);
+    assert_eq!(counts(&p), [1, 2, 1, 2], "nothing may run when the store has the results");
+    assert!(r.stderr().contains("left: restored from the store"), "{}", r.all());
+    assert_eq!(p.read("work/joined.txt"), joined_v1);
+}
+
+#[test]
+fn deleting_an_out_restores_it_without_running() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    std::fs::remove_file(p.path("work/left.txt")).unwrap();
+    let status = p.ok(&["status", "--json"]).json();
+    let left = status["stages"].as_array().unwrap().iter().find(|s| s["stage"] == "left").unwrap().clone();
+    assert_eq!(left["reasons"][0]["reason"], "out_missing");
+    assert_eq!(left["reasons"][0]["path"], "work/left.txt");
+    assert_eq!(left["restorable"], true);
+    p.ok(&["repro"]);
+    assert_eq!(counts(&p), [1, 1, 1, 1]);
+    assert_eq!(p.read("work/left.txt"), "raw\nleft 2\n");
+}
+
+#[test]
+fn a_hand_edited_out_is_saved_and_named_before_it_is_replaced() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    p.write("work/left.txt", "my precious edit\n");
+    let r = p.ok(&["repro"]);
+    assert!(r.stderr().contains("out work/left.txt was changed outside churnflow"), "{}", r.all());
+    assert_eq!(p.read("work/left.txt"), "raw\nleft 2\n");
+    let edit = blake3::hash(b"my precious edit\n").to_hex().to_string();
+    assert!(p.path(&format!("artifacts/objects/{}/{}", &edit[..2], &edit[2..])).is_file());
+}
+
+#[test]
+fn status_json_explains_each_stale_stage() {
+    let p = diamond();
+    let never = p.ok(&["status", "--json"]).json();
+    assert_eq!(never["schema"], 1);
+    assert_eq!(never["clean"], false);
+    assert!(never["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["reasons"][0]["reason"] == "never_run" || s["reasons"][0]["reason"] == "upstream_stale"));
+    p.ok(&["repro"]);
+    p.write("params.yaml", "left:\n  factor: 4\nright:\n  factor: 3\nunused:\n  x: 1\n");
+    let s = p.ok(&["status", "--json"]).json();
+    let by_name = |n: &str| s["stages"].as_array().unwrap().iter().find(|x| x["stage"] == n).unwrap().clone();
+    assert_eq!(by_name("prepare")["state"], "fresh");
+    assert_eq!(by_name("right")["state"], "fresh");
+    let left = by_name("left");
+    assert_eq!(left["reasons"][0]["reason"], "param_changed");
+    assert_eq!(left["reasons"][0]["key"], "left.factor");
+    assert_eq!(left["reasons"][0]["old"], 2);
+    assert_eq!(left["reasons"][0]["new"], 4);
+    assert_eq!(left["reasons"][0]["message"], "param left.factor 2 -> 4");
+    let join = by_name("join");
+    assert_eq!(join["reasons"][0]["reason"], "upstream_stale");
+    assert_eq!(join["reasons"][0]["stage"], "left");
+    let text = p.ok(&["status"]).stdout();
+    assert!(text.contains("left: param left.factor 2 -> 4"), "{text}");
+    assert!(text.contains("join: upstream left is stale"), "{text}");
+}
+
+#[test]
+fn status_names_a_changed_dep() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    p.write("data/raw.txt", "changed\n");
+    let text = p.ok(&["status"]).stdout();
+    assert!(text.contains("prepare: dep data/raw.txt changed"), "{text}");
+}
+
+#[test]
+fn interpolated_params_count_as_declared_params() {
+    let p = Project::new().file("params.yaml", "train:\n  depth: 3\n").file(
+        "pipeline.yaml",
+        "stages:\n  fit:\n    cmd: echo depth=${train.depth} > model.txt\n    outs: [model.txt]\n",
+    );
+    p.ok(&["repro"]);
+    assert_eq!(p.read("model.txt"), "depth=3\n");
+    p.write("params.yaml", "train:\n  depth: 8\n");
+    let text = p.ok(&["status"]).stdout();
+    assert_eq!(text.trim(), "fit: param train.depth 3 -> 8");
+}
+
+#[test]
+fn a_failing_stage_keeps_upstream_results_and_runs_nothing_downstream() {
+    let p = diamond();
+    let pipeline = p.read("pipeline.yaml").replace("cat work/prepared.txt - > work/right.txt", "exit 7");
+    p.write("pipeline.yaml", &pipeline);
+    let r = p.run(&["repro", "-j", "1"]);
+    assert_eq!(r.code(), 1, "{}", r.all());
+    assert!(r.stderr().contains("right: FAILED: exit code 7"), "{}", r.all());
+    assert_eq!(p.count("join"), 0);
+    let lock = p.read("pipeline.lock");
+    assert!(lock.contains("  prepare:\n"), "upstream results are kept:\n{lock}");
+    assert!(!lock.contains("  right:\n"), "a failed stage records nothing:\n{lock}");
+}
+
+#[test]
+fn keep_going_runs_independent_branches_after_a_failure() {
+    let p = Project::new().file(
+        "pipeline.yaml",
+        &format!(
+            "stages:\n  bad:\n    cmd: exit 1\n    outs: [bad.txt]\n  after_bad:\n    cmd: cp bad.txt x.txt\n    deps: [bad.txt]\n    outs: [x.txt]\n  good:\n    cmd: \"{}\"\n    outs: [good.txt]\n",
+            counted("good", "echo ok > good.txt")
+        ),
+    );
+    let r = p.run(&["repro", "--keep-going", "-j", "1"]);
+    assert_eq!(r.code(), 1);
+    assert_eq!(p.count("good"), 1, "{}", r.all());
+    assert!(!p.exists("x.txt"));
+    assert!(r.stderr().contains("not run: after_bad"), "{}", r.all());
+}
+
+#[test]
+fn independent_stages_run_in_parallel() {
+    let p = Project::new().file(
+        "pipeline.yaml",
+        "stages:\n  a:\n    cmd: sleep 1 && echo a > a.txt\n    outs: [a.txt]\n  b:\n    cmd: sleep 1 && echo b > b.txt\n    outs: [b.txt]\n",
+    );
+    let started = Instant::now();
+    p.ok(&["repro", "-j", "2"]);
+    let took = started.elapsed().as_secs_f64();
+    assert!(took < 1.8, "two 1 s stages took {took:.2} s with -j 2");
+}
+
+#[test]
+fn selected_targets_run_with_their_upstream_only() {
+    let p = diamond();
+    p.ok(&["repro", "left"]);
+    assert_eq!(counts(&p), [1, 1, 0, 0]);
+    p.ok(&["repro", "--single-item", "--force", "right"]);
+    assert_eq!(counts(&p), [1, 1, 1, 0]);
+    p.ok(&["repro", "--downstream", "--force", "left"]);
+    assert_eq!(counts(&p), [1, 2, 1, 1]);
+}
+
+#[test]
+fn force_reruns_fresh_stages() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    p.ok(&["repro", "--force"]);
+    assert_eq!(counts(&p), [2, 2, 2, 2]);
+}
+
+#[test]
+fn a_dep_inside_a_directory_out_makes_an_edge() {
+    let p = Project::new().file(
+        "pipeline.yaml",
+        "stages:\n  use:\n    cmd: cat d/inner.txt > used.txt\n    deps: [d/inner.txt]\n    outs: [used.txt]\n  make:\n    cmd: mkdir -p d && echo hi > d/inner.txt && echo 2 > d/other.txt\n    outs: [d]\n",
+    );
+    p.ok(&["repro"]);
+    assert_eq!(p.read("used.txt"), "hi\n");
+    std::fs::remove_dir_all(p.path("d")).unwrap();
+    p.ok(&["repro"]);
+    assert_eq!(p.read("d/other.txt"), "2\n", "a directory out comes back whole");
+}
+
+#[test]
+fn a_dep_may_be_a_symlink_to_data_outside_the_project() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("big.csv"), "a,b\n1,2\n").unwrap();
+    let p = Project::new().file(
+        "pipeline.yaml",
+        "stages:\n  count:\n    cmd: wc -l < data/big.csv > n.txt\n    deps: [data/big.csv]\n    outs: [n.txt]\n",
+    );
+    std::fs::create_dir_all(p.path("data")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("big.csv"), p.path("data/big.csv")).unwrap();
+    p.ok(&["repro"]);
+    assert_eq!(p.read("n.txt").trim(), "2");
+    std::fs::write(outside.path().join("big.csv"), "a,b\n1,2\n3,4\n").unwrap();
+    let status = p.ok(&["status"]).stdout();
+    assert!(status.contains("count: dep data/big.csv changed"), "{status}");
+}
+
+#[test]
+fn always_changed_stages_always_run_and_frozen_stages_never_rerun() {
+    let p = Project::new().file("in.txt", "1\n").file(
+        "pipeline.yaml",
+        &format!(
+            "stages:\n  live:\n    cmd: \"{}\"\n    always_changed: true\n    outs: [live.txt]\n  ice:\n    cmd: \"{}\"\n    deps: [in.txt]\n    frozen: true\n    outs: [ice.txt]\n",
+            counted("live", "date +%N > live.txt"),
+            counted("ice", "cp in.txt ice.txt")
+        ),
+    );
+    p.ok(&["repro"]);
+    p.write("in.txt", "2\n");
+    p.ok(&["repro"]);
+    assert_eq!(p.count("live"), 2);
+    assert_eq!(p.count("ice"), 1);
+    assert_eq!(p.read("ice.txt"), "1\n");
+}
+
+#[test]
+fn a_list_of_commands_runs_in_order_from_the_project_root() {
+    let p = Project::new().file(
+        "pipeline.yaml",
+        "stages:\n  multi:\n    cmd:\n      - echo one > out.txt\n      - echo two >> out.txt\n    outs: [out.txt]\n",
+    );
+    p.ok(&["repro"]);
+    assert_eq!(p.read("out.txt"), "one\ntwo\n");
+}
+
+#[test]
+fn a_stage_that_does_not_write_its_out_fails() {
+    let p =
+        Project::new().file("pipeline.yaml", "stages:\n  lazy:\n    cmd: \"true\"\n    outs: [never.txt]\n");
+    let r = p.run(&["repro"]);
+    assert_eq!(r.code(), 1);
+    assert!(r.stderr().contains("did not write its out never.txt"), "{}", r.all());
+}

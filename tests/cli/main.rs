@@ -1,0 +1,8 @@
+//! Integration tests: the real binary on temporary projects.
+mod support;
+
+mod dag;
+mod errors;
+mod freshness;
+mod registry;
+mod store;

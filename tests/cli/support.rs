@@ -1,0 +1,138 @@
+//! A small DSL for running the real churnflow binary on a temporary project.
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Project {
+        Project { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Builder form of [`Project::write`].
+    pub fn file(self, rel: &str, content: &str) -> Project {
+        self.write(rel, content);
+        self
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(p, content).expect("write");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("churnflow").expect("binary");
+        c.current_dir(self.root())
+            .args(args)
+            .env("CI", "1")
+            .env("NO_COLOR", "1")
+            .env_remove("CHURNFLOW_STAGE");
+        c
+    }
+
+    /// Runs churnflow and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.cmd(args).output().expect("run churnflow"))
+    }
+
+    /// Runs churnflow and asserts it exits 0.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code(), 0, "churnflow {args:?} failed:\n{}", r.all());
+        r
+    }
+
+    /// How many times the counted command of `name` ran (lines in `counts/<name>`).
+    pub fn count(&self, name: &str) -> usize {
+        std::fs::read_to_string(self.path(&format!("counts/{name}"))).map(|s| s.lines().count()).unwrap_or(0)
+    }
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn all(&self) -> String {
+        format!("--- stdout\n{}--- stderr\n{}", self.stdout(), self.stderr())
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.0.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.all()))
+    }
+}
+
+/// A counted shell command: appends a line to counts/<name>, then runs `body`.
+pub fn counted(name: &str, body: &str) -> String {
+    format!("mkdir -p counts && echo x >> counts/{name} && {body}")
+}
+
+/// A four-stage diamond: prepare -> (left, right) -> join, with params and counters.
+pub fn diamond() -> Project {
+    Project::new()
+        .file("data/raw.txt", "raw\n")
+        .file("params.yaml", "left:\n  factor: 2\nright:\n  factor: 3\nunused:\n  x: 1\n")
+        .file(
+            "pipeline.yaml",
+            &format!(
+                r#"stages:
+  prepare:
+    cmd: "{prepare}"
+    deps: [data/raw.txt]
+    outs: [work/prepared.txt]
+  left:
+    cmd: "{left}"
+    deps: [work/prepared.txt]
+    params: [left.factor]
+    outs: [work/left.txt]
+  right:
+    cmd: "{right}"
+    deps: [work/prepared.txt]
+    params: [right]
+    outs: [work/right.txt]
+  join:
+    cmd: "{join}"
+    deps: [work/left.txt, work/right.txt]
+    outs: [work/joined.txt]
+"#,
+                prepare = counted("prepare", "cp data/raw.txt work/prepared.txt"),
+                left = counted("left", "echo left ${left.factor} | cat work/prepared.txt - > work/left.txt"),
+                right =
+                    counted("right", "echo right ${right.factor} | cat work/prepared.txt - > work/right.txt"),
+                join = counted("join", "cat work/left.txt work/right.txt > work/joined.txt"),
+            ),
+        )
+}
+
+/// How many times each diamond stage ran, in order prepare, left, right, join.
+pub fn counts(p: &Project) -> [usize; 4] {
+    [p.count("prepare"), p.count("left"), p.count("right"), p.count("join")]
+}
