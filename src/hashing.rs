@@ -17,7 +17,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How much older than its hashing time a file's mtime must be for the cache to trust it.
@@ -25,7 +25,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const RACY_NS: i64 = 2_000_000_000;
 /// Files up to this size are hashed in one read; larger ones in chunks on all cores.
 const SMALL_FILE: u64 = 1 << 20;
-const CHUNK: usize = 8 << 20;
+const STATE_VERSION: u32 = 2;
+/// Large files are mapped and hashed one window at a time, so peak memory stays at one
+/// window however big the file is.
+const WINDOW: u64 = 64 << 20;
 
 /// The hash of a file or a directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,27 +81,17 @@ pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
         hasher.update(&buf);
         return Ok((hasher.finalize().to_hex().to_string(), buf.len() as u64));
     }
-    let mut buf = vec![0u8; CHUNK];
-    let mut total = 0u64;
-    loop {
-        let mut filled = 0;
-        while filled < CHUNK {
-            let n = file.read(&mut buf[filled..])?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        if filled == 0 {
-            break;
-        }
-        hasher.update_rayon(&buf[..filled]);
-        total += filled as u64;
-        if filled < CHUNK {
-            break;
-        }
+    let mut offset = 0u64;
+    while offset < size {
+        let len = WINDOW.min(size - offset) as usize;
+        // SAFETY: the map is read-only and dropped before the next window; if another process
+        // truncates the file meanwhile we may fault, as any mmap reader may — the same risk
+        // b3sum takes. The hash-state cache re-checks size and mtime after hashing.
+        let map = unsafe { memmap2::MmapOptions::new().offset(offset).len(len).map(&file)? };
+        hasher.update_rayon(&map);
+        offset += len as u64;
     }
-    Ok((hasher.finalize().to_hex().to_string(), total))
+    Ok((hasher.finalize().to_hex().to_string(), size))
 }
 
 fn now_ns() -> i64 {
@@ -109,7 +102,7 @@ fn mtime_ns(meta: &Metadata) -> i64 {
     meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec())
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct Entry {
     size: u64,
     mtime_ns: i64,
@@ -118,16 +111,19 @@ struct Entry {
     hashed_at_ns: i64,
 }
 
+/// On disk, one compact row per path: (path, size, mtime_ns, inode, hash, hashed_at_ns).
+type Row = (String, u64, i64, u64, String, i64);
+
 #[derive(Serialize, Deserialize)]
 struct StateFile {
     version: u32,
-    entries: HashMap<String, Entry>,
+    entries: Vec<Row>,
 }
 
 /// The hash-state cache: safe to share between threads.
 pub struct HashState {
     file: Option<PathBuf>,
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: RwLock<HashMap<String, Entry>>,
     dirty: AtomicBool,
 }
 
@@ -137,15 +133,22 @@ impl HashState {
         let entries = std::fs::read(&file)
             .ok()
             .and_then(|b| serde_json::from_slice::<StateFile>(&b).ok())
-            .filter(|s| s.version == 1)
-            .map(|s| s.entries)
+            .filter(|s| s.version == STATE_VERSION)
+            .map(|s| {
+                s.entries
+                    .into_iter()
+                    .map(|(path, size, mtime_ns, ino, hash, hashed_at_ns)| {
+                        (path, Entry { size, mtime_ns, ino, hash, hashed_at_ns })
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
-        HashState { file: Some(file), entries: Mutex::new(entries), dirty: AtomicBool::new(false) }
+        HashState { file: Some(file), entries: RwLock::new(entries), dirty: AtomicBool::new(false) }
     }
 
     /// A cache that is never saved.
     pub fn in_memory() -> HashState {
-        HashState { file: None, entries: Mutex::new(HashMap::new()), dirty: AtomicBool::new(false) }
+        HashState { file: None, entries: RwLock::new(HashMap::new()), dirty: AtomicBool::new(false) }
     }
 
     /// Writes the cache back if anything changed (atomically; losing it only costs time).
@@ -154,8 +157,15 @@ impl HashState {
         if !self.dirty.swap(false, Ordering::SeqCst) {
             return Ok(());
         }
-        let entries = self.entries.lock().map(|e| e.clone()).unwrap_or_default();
-        let bytes = serde_json::to_vec(&StateFile { version: 1, entries }).map_err(io::Error::other)?;
+        let entries: Vec<Row> = match self.entries.read() {
+            Ok(e) => e
+                .iter()
+                .map(|(p, e)| (p.clone(), e.size, e.mtime_ns, e.ino, e.hash.clone(), e.hashed_at_ns))
+                .collect(),
+            Err(_) => return Ok(()),
+        };
+        let bytes =
+            serde_json::to_vec(&StateFile { version: STATE_VERSION, entries }).map_err(io::Error::other)?;
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -163,7 +173,7 @@ impl HashState {
     }
 
     fn cached(&self, key: &str, meta: &Metadata) -> Option<String> {
-        let entries = self.entries.lock().ok()?;
+        let entries = self.entries.read().ok()?;
         let e = entries.get(key)?;
         let m = mtime_ns(meta);
         (e.size == meta.len() && e.mtime_ns == m && e.ino == meta.ino() && m + RACY_NS <= e.hashed_at_ns)
@@ -171,7 +181,7 @@ impl HashState {
     }
 
     fn remember(&self, key: String, meta: &Metadata, hash: &str, hashed_at_ns: i64) {
-        if let Ok(mut entries) = self.entries.lock() {
+        if let Ok(mut entries) = self.entries.write() {
             let entry = Entry {
                 size: meta.len(),
                 mtime_ns: mtime_ns(meta),
@@ -227,8 +237,10 @@ impl HashState {
         use rayon::prelude::*;
         let manifest: Vec<ManifestEntry> = files
             .par_iter()
-            .map(|(rel, full, meta)| {
-                Ok(ManifestEntry { path: rel.clone(), hash: self.file_hash(full, meta)?, size: meta.len() })
+            .with_min_len(256)
+            .map(|(rel, full)| {
+                let meta = std::fs::metadata(full)?;
+                Ok(ManifestEntry { path: rel.clone(), hash: self.file_hash(full, &meta)?, size: meta.len() })
             })
             .collect::<io::Result<_>>()?;
         let size = manifest.iter().map(|e| e.size).sum();
@@ -237,12 +249,8 @@ impl HashState {
     }
 }
 
-fn list_files(
-    dir: &Path,
-    prefix: &str,
-    out: &mut Vec<(String, PathBuf, Metadata)>,
-    depth: usize,
-) -> io::Result<()> {
+/// Every file below `dir` as (relative path, full path). Symlinks are followed.
+fn list_files(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>, depth: usize) -> io::Result<()> {
     if depth > 64 {
         return Err(io::Error::other(format!("{} is nested too deeply (a symlink loop?)", dir.display())));
     }
@@ -251,11 +259,15 @@ fn list_files(
         let name = entry.file_name().to_string_lossy().into_owned();
         let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
         let full = entry.path();
-        let meta = std::fs::metadata(&full)?;
-        if meta.is_dir() {
+        // The directory entry's type needs no stat, except for symlinks.
+        let mut kind = entry.file_type()?;
+        if kind.is_symlink() {
+            kind = std::fs::metadata(&full)?.file_type();
+        }
+        if kind.is_dir() {
             list_files(&full, &rel, out, depth + 1)?;
-        } else if meta.is_file() {
-            out.push((rel, full, meta));
+        } else if kind.is_file() {
+            out.push((rel, full));
         }
     }
     Ok(())
@@ -269,7 +281,7 @@ mod tests {
     fn chunked_hash_equals_one_shot_hash() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big");
-        let data: Vec<u8> = (0..(3 * CHUNK + 12345)).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..(2 * WINDOW as usize + 12345)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &data).unwrap();
         let (h, size) = hash_file(&path).unwrap();
         assert_eq!(h, blake3::hash(&data).to_hex().to_string());
