@@ -244,15 +244,16 @@ impl Registry {
         let path = root.join(decision_rel);
         let bytes =
             std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-        let decision_hash = hash_bytes(&bytes);
         let decision: Decision = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Runtime(format!("{decision_rel}: not a promotion decision: {e}")))?;
-        if self.events().iter().any(|e| e.decision.as_deref() == Some(&decision_hash)) {
-            return Ok("decision already recorded in the registry".into());
-        }
         let model_path = root.join(&decision.model);
         let (model_hash, _) = hash_file(&model_path)
             .map_err(|e| Error::io(format!("cannot read model {}", model_path.display()), e))?;
+        // The same decision about the same model is applied once.
+        let decision_hash = hash_bytes(&[bytes.as_slice(), model_hash.as_bytes()].concat());
+        if self.events().iter().any(|e| e.decision.as_deref() == Some(&decision_hash)) {
+            return Ok("decision already recorded in the registry".into());
+        }
         let current = self.baseline_for(Some(&model_hash));
         if current != decision.baseline_hash {
             return Err(Error::Runtime(format!(
@@ -312,5 +313,130 @@ impl Registry {
         event.model = Some(target);
         event.baseline = Some(current);
         self.append(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn write(root: &Path, rel: &str, bytes: &[u8]) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    fn decide(root: &Path, model: &[u8], promote: bool, baseline: Option<&str>) -> Result<String> {
+        write(root, "models/model.bin", model);
+        let decision = json!({"promote": promote, "reason": "gates", "model": "models/model.bin", "baseline_hash": baseline});
+        write(root, "reports/promotion.json", decision.to_string().as_bytes());
+        Registry::load(root)?.apply_decision(root, "reports/promotion.json", "promote")
+    }
+
+    fn hash(b: &[u8]) -> String {
+        hash_bytes(b)
+    }
+
+    #[test]
+    fn a_promotion_makes_the_model_champion_and_keeps_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        decide(root, b"model A", true, None).unwrap();
+        let reg = Registry::load(root).unwrap();
+        assert_eq!(reg.champion(), Some(hash(b"model A")));
+        assert_eq!(std::fs::read(reg.model_path(&hash(b"model A")).unwrap()).unwrap(), b"model A");
+        assert_eq!(reg.verify(), Ok(1));
+    }
+
+    #[test]
+    fn the_baseline_of_a_challenger_is_the_newest_champion_that_is_not_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        decide(root, b"A", true, None).unwrap();
+        decide(root, b"B", true, Some(&hash(b"A"))).unwrap();
+        let reg = Registry::load(root).unwrap();
+        assert_eq!(
+            reg.baseline_for(Some(&hash(b"B"))),
+            Some(hash(b"A")),
+            "B's own promotion must not change its baseline"
+        );
+        assert_eq!(reg.baseline_for(Some(&hash(b"C"))), Some(hash(b"B")));
+    }
+
+    #[test]
+    fn applying_the_same_decision_twice_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        decide(root, b"A", true, None).unwrap();
+        let again =
+            Registry::load(root).unwrap().apply_decision(root, "reports/promotion.json", "promote").unwrap();
+        assert!(again.contains("already recorded"), "{again}");
+        assert_eq!(Registry::load(root).unwrap().events().len(), 1);
+    }
+
+    #[test]
+    fn a_decision_against_a_stale_baseline_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        decide(root, b"A", true, None).unwrap();
+        // Evaluated when there was no champion, but A became champion meanwhile.
+        let err = decide(root, b"B", true, None).unwrap_err();
+        assert!(err.to_string().contains("registry changed since this challenger was evaluated"), "{err}");
+        assert_eq!(Registry::load(root).unwrap().champion(), Some(hash(b"A")));
+    }
+
+    #[test]
+    fn a_rejection_is_recorded_but_does_not_change_the_champion() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        decide(root, b"A", true, None).unwrap();
+        let msg = decide(root, b"B", false, Some(&hash(b"A"))).unwrap();
+        assert!(msg.contains("not promoted"), "{msg}");
+        let reg = Registry::load(root).unwrap();
+        assert_eq!(reg.champion(), Some(hash(b"A")));
+        assert_eq!(reg.events()[1].action, Action::Reject);
+    }
+
+    #[test]
+    fn rollback_is_an_audited_event_that_restores_the_previous_champion() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        decide(root, b"A", true, None).unwrap();
+        decide(root, b"B", true, Some(&hash(b"A"))).unwrap();
+        let event = Registry::load(root).unwrap().rollback(None, "B misbehaves").unwrap();
+        assert_eq!(event.action, Action::Rollback);
+        let reg = Registry::load(root).unwrap();
+        assert_eq!(reg.champion(), Some(hash(b"A")));
+        assert_eq!(reg.verify(), Ok(3));
+    }
+
+    #[test]
+    fn verify_reports_an_edited_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        decide(root, b"A", true, None).unwrap();
+        decide(root, b"B", false, Some(&hash(b"A"))).unwrap();
+        let log = root.join("registry/audit.jsonl");
+        let text =
+            std::fs::read_to_string(&log).unwrap().replace("\"reason\":\"gates\"", "\"reason\":\"forged\"");
+        std::fs::write(&log, text).unwrap();
+        let err = Registry::load(root).unwrap().verify().unwrap_err();
+        assert!(err.contains("event 1 was modified"), "{err}");
+        // And nothing more is appended to a tampered log.
+        assert!(decide(root, b"C", false, Some(&hash(b"A"))).is_err());
+    }
+
+    #[test]
+    fn verify_reports_a_removed_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        decide(root, b"A", true, None).unwrap();
+        decide(root, b"B", true, Some(&hash(b"A"))).unwrap();
+        let log = root.join("registry/audit.jsonl");
+        let text = std::fs::read_to_string(&log).unwrap();
+        let second_only: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&log, second_only).unwrap();
+        assert!(Registry::load(root).unwrap().verify().is_err());
     }
 }
