@@ -172,6 +172,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, StageError> {
     }
     drop(writers);
     for (tmp, path) in temps.into_iter().zip(&summary.files) {
+        crate::table::make_readable(tmp.as_file(), path)?;
         tmp.persist(path).map_err(|e| {
             StageError::new(format!("{}: cannot move the file into place: {e}", path.display()))
         })?;
@@ -224,7 +225,7 @@ fn render_chunk(
         let usage = (0.5 * rng.normal()).exp();
         // How much of the usual activity fades in the last weeks before the snapshot.
         let fading = 0.8 * rng.uniform().powi(2);
-        let logit = -0.95
+        let logit = -0.78
             + [0.95, -0.15, -1.25][contract]
             + [0.45, -0.1, -0.2, -0.15][payment]
             + [0.25, 0.05, 0.0, -0.05, 0.15][age]
@@ -296,11 +297,12 @@ fn render_chunk(
             let hash = splitmix(opts.seed ^ ((i as u64) << 20) ^ contact);
             let _ = writeln!(
                 c.text[2],
-                "{id}-{k},{id},{},{duration},{},{},{},{hash:016x}",
+                "{id}-{k},{id},{},{duration},{},{},{},{:012x}",
                 format_date(d),
                 fmt_f(data_mb),
                 international as u8,
-                peak as u8
+                peak as u8,
+                hash >> 16
             );
             c.counts[2] += 1;
         }

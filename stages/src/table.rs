@@ -225,9 +225,24 @@ pub fn write_atomic_with(
     tmp.as_file_mut()
         .flush()
         .map_err(|e| StageError::new(format!("{}: cannot write: {e}", path.display())))?;
+    make_readable(tmp.as_file(), path)?;
     tmp.persist(path).map_err(|e| {
         StageError::new(format!("{}: cannot move the finished file into place: {e}", path.display()))
     })?;
+    Ok(())
+}
+
+/// Gives a finished temp file the usual permissions of a data file (0644 before umask; temp
+/// files are created 0600).
+pub fn make_readable(file: &std::fs::File, path: &Path) -> Result<(), StageError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| StageError::new(format!("{}: cannot set permissions: {e}", path.display())))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, path);
     Ok(())
 }
 
