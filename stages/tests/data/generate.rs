@@ -68,6 +68,7 @@ fn defects_are_caught_by_default_validation() {
     generate(&o).unwrap();
     p.ingest_events().expect("defects are typed fine; validation catches them");
     let e = p.validate(json!({})).expect_err("validation fails").message;
+    eprintln!("{e}");
     assert!(e.contains("customers.plan_monthly_eur: max_null_ratio"), "{e}");
     assert!(e.contains("customers.customer_id: unique"), "{e}");
     assert!(e.contains("support_tickets.customer_id: references"), "{e}");
