@@ -209,10 +209,7 @@ pub fn ingest(
             let out_dir = root.join(out);
             let mut tables = Vec::new();
             for ((name, schema), source) in EVENTS_SCHEMA.iter().zip(sources) {
-                let raw = table::read_raw_strings(&root.join(source), source)?;
-                let names: Vec<&str> = schema.iter().map(|(n, _)| *n).collect();
-                table::require_columns(&raw, source, &names)?;
-                let mut typed = table::parse_columns(raw, source, schema)?;
+                let mut typed = table::read_typed(&root.join(source), source, schema)?;
                 table::write_parquet_atomic(&mut typed, &out_dir.join(format!("{name}.parquet")))?;
                 tables.push(TableInfo {
                     name: name.to_string(),

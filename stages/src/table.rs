@@ -50,10 +50,8 @@ pub fn polars_err(file: &str, what: &str) -> impl Fn(PolarsError) -> StageError 
     move |e| StageError::new(format!("{file}: {what}: {e}"))
 }
 
-/// Reads a raw CSV or Parquet table (chosen by extension) with every column as text.
-///
-/// `shown` is the path as the user wrote it, used in messages.
-pub fn read_raw_strings(path: &Path, shown: &str) -> Result<DataFrame, StageError> {
+/// Checks that `path` is a non-empty file; returns its lower-case extension.
+fn check_file(path: &Path, shown: &str) -> Result<String, StageError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| StageError::new(format!("{shown}: cannot read the file: {e}")))?;
     if meta.is_dir() {
@@ -66,34 +64,104 @@ pub fn read_raw_strings(path: &Path, shown: &str) -> Result<DataFrame, StageErro
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
-        "csv" => {
-            let lf = LazyCsvReader::new(PlRefPath::from(path.to_string_lossy().as_ref()))
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .with_missing_is_null(true)
-                .finish()
-                .map_err(polars_err(shown, "cannot read the CSV header"))?;
-            lf.collect().map_err(polars_err(shown, "cannot parse the CSV file"))
-        }
-        "parquet" | "pq" => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| StageError::new(format!("{shown}: cannot open the file: {e}")))?;
-            let df = ParquetReader::new(file)
-                .finish()
-                .map_err(polars_err(shown, "cannot read the Parquet file"))?;
-            let exprs: Vec<Expr> =
-                df.get_column_names().iter().map(|n| col(n.as_str()).cast(DataType::String)).collect();
-            df.lazy().select(exprs).collect().map_err(polars_err(shown, "cannot convert a Parquet column"))
-        }
+        "csv" | "parquet" | "pq" => Ok(ext),
         _ => Err(StageError::new(format!(
             "{shown}: unsupported file type '.{ext}'; give a .csv or .parquet file"
         ))),
     }
 }
 
+fn csv_reader(path: &Path) -> LazyCsvReader {
+    LazyCsvReader::new(PlRefPath::from(path.to_string_lossy().as_ref()))
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_missing_is_null(true)
+}
+
+/// Reads a raw CSV or Parquet table (chosen by extension) with every column as text.
+///
+/// `shown` is the path as the user wrote it, used in messages.
+pub fn read_raw_strings(path: &Path, shown: &str) -> Result<DataFrame, StageError> {
+    let ext = check_file(path, shown)?;
+    if ext == "csv" {
+        let lf = csv_reader(path).finish().map_err(polars_err(shown, "cannot read the CSV header"))?;
+        return lf.collect().map_err(polars_err(shown, "cannot parse the CSV file"));
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| StageError::new(format!("{shown}: cannot open the file: {e}")))?;
+    let df = ParquetReader::new(file).finish().map_err(polars_err(shown, "cannot read the Parquet file"))?;
+    let exprs: Vec<Expr> =
+        df.get_column_names().iter().map(|n| col(n.as_str()).cast(DataType::String)).collect();
+    df.lazy().select(exprs).collect().map_err(polars_err(shown, "cannot convert a Parquet column"))
+}
+
+/// Reads a raw table and types the columns `specs` (other columns are dropped).
+///
+/// CSV files take a fast path first: numbers are parsed by the CSV reader and dates strictly
+/// as `YYYY-MM-DD`, reading only the needed columns. If anything does not parse (or a number
+/// is NaN/inf), the table is read again as text and [`parse_columns`] finds the exact file,
+/// row and column — or accepts what the fast path is too strict for (whitespace-only blanks).
+pub fn read_typed(path: &Path, shown: &str, specs: &[(&str, Ty)]) -> Result<DataFrame, StageError> {
+    let ext = check_file(path, shown)?;
+    let required: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
+    if ext == "csv" {
+        let mut lf = csv_reader(path).finish().map_err(polars_err(shown, "cannot read the CSV header"))?;
+        let schema = lf.collect_schema().map_err(polars_err(shown, "cannot read the CSV header"))?;
+        let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+        check_names(&names, shown, &required)?;
+        if let Some(df) = fast_csv(path, specs) {
+            return Ok(df);
+        }
+    }
+    let raw = read_raw_strings(path, shown)?;
+    require_columns(&raw, shown, &required)?;
+    parse_columns(raw, shown, specs)
+}
+
+/// The typed read of a CSV file, or `None` when any cell needs the careful path.
+fn fast_csv(path: &Path, specs: &[(&str, Ty)]) -> Option<DataFrame> {
+    let mut over = Schema::default();
+    for (n, ty) in specs {
+        if matches!(ty, Ty::F64 | Ty::Int) {
+            over.with_column((*n).into(), ty.dtype());
+        }
+    }
+    let lf = csv_reader(path).with_dtype_overwrite(Some(Arc::new(over))).finish().ok()?;
+    let exprs: Vec<Expr> = specs
+        .iter()
+        .map(|(n, ty)| match ty {
+            Ty::Str => blank_to_null(n).alias(*n),
+            Ty::Date => col(*n)
+                .str()
+                .to_date(StrptimeOptions {
+                    format: Some("%Y-%m-%d".into()),
+                    strict: true,
+                    exact: true,
+                    cache: true,
+                })
+                .alias(*n),
+            Ty::F64 | Ty::Int => col(*n),
+        })
+        .collect();
+    let df = lf.select(exprs).collect().ok()?;
+    for (n, ty) in specs {
+        if *ty == Ty::F64 {
+            let f = df.column(n).ok()?.as_materialized_series().f64().ok()?.clone();
+            if (f.is_not_null() & !f.is_finite()).any() {
+                return None;
+            }
+        }
+    }
+    Some(df)
+}
+
 /// Checks that every column in `required` is present; the error lists what was found.
 pub fn require_columns(df: &DataFrame, shown: &str, required: &[&str]) -> Result<(), StageError> {
     let names: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
+    check_names(&names, shown, required)
+}
+
+fn check_names(names: &[String], shown: &str, required: &[&str]) -> Result<(), StageError> {
     let missing: Vec<&str> = required.iter().copied().filter(|c| !names.iter().any(|n| n == c)).collect();
     if missing.is_empty() {
         return Ok(());

@@ -282,3 +282,17 @@ fn nan_in_a_snapshot_numeric_column_is_bad_data() {
         .expect_err("NaN");
     assert!(e.message.contains("t.csv: row 2") && e.message.contains("column 'x'"), "{}", e.message);
 }
+
+#[test]
+fn fast_typed_read_and_careful_text_read_agree() {
+    use churnflow_stages::ingest::EVENTS_SCHEMA;
+    use churnflow_stages::table;
+    let p = Project::events_small();
+    for (name, schema) in EVENTS_SCHEMA {
+        let path = p.path(&format!("raw/{name}.csv"));
+        let fast = table::read_typed(&path, name, schema).expect("typed read");
+        let careful = table::parse_columns(table::read_raw_strings(&path, name).unwrap(), name, schema)
+            .expect("text read");
+        assert!(fast.equals_missing(&careful), "{name}:\n{fast}\n{careful}");
+    }
+}
