@@ -234,10 +234,40 @@ impl Kind for Validate {
     }
 }
 
-/// A loaded table and the names used in messages.
+/// An ingested table: a lazy scan (each check reads only the columns it needs).
 struct Loaded {
     name: String,
-    df: DataFrame,
+    lf: LazyFrame,
+    columns: Vec<String>,
+}
+
+impl Loaded {
+    fn has(&self, column: &str) -> bool {
+        self.columns.iter().any(|c| c == column)
+    }
+}
+
+/// What a check measures; decides the observed value and the verdict from the counts.
+#[derive(Debug, Clone)]
+enum CheckKind {
+    NullRatio(f64),
+    Unique,
+    Allowed,
+    Range,
+    References,
+    NotAfter,
+    LabelPresent,
+}
+
+/// One row-level expectation: `mask` is true on the offending rows, `value` is shown for them.
+struct Check {
+    table: usize,
+    column: String,
+    expectation: &'static str,
+    threshold: Value,
+    kind: CheckKind,
+    mask: Expr,
+    value: Expr,
 }
 
 /// Runs every expectation, writes the report(s) and returns it. The caller decides the verdict
@@ -256,8 +286,14 @@ pub fn validate(
     let events = manifest.layout == "events";
     let mut tables = Vec::new();
     for t in &manifest.tables {
-        let df = table::read_parquet(&input.join(format!("{}.parquet", t.name)))?;
-        tables.push(Loaded { name: t.name.clone(), df });
+        let path = input.join(format!("{}.parquet", t.name));
+        let shown = format!("{}/{}.parquet", settings.input, t.name);
+        let mut lf =
+            LazyFrame::scan_parquet(PlRefPath::from(path.to_string_lossy().as_ref()), Default::default())
+                .map_err(table::polars_err(&shown, "cannot scan"))?;
+        let schema = lf.collect_schema().map_err(table::polars_err(&shown, "cannot read the schema"))?;
+        let columns = schema.iter_names().map(|n| n.to_string()).collect();
+        tables.push(Loaded { name: t.name.clone(), lf, columns });
     }
     let spec: Option<SnapshotSpec> = if events {
         None
@@ -268,31 +304,56 @@ pub fn validate(
         Some(serde_json::from_str(&text).map_err(|e| StageError::new(format!("{}: {e}", path.display())))?)
     };
     let max_examples = params.max_examples.unwrap_or(5);
-    let mut results = Vec::new();
-    let ctx = Ctx { max_examples };
-
-    // min_rows
-    let main_table = if events { "customers" } else { ingest::SNAPSHOT_TABLE };
-    let min_rows = params.min_rows.unwrap_or(100);
-    let main_rows = tables.iter().find(|t| t.name == main_table).map(|t| t.df.height() as u64).unwrap_or(0);
-    results.push(ExpectationResult {
-        table: main_table.into(),
-        column: None,
-        expectation: "min_rows".into(),
-        threshold: json!(min_rows),
-        observed: json!(main_rows),
-        passed: main_rows >= min_rows,
-        failing_rows: 0,
-        examples: vec![],
-    });
+    let mut checks: Vec<Check> = Vec::new();
+    let mut missing: Vec<ExpectationResult> = Vec::new();
+    let mut add = |tables: &[Loaded],
+                   t: usize,
+                   column: &str,
+                   expectation: &'static str,
+                   threshold: Value,
+                   kind: CheckKind,
+                   mask: Expr,
+                   value: Expr| {
+        if !tables[t].has(column) {
+            missing.push(ExpectationResult {
+                table: tables[t].name.clone(),
+                column: Some(column.to_string()),
+                expectation: expectation.into(),
+                threshold,
+                observed: json!("column missing"),
+                passed: false,
+                failing_rows: 0,
+                examples: vec![],
+            });
+            return;
+        }
+        checks.push(Check {
+            table: t,
+            column: column.to_string(),
+            expectation,
+            threshold,
+            kind,
+            mask,
+            value,
+        });
+    };
 
     // max_null_ratio, every column of every table
     let default_null = params.max_null_ratio.unwrap_or(if events { 0.0 } else { 0.05 });
-    for t in &tables {
-        for c in t.df.get_column_names() {
+    for (i, t) in tables.iter().enumerate() {
+        for c in &t.columns {
             let threshold =
                 lookup(&params.max_null_ratio_columns, &t.name, c).copied().unwrap_or(default_null);
-            results.push(ctx.null_ratio(t, c, threshold)?);
+            add(
+                &tables,
+                i,
+                c,
+                "max_null_ratio",
+                json!(threshold),
+                CheckKind::NullRatio(threshold),
+                col(c.as_str()).is_null(),
+                col(c.as_str()),
+            );
         }
     }
 
@@ -306,7 +367,17 @@ pub fn validate(
     };
     for key in &unique {
         for (t, c) in resolve(&tables, key) {
-            results.push(ctx.unique(t, &c)?);
+            let x = col(c.as_str());
+            add(
+                &tables,
+                t,
+                &c,
+                "unique",
+                json!(true),
+                CheckKind::Unique,
+                x.clone().is_duplicated().and(x.clone().is_not_null()),
+                x,
+            );
         }
     }
 
@@ -338,7 +409,11 @@ pub fn validate(
     }
     for (key, values) in &allowed {
         for (t, c) in resolve(&tables, key) {
-            results.push(ctx.allowed(t, &c, values)?);
+            let set = Series::new("allowed".into(), values);
+            let text = col(c.as_str()).cast(DataType::String);
+            let mask =
+                text.clone().is_not_null().and(text.clone().is_in(lit(set).implode(false), false).not());
+            add(&tables, t, &c, "allowed_values", json!(values), CheckKind::Allowed, mask, text);
         }
     }
 
@@ -360,17 +435,52 @@ pub fn validate(
     }
     for (key, range) in &ranges {
         for (t, c) in resolve(&tables, key) {
-            results.push(ctx.range(t, &c, *range)?);
+            let x = col(c.as_str()).cast(DataType::Float64);
+            let mut mask = x.clone().is_nan().or(x.clone().is_infinite());
+            if let Some(min) = range.min {
+                mask = mask.or(x.clone().lt(lit(min)));
+            }
+            if let Some(max) = range.max {
+                mask = mask.or(x.clone().gt(lit(max)));
+            }
+            add(&tables, t, &c, "range", json!(range), CheckKind::Range, mask, col(c.as_str()));
         }
     }
 
     if events {
         // references
         if params.referential_integrity.unwrap_or(true) {
-            if let Some(customers) = tables.iter().find(|t| t.name == "customers") {
-                let ids = customers.df.column("customer_id").map(|c| c.as_materialized_series().clone()).ok();
-                for t in tables.iter().filter(|t| t.name != "customers") {
-                    results.push(ctx.references(t, ids.as_ref())?);
+            if let Some(ci) = tables.iter().position(|t| t.name == "customers" && t.has("customer_id")) {
+                let ids = tables[ci]
+                    .lf
+                    .clone()
+                    .select([col("customer_id").drop_nulls().unique()])
+                    .collect()
+                    .map_err(|e| StageError::new(format!("validate: customers.customer_id: {e}")))?;
+                let ids = ids
+                    .column("customer_id")
+                    .map_err(|e| StageError::new(format!("validate: customers.customer_id: {e}")))?
+                    .as_materialized_series()
+                    .clone();
+                for t in 0..tables.len() {
+                    if t == ci {
+                        continue;
+                    }
+                    let x = col("customer_id");
+                    let mask = x
+                        .clone()
+                        .is_not_null()
+                        .and(x.clone().is_in(lit(ids.clone()).implode(false), false).not());
+                    add(
+                        &tables,
+                        t,
+                        "customer_id",
+                        "references",
+                        json!("customers.customer_id"),
+                        CheckKind::References,
+                        mask,
+                        x,
+                    );
                 }
             }
         }
@@ -382,18 +492,115 @@ pub fn validate(
                 ("cdr", "call_date"),
                 ("support_tickets", "ticket_date"),
             ] {
-                if let Some(t) = tables.iter().find(|t| t.name == name) {
-                    results.push(ctx.not_after(t, date_col, s)?);
+                if let Some(t) = tables.iter().position(|t| t.name == name) {
+                    let mask = col(date_col).cast(DataType::Int32).gt(lit(table::epoch_days(s)));
+                    let threshold = json!(s.format("%Y-%m-%d").to_string());
+                    add(
+                        &tables,
+                        t,
+                        date_col,
+                        "not_after_snapshot",
+                        threshold,
+                        CheckKind::NotAfter,
+                        mask,
+                        col(date_col),
+                    );
                 }
             }
         }
     }
 
-    // label
-    if let Some(t) = tables.iter().find(|t| t.name == main_table) {
-        results.push(ctx.label_present(t)?);
-        results.push(ctx.label_two_valued(t, spec.as_ref())?);
+    // label present (two-valued is a table-level check below)
+    let main_table = if events { "customers" } else { ingest::SNAPSHOT_TABLE };
+    let main = tables.iter().position(|t| t.name == main_table);
+    if let Some(t) = main {
+        add(
+            &tables,
+            t,
+            "churned",
+            "label_present",
+            json!(true),
+            CheckKind::LabelPresent,
+            col("churned").is_null(),
+            col("churned"),
+        );
     }
+
+    // One pass per table for every count, then examples for the failures only.
+    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
+    let mut results: Vec<ExpectationResult> = Vec::new();
+    for (ti, t) in tables.iter().enumerate() {
+        let mine: Vec<(usize, &Check)> = checks.iter().enumerate().filter(|(_, c)| c.table == ti).collect();
+        let mut aggs = vec![len().cast(DataType::UInt64).alias("__rows")];
+        for (i, c) in &mine {
+            aggs.push(c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias(format!("n{i}")));
+            if matches!(c.kind, CheckKind::Range) {
+                let x = col(c.column.as_str()).cast(DataType::Float64);
+                aggs.push(x.clone().min().alias(format!("min{i}")));
+                aggs.push(x.max().alias(format!("max{i}")));
+            }
+        }
+        let counts =
+            t.lf.clone()
+                .select(aggs)
+                .collect()
+                .map_err(|e| StageError::new(format!("validate: table {}: {e}", t.name)))?;
+        let get_u =
+            |n: &str| counts.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<u64>());
+        let get_f =
+            |n: &str| counts.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<f64>());
+        let height = get_u("__rows").unwrap_or(0);
+        rows.insert(t.name.clone(), height);
+        for (i, c) in mine {
+            let n = get_u(&format!("n{i}")).unwrap_or(0);
+            let (observed, passed) = match &c.kind {
+                CheckKind::NullRatio(max) => {
+                    let ratio = if height == 0 { 0.0 } else { n as f64 / height as f64 };
+                    (json!(ratio), ratio <= *max)
+                }
+                CheckKind::Unique => (json!({ "duplicated_rows": n }), n == 0),
+                CheckKind::Allowed => (json!({ "rows_outside": n }), n == 0),
+                CheckKind::Range => (
+                    json!({ "min": get_f(&format!("min{i}")), "max": get_f(&format!("max{i}")), "rows_outside": n }),
+                    n == 0,
+                ),
+                CheckKind::References => (json!({ "unknown_customer_rows": n }), n == 0),
+                CheckKind::NotAfter => (json!({ "rows_after": n }), n == 0),
+                CheckKind::LabelPresent => (json!({ "null_labels": n }), n == 0),
+            };
+            let examples = if passed || n == 0 { vec![] } else { examples(t, c, max_examples)? };
+            results.push(ExpectationResult {
+                table: t.name.clone(),
+                column: Some(c.column.clone()),
+                expectation: c.expectation.into(),
+                threshold: c.threshold.clone(),
+                observed,
+                passed,
+                failing_rows: n,
+                examples,
+            });
+        }
+    }
+    results.extend(missing);
+
+    // min_rows and label_two_valued: table-level
+    let min_rows = params.min_rows.unwrap_or(100);
+    let main_rows = rows.get(main_table).copied().unwrap_or(0);
+    let mut table_level = vec![ExpectationResult {
+        table: main_table.into(),
+        column: None,
+        expectation: "min_rows".into(),
+        threshold: json!(min_rows),
+        observed: json!(main_rows),
+        passed: main_rows >= min_rows,
+        failing_rows: 0,
+        examples: vec![],
+    }];
+    if let Some(t) = main {
+        table_level.push(label_two_valued(&tables[t], spec.as_ref())?);
+    }
+    table_level.extend(results);
+    let results = table_level;
 
     let failed = results.iter().filter(|r| !r.passed).count();
     let status = if failed == 0 {
@@ -409,7 +616,7 @@ pub fn validate(
         status: status.into(),
         on_failure: params.on_failure,
         snapshot_date: snapshot_date.map(|d| d.format("%Y-%m-%d").to_string()),
-        rows: tables.iter().map(|t| (t.name.clone(), t.df.height() as u64)).collect(),
+        rows,
         sources: manifest.tables.iter().map(|t| (t.name.clone(), t.source.clone())).collect(),
         expectations_total: results.len(),
         expectations_failed: failed,
@@ -420,6 +627,66 @@ pub fn validate(
         table::write_bytes_atomic(&root.join(h), render_html(&report).as_bytes())?;
     }
     Ok(report)
+}
+
+/// The first offending rows of a failed check (1-based data rows).
+fn examples(t: &Loaded, c: &Check, max: usize) -> Result<Vec<Example>, StageError> {
+    let ex =
+        t.lf.clone()
+            .with_row_index("__row", Some(1))
+            .filter(c.mask.clone().fill_null(false))
+            .limit(max as IdxSize)
+            .select([
+                col("__row").cast(DataType::UInt64),
+                c.value.clone().cast(DataType::String).fill_null(lit("null")).alias("__value"),
+            ])
+            .collect()
+            .map_err(|e| StageError::new(format!("validate: {}.{}: {e}", t.name, c.column)))?;
+    let mut out = Vec::new();
+    if let (Ok(r), Ok(v)) = (ex.column("__row"), ex.column("__value")) {
+        if let (Ok(r), Ok(v)) = (r.as_materialized_series().u64(), v.as_materialized_series().str()) {
+            for (r, v) in r.iter().zip(v.iter()) {
+                out.push(Example { row: r.unwrap_or(0), value: v.unwrap_or("").to_string() });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `churned` takes exactly the values 0 and 1 (and, for a snapshot, the raw label had two values).
+fn label_two_valued(t: &Loaded, spec: Option<&SnapshotSpec>) -> Result<ExpectationResult, StageError> {
+    let mut r = ExpectationResult {
+        table: t.name.clone(),
+        column: Some("churned".into()),
+        expectation: "label_two_valued".into(),
+        threshold: json!([0, 1]),
+        observed: json!("column missing"),
+        passed: false,
+        failing_rows: 0,
+        examples: vec![],
+    };
+    if !t.has("churned") {
+        return Ok(r);
+    }
+    let d =
+        t.lf.clone()
+            .select([col("churned").drop_nulls().unique().sort(Default::default()).cast(DataType::Int64)])
+            .collect()
+            .map_err(|e| StageError::new(format!("validate: {}.churned: {e}", t.name)))?;
+    let values: Vec<i64> = d
+        .select_at_idx(0)
+        .and_then(|c| c.as_materialized_series().i64().ok().map(|ca| ca.iter().flatten().collect()))
+        .unwrap_or_default();
+    let mut passed = values == [0, 1];
+    let mut observed = json!({ "values": values });
+    if let Some(spec) = spec {
+        observed["raw_values"] = json!(spec.label_values);
+        observed["positive_label"] = json!(spec.positive_label);
+        passed &= spec.label_values.len() == 2;
+    }
+    r.observed = observed;
+    r.passed = passed;
+    Ok(r)
 }
 
 fn texts(v: &[&str]) -> Vec<String> {
@@ -438,253 +705,21 @@ fn lookup<'a, T>(map: &'a BTreeMap<String, T>, table: &str, column: &str) -> Opt
     map.get(&format!("{table}.{column}")).or_else(|| map.get(column))
 }
 
-/// The (table, column) pairs a key names: `table.column`, or a bare column in every table
-/// having it. A key naming nothing resolves to its literal table/column so that the
+/// The (table index, column) pairs a key names: `table.column`, or a bare column in every
+/// table having it. A key naming nothing resolves to its literal table/column so that the
 /// expectation fails with "column missing" rather than being silently skipped.
-fn resolve<'a>(tables: &'a [Loaded], key: &str) -> Vec<(&'a Loaded, String)> {
+fn resolve(tables: &[Loaded], key: &str) -> Vec<(usize, String)> {
     if let Some((t, c)) = key.split_once('.') {
-        if let Some(tab) = tables.iter().find(|x| x.name == t) {
-            return vec![(tab, c.to_string())];
+        if let Some(i) = tables.iter().position(|x| x.name == t) {
+            return vec![(i, c.to_string())];
         }
     }
-    let hits: Vec<(&Loaded, String)> = tables
-        .iter()
-        .filter(|t| t.df.get_column_names().iter().any(|n| n.as_str() == key))
-        .map(|t| (t, key.to_string()))
-        .collect();
-    if hits.is_empty() {
-        if let Some(first) = tables.first() {
-            return vec![(first, key.to_string())];
-        }
+    let hits: Vec<(usize, String)> =
+        tables.iter().enumerate().filter(|(_, t)| t.has(key)).map(|(i, _)| (i, key.to_string())).collect();
+    if hits.is_empty() && !tables.is_empty() {
+        return vec![(0, key.to_string())];
     }
     hits
-}
-
-struct Ctx {
-    max_examples: usize,
-}
-
-impl Ctx {
-    fn result(&self, t: &Loaded, column: &str, expectation: &str, threshold: Value) -> ExpectationResult {
-        ExpectationResult {
-            table: t.name.clone(),
-            column: Some(column.to_string()),
-            expectation: expectation.into(),
-            threshold,
-            observed: Value::Null,
-            passed: false,
-            failing_rows: 0,
-            examples: vec![],
-        }
-    }
-
-    fn missing(
-        &self,
-        t: &Loaded,
-        column: &str,
-        expectation: &str,
-        threshold: Value,
-    ) -> Option<ExpectationResult> {
-        if t.df.get_column_names().iter().any(|n| n.as_str() == column) {
-            return None;
-        }
-        let mut r = self.result(t, column, expectation, threshold);
-        r.observed = json!("column missing");
-        Some(r)
-    }
-
-    /// Counts the rows where `mask` holds and lists the first few with `value` as text.
-    fn failing(&self, t: &Loaded, mask: Expr, value: Expr) -> Result<(u64, Vec<Example>), StageError> {
-        let err = |e: PolarsError| StageError::new(format!("validate: table {}: {e}", t.name));
-        let count =
-            t.df.clone()
-                .lazy()
-                .select([mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias("n")])
-                .collect()
-                .map_err(err)?;
-        let n =
-            count.column("n").ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<u64>()).unwrap_or(0);
-        if n == 0 {
-            return Ok((0, vec![]));
-        }
-        let ex =
-            t.df.clone()
-                .lazy()
-                .with_row_index("__row", Some(1))
-                .filter(mask.fill_null(false))
-                .limit(self.max_examples as IdxSize)
-                .select([
-                    col("__row").cast(DataType::UInt64),
-                    value.cast(DataType::String).fill_null(lit("null")),
-                ])
-                .collect()
-                .map_err(err)?;
-        let rows = ex.select_at_idx(0).map(|c| c.as_materialized_series().clone());
-        let vals = ex.select_at_idx(1).map(|c| c.as_materialized_series().clone());
-        let mut examples = Vec::new();
-        if let (Some(rows), Some(vals)) = (rows, vals) {
-            if let (Ok(r), Ok(v)) = (rows.u64(), vals.str()) {
-                for (r, v) in r.iter().zip(v.iter()) {
-                    examples.push(Example { row: r.unwrap_or(0), value: v.unwrap_or("").to_string() });
-                }
-            }
-        }
-        Ok((n, examples))
-    }
-
-    fn null_ratio(&self, t: &Loaded, c: &str, threshold: f64) -> Result<ExpectationResult, StageError> {
-        let mut r = self.result(t, c, "max_null_ratio", json!(threshold));
-        let (n, examples) = self.failing(t, col(c).is_null(), col(c))?;
-        let rows = t.df.height();
-        let ratio = if rows == 0 { 0.0 } else { n as f64 / rows as f64 };
-        r.observed = json!(ratio);
-        r.passed = ratio <= threshold;
-        r.failing_rows = n;
-        if !r.passed {
-            r.examples = examples;
-        }
-        Ok(r)
-    }
-
-    fn unique(&self, t: &Loaded, c: &str) -> Result<ExpectationResult, StageError> {
-        if let Some(r) = self.missing(t, c, "unique", json!(true)) {
-            return Ok(r);
-        }
-        let mut r = self.result(t, c, "unique", json!(true));
-        let mask = col(c).is_duplicated().and(col(c).is_not_null());
-        let (n, examples) = self.failing(t, mask, col(c))?;
-        r.observed = json!({ "duplicated_rows": n });
-        r.passed = n == 0;
-        r.failing_rows = n;
-        r.examples = examples;
-        Ok(r)
-    }
-
-    fn allowed(&self, t: &Loaded, c: &str, values: &[String]) -> Result<ExpectationResult, StageError> {
-        if let Some(r) = self.missing(t, c, "allowed_values", json!(values)) {
-            return Ok(r);
-        }
-        let mut r = self.result(t, c, "allowed_values", json!(values));
-        let set = Series::new("allowed".into(), values);
-        let text = col(c).cast(DataType::String);
-        let mask = text.clone().is_not_null().and(text.clone().is_in(lit(set).implode(false), false).not());
-        let (n, examples) = self.failing(t, mask, text)?;
-        r.observed = json!({ "rows_outside": n });
-        r.passed = n == 0;
-        r.failing_rows = n;
-        r.examples = examples;
-        Ok(r)
-    }
-
-    fn range(&self, t: &Loaded, c: &str, range: Range) -> Result<ExpectationResult, StageError> {
-        let threshold = json!(range);
-        if let Some(r) = self.missing(t, c, "range", threshold.clone()) {
-            return Ok(r);
-        }
-        let mut r = self.result(t, c, "range", threshold);
-        let x = col(c).cast(DataType::Float64);
-        let mut mask = x.clone().is_nan().or(x.clone().is_infinite());
-        if let Some(min) = range.min {
-            mask = mask.or(x.clone().lt(lit(min)));
-        }
-        if let Some(max) = range.max {
-            mask = mask.or(x.clone().gt(lit(max)));
-        }
-        let (n, examples) = self.failing(t, mask, col(c))?;
-        let stats =
-            t.df.clone()
-                .lazy()
-                .select([x.clone().min().alias("min"), x.max().alias("max")])
-                .collect()
-                .map_err(|e| StageError::new(format!("validate: {}.{c}: {e}", t.name)))?;
-        let get = |n: &str| stats.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<f64>());
-        r.observed = json!({ "min": get("min"), "max": get("max"), "rows_outside": n });
-        r.passed = n == 0;
-        r.failing_rows = n;
-        r.examples = examples;
-        Ok(r)
-    }
-
-    fn references(&self, t: &Loaded, ids: Option<&Series>) -> Result<ExpectationResult, StageError> {
-        let threshold = json!("customers.customer_id");
-        if let Some(r) = self.missing(t, "customer_id", "references", threshold.clone()) {
-            return Ok(r);
-        }
-        let mut r = self.result(t, "customer_id", "references", threshold);
-        let Some(ids) = ids else {
-            r.observed = json!("customers.customer_id missing");
-            return Ok(r);
-        };
-        let mask = col("customer_id")
-            .is_not_null()
-            .and(col("customer_id").is_in(lit(ids.clone()).implode(false), false).not());
-        let (n, examples) = self.failing(t, mask, col("customer_id"))?;
-        r.observed = json!({ "unknown_customer_rows": n });
-        r.passed = n == 0;
-        r.failing_rows = n;
-        r.examples = examples;
-        Ok(r)
-    }
-
-    fn not_after(&self, t: &Loaded, c: &str, s: chrono::NaiveDate) -> Result<ExpectationResult, StageError> {
-        let threshold = json!(s.format("%Y-%m-%d").to_string());
-        if let Some(r) = self.missing(t, c, "not_after_snapshot", threshold.clone()) {
-            return Ok(r);
-        }
-        let mut r = self.result(t, c, "not_after_snapshot", threshold);
-        let day = col(c).cast(DataType::Int32);
-        let mask = day.gt(lit(table::epoch_days(s)));
-        let (n, examples) = self.failing(t, mask, col(c))?;
-        r.observed = json!({ "rows_after": n });
-        r.passed = n == 0;
-        r.failing_rows = n;
-        r.examples = examples;
-        Ok(r)
-    }
-
-    fn label_present(&self, t: &Loaded) -> Result<ExpectationResult, StageError> {
-        if let Some(r) = self.missing(t, "churned", "label_present", json!(true)) {
-            return Ok(r);
-        }
-        let mut r = self.result(t, "churned", "label_present", json!(true));
-        let (n, examples) = self.failing(t, col("churned").is_null(), col("churned"))?;
-        r.observed = json!({ "null_labels": n });
-        r.passed = n == 0;
-        r.failing_rows = n;
-        r.examples = examples;
-        Ok(r)
-    }
-
-    fn label_two_valued(
-        &self,
-        t: &Loaded,
-        spec: Option<&SnapshotSpec>,
-    ) -> Result<ExpectationResult, StageError> {
-        if let Some(r) = self.missing(t, "churned", "label_two_valued", json!([0, 1])) {
-            return Ok(r);
-        }
-        let mut r = self.result(t, "churned", "label_two_valued", json!([0, 1]));
-        let d =
-            t.df.clone()
-                .lazy()
-                .select([col("churned").drop_nulls().unique().sort(Default::default()).cast(DataType::Int64)])
-                .collect()
-                .map_err(|e| StageError::new(format!("validate: {}.churned: {e}", t.name)))?;
-        let values: Vec<i64> = d
-            .select_at_idx(0)
-            .and_then(|c| c.as_materialized_series().i64().ok().map(|ca| ca.iter().flatten().collect()))
-            .unwrap_or_default();
-        let mut passed = values == [0, 1];
-        let mut observed = json!({ "values": values });
-        if let Some(spec) = spec {
-            observed["raw_values"] = json!(spec.label_values);
-            observed["positive_label"] = json!(spec.positive_label);
-            passed &= spec.label_values.len() == 2;
-        }
-        r.observed = observed;
-        r.passed = passed;
-        Ok(r)
-    }
 }
 
 /// A self-contained HTML page of the report.
