@@ -4,6 +4,7 @@
 //! stages through the crate's public contract (`describe` / `run`).
 
 mod common;
+mod contract;
 mod features;
 mod generate;
 mod ingest;
