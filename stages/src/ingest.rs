@@ -209,13 +209,9 @@ pub fn ingest(
             let out_dir = root.join(out);
             let mut tables = Vec::new();
             for ((name, schema), source) in EVENTS_SCHEMA.iter().zip(sources) {
-                let mut typed = table::read_typed(&root.join(source), source, schema)?;
-                table::write_parquet_atomic(&mut typed, &out_dir.join(format!("{name}.parquet")))?;
-                tables.push(TableInfo {
-                    name: name.to_string(),
-                    source: source.clone(),
-                    rows: typed.height() as u64,
-                });
+                let out = out_dir.join(format!("{name}.parquet"));
+                let rows = table::typed_to_parquet(&root.join(source), source, schema, &out)?;
+                tables.push(TableInfo { name: name.to_string(), source: source.clone(), rows });
             }
             let manifest = IngestManifest { schema_version: 1, layout: "events".into(), tables };
             write_json(&out_dir.join(MANIFEST_FILE), &manifest)?;
