@@ -241,5 +241,6 @@ pub fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, St
         ])
         .sort(["customer_id"], SortMultipleOptions::default().with_maintain_order(true))
         .select(EVENTS_FEATURE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
-    joined.collect().map_err(table::polars_err(&dir.display().to_string(), "cannot compute the features"))
+    table::collect_streaming(joined)
+        .map_err(table::polars_err(&dir.display().to_string(), "cannot compute the features"))
 }

@@ -400,6 +400,16 @@ pub fn make_readable(file: &std::fs::File, path: &Path) -> Result<(), StageError
     Ok(())
 }
 
+/// Collects a lazy query with polars' streaming engine (bounded memory on large scans).
+pub fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
+    match lf.collect_with_engine(Engine::Streaming)? {
+        polars_core::query_result::QueryResult::Single(df) => Ok(df),
+        polars_core::query_result::QueryResult::Multiple(_) => {
+            Err(PolarsError::ComputeError("expected one result frame".into()))
+        }
+    }
+}
+
 /// Reads a Parquet file written by an earlier stage.
 pub fn read_parquet(path: &Path) -> Result<DataFrame, StageError> {
     let shown = path.display().to_string();

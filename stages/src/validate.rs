@@ -540,11 +540,8 @@ pub fn validate(
                 aggs.push(x.max().alias(format!("max{i}")));
             }
         }
-        let counts =
-            t.lf.clone()
-                .select(aggs)
-                .collect()
-                .map_err(|e| StageError::new(format!("validate: table {}: {e}", t.name)))?;
+        let counts = table::collect_streaming(t.lf.clone().select(aggs))
+            .map_err(|e| StageError::new(format!("validate: table {}: {e}", t.name)))?;
         let get_u =
             |n: &str| counts.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<u64>());
         let get_f =
