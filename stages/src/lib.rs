@@ -11,25 +11,44 @@
 //!
 //! Each kind lives in its own module and implements [`Kind`]; [`KINDS`] lists them.
 
+pub mod features;
+pub mod generate;
+pub mod ingest;
 pub mod kind;
+pub mod snapshot;
+pub mod table;
+pub mod validate;
 
+pub use features::{FeaturesParams, FeaturesSettings, EVENTS_FEATURE_COLUMNS};
+pub use generate::{generate, GenerateOptions, GenerateSummary};
+pub use ingest::{IngestParams, IngestSettings};
 pub use kind::{Invocation, Kind, KindIo, OutDecl, OutRole, Outcome, SettingsError, StageError};
+pub use snapshot::{clean_snapshot, SnapshotSpec};
+pub use validate::{ValidateSettings, ValidationParams, ValidationReport};
 
 use serde_json::Value;
 
 /// Names of every built-in kind, for "did you mean" hints and docs.
-pub const KINDS: &[&str] = &[];
+pub const KINDS: &[&str] = &["ingest", "validate", "features"];
 
 /// What a stage of `kind` reads and writes, after validating its settings and params.
 ///
 /// `params` is the kind's params section from params.yaml (`Value::Null` when absent).
 pub fn describe(kind: &str, settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
-    let _ = (settings, params);
-    Err(SettingsError::unknown_kind(kind, KINDS))
+    match kind {
+        "ingest" => kind::describe_kind::<ingest::Ingest>(settings, params),
+        "validate" => kind::describe_kind::<validate::Validate>(settings, params),
+        "features" => kind::describe_kind::<features::Features>(settings, params),
+        _ => Err(SettingsError::unknown_kind(kind, KINDS)),
+    }
 }
 
 /// Runs one stage of `kind`. Called in the child process that the engine starts.
 pub fn run(kind: &str, invocation: &Invocation) -> Result<Outcome, StageError> {
-    let _ = invocation;
-    Err(StageError::new(format!("unknown stage kind '{kind}'")))
+    match kind {
+        "ingest" => kind::run_kind::<ingest::Ingest>(invocation),
+        "validate" => kind::run_kind::<validate::Validate>(invocation),
+        "features" => kind::run_kind::<features::Features>(invocation),
+        _ => Err(StageError::new(format!("unknown stage kind '{kind}'"))),
+    }
 }

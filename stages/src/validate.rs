@@ -1,0 +1,763 @@
+//! Kind `validate`: data expectations over an ingested dir, a JSON (+ optional HTML) report,
+//! and a stage failure when an expectation fails and `on_failure: fail`.
+//!
+//! The expectations, with defaults chosen so that any clean `events` data set (DESIGN.md
+//! section 5) of at least `min_rows` customers passes:
+//!
+//! | expectation | events default | snapshot default |
+//! |---|---|---|
+//! | `min_rows` (customers / table rows) | 100 | 100 |
+//! | `max_null_ratio` per column | 0.0 | 0.05 |
+//! | `unique` | customers.customer_id, cdr.call_id, support_tickets.ticket_id | table.customer_id |
+//! | `allowed_values` | documented domains of contract_type, payment_method, age_group, the 0/1 flags and churned | table.churned |
+//! | `range` | plan_monthly_eur, amount, duration_seconds, data_usage_mb, resolution_hours ≥ 0 | — |
+//! | `references` | every event's customer_id is in customers | — |
+//! | `not_after_snapshot` | signup/transaction/call/ticket dates ≤ `snapshot_date` (when set) | — |
+//! | `label_present`, `label_two_valued` | customers.churned has no nulls and both 0 and 1 | table.churned (and the raw label has 2 values) |
+//!
+//! Params entries keyed by column accept `table.column` or a bare `column` (any table).
+//! A row in the report is the 1-based data row of the ingested table, which is the data row of
+//! the raw file (ingest keeps row order).
+
+use crate::ingest::{self, IngestManifest};
+use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
+use crate::snapshot::SnapshotSpec;
+use crate::table;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The report's schema version.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The `with:` settings of a `validate` stage.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateSettings {
+    /// The out dir of an ingest stage.
+    pub input: String,
+    /// The JSON report.
+    pub report: String,
+    /// An optional HTML rendering of the same report.
+    #[serde(default)]
+    pub html: Option<String>,
+    /// Events dated after this day fail `not_after_snapshot` (usually `${features.snapshot_date}`).
+    #[serde(default)]
+    pub snapshot_date: Option<String>,
+}
+
+/// What a failed expectation does to the stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// Write the report, then fail the stage (downstream stages do not run).
+    #[default]
+    Fail,
+    /// Write the report and succeed; the report's status is `warned`.
+    Warn,
+}
+
+/// An inclusive numeric range; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+/// The `validation` params section. Every key is optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationParams {
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// Minimum number of customers (events) or rows (snapshot). Default 100.
+    #[serde(default)]
+    pub min_rows: Option<u64>,
+    /// Default maximum share of null (blank) cells per column: 0.0 for events, 0.05 for snapshot.
+    #[serde(default)]
+    pub max_null_ratio: Option<f64>,
+    /// Per-column overrides of `max_null_ratio` (`table.column` or `column`).
+    #[serde(default)]
+    pub max_null_ratio_columns: BTreeMap<String, f64>,
+    /// Columns whose non-null values must be unique; replaces the default list when given.
+    #[serde(default)]
+    pub unique: Option<Vec<String>>,
+    /// Allowed values per column, compared as text; added to (or replacing per column) the defaults.
+    #[serde(default)]
+    pub allowed_values: BTreeMap<String, Vec<Value>>,
+    /// Numeric ranges per column; added to (or replacing per column) the defaults.
+    #[serde(default)]
+    pub ranges: BTreeMap<String, Range>,
+    /// Check that every event's customer_id is a known customer (events). Default true.
+    #[serde(default)]
+    pub referential_integrity: Option<bool>,
+    /// Offending rows listed per expectation. Default 5.
+    #[serde(default)]
+    pub max_examples: Option<usize>,
+}
+
+/// One offending row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    /// 1-based data row of the table (header not counted).
+    pub row: u64,
+    pub value: String,
+}
+
+/// One expectation, its threshold, what was observed and the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    pub table: String,
+    pub column: Option<String>,
+    pub expectation: String,
+    pub threshold: Value,
+    pub observed: Value,
+    pub passed: bool,
+    pub failing_rows: u64,
+    pub examples: Vec<Example>,
+}
+
+/// The validation report (`report:` JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    pub schema_version: u32,
+    pub layout: String,
+    /// `passed`, `failed` (stage failed) or `warned` (failures tolerated by `on_failure: warn`).
+    pub status: String,
+    pub on_failure: OnFailure,
+    pub snapshot_date: Option<String>,
+    /// Rows per table.
+    pub rows: BTreeMap<String, u64>,
+    /// Raw file per table.
+    pub sources: BTreeMap<String, String>,
+    pub expectations_total: usize,
+    pub expectations_failed: usize,
+    pub expectations: Vec<ExpectationResult>,
+}
+
+impl ValidationReport {
+    /// Reads a report written by a validate stage.
+    pub fn read(path: &Path, shown: &str) -> Result<ValidationReport, StageError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StageError::new(format!("{shown}: cannot read the validation report: {e}")))?;
+        serde_json::from_str(&text)
+            .map_err(|e| StageError::new(format!("{shown}: not a validation report of this version: {e}")))
+    }
+
+    /// A readable list of the failed expectations, one per line.
+    pub fn failure_summary(&self) -> String {
+        let mut lines = Vec::new();
+        for e in self.expectations.iter().filter(|e| !e.passed) {
+            let target = match &e.column {
+                Some(c) => format!("{}.{c}", e.table),
+                None => e.table.clone(),
+            };
+            let source = self.sources.get(&e.table).cloned().unwrap_or_else(|| e.table.clone());
+            let mut line =
+                format!("  - {target}: {} {} (observed {})", e.expectation, e.threshold, e.observed);
+            if e.failing_rows > 0 {
+                let ex: Vec<String> =
+                    e.examples.iter().map(|x| format!("row {} '{}'", x.row, x.value)).collect();
+                line.push_str(&format!(
+                    "; {} row(s) of {source} fail, e.g. {}",
+                    e.failing_rows,
+                    ex.join(", ")
+                ));
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
+    }
+}
+
+/// The built-in kind `validate`.
+pub struct Validate;
+
+impl Kind for Validate {
+    const NAME: &'static str = "validate";
+    const PARAMS_SECTION: &'static str = "validation";
+    const CODE_VERSION: u32 = 1;
+    type Settings = ValidateSettings;
+    type Params = ValidationParams;
+
+    fn io(s: &ValidateSettings, p: &ValidationParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
+        if let Some(d) = &s.snapshot_date {
+            table::parse_date(d).map_err(|e| format!("settings of kind 'validate': snapshot_date: {e}"))?;
+        }
+        if let Some(r) = p.max_null_ratio {
+            if !(0.0..=1.0).contains(&r) {
+                return Err(format!("params validation.max_null_ratio: {r} is not between 0 and 1"));
+            }
+        }
+        for (k, r) in &p.max_null_ratio_columns {
+            if !(0.0..=1.0).contains(r) {
+                return Err(format!(
+                    "params validation.max_null_ratio_columns.{k}: {r} is not between 0 and 1"
+                ));
+            }
+        }
+        let mut outs = vec![OutDecl::out(s.report.clone())];
+        if let Some(h) = &s.html {
+            outs.push(OutDecl::out(h.clone()));
+        }
+        Ok((vec![s.input.clone()], outs))
+    }
+
+    fn run(
+        root: &Path,
+        settings: ValidateSettings,
+        params: ValidationParams,
+        _invocation: &Invocation,
+    ) -> Result<Outcome, StageError> {
+        let report = validate(root, &settings, &params)?;
+        let n = report.expectations_total;
+        let f = report.expectations_failed;
+        match report.status.as_str() {
+            "failed" => Err(StageError::new(format!(
+                "validation failed: {f} of {n} expectations (report: {}):\n{}",
+                settings.report,
+                report.failure_summary()
+            ))),
+            "warned" => Ok(Outcome {
+                summary: format!(
+                    "validation: {f} of {n} expectations failed (on_failure: warn; report: {})",
+                    settings.report
+                ),
+            }),
+            _ => Ok(Outcome { summary: format!("validation passed: {n} expectations") }),
+        }
+    }
+}
+
+/// An ingested table: a lazy scan (each check reads only the columns it needs).
+struct Loaded {
+    name: String,
+    lf: LazyFrame,
+    columns: Vec<String>,
+}
+
+impl Loaded {
+    fn has(&self, column: &str) -> bool {
+        self.columns.iter().any(|c| c == column)
+    }
+}
+
+/// What a check measures; decides the observed value and the verdict from the counts.
+#[derive(Debug, Clone)]
+enum CheckKind {
+    NullRatio(f64),
+    Unique,
+    Allowed,
+    Range,
+    References,
+    NotAfter,
+    LabelPresent,
+}
+
+/// One row-level expectation: `mask` is true on the offending rows, `value` is shown for them.
+struct Check {
+    table: usize,
+    column: String,
+    expectation: &'static str,
+    threshold: Value,
+    kind: CheckKind,
+    mask: Expr,
+    value: Expr,
+}
+
+/// Runs every expectation, writes the report(s) and returns it. The caller decides the verdict
+/// from `status` (the report is written whatever it says).
+pub fn validate(
+    root: &Path,
+    settings: &ValidateSettings,
+    params: &ValidationParams,
+) -> Result<ValidationReport, StageError> {
+    let input = root.join(&settings.input);
+    let manifest = IngestManifest::read(&input, &settings.input)?;
+    let snapshot_date = match &settings.snapshot_date {
+        Some(d) => Some(table::parse_date(d).map_err(|e| StageError::new(format!("snapshot_date: {e}")))?),
+        None => None,
+    };
+    let events = manifest.layout == "events";
+    let mut tables = Vec::new();
+    for t in &manifest.tables {
+        let path = input.join(format!("{}.parquet", t.name));
+        let shown = format!("{}/{}.parquet", settings.input, t.name);
+        let mut lf =
+            LazyFrame::scan_parquet(PlRefPath::from(path.to_string_lossy().as_ref()), Default::default())
+                .map_err(table::polars_err(&shown, "cannot scan"))?;
+        let schema = lf.collect_schema().map_err(table::polars_err(&shown, "cannot read the schema"))?;
+        let columns = schema.iter_names().map(|n| n.to_string()).collect();
+        tables.push(Loaded { name: t.name.clone(), lf, columns });
+    }
+    let spec: Option<SnapshotSpec> = if events {
+        None
+    } else {
+        let path = input.join(ingest::SNAPSHOT_SPEC_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| StageError::new(format!("{}: cannot read: {e}", path.display())))?;
+        Some(serde_json::from_str(&text).map_err(|e| StageError::new(format!("{}: {e}", path.display())))?)
+    };
+    let max_examples = params.max_examples.unwrap_or(5);
+    let mut checks: Vec<Check> = Vec::new();
+    let mut missing: Vec<ExpectationResult> = Vec::new();
+    let mut add = |tables: &[Loaded],
+                   t: usize,
+                   column: &str,
+                   expectation: &'static str,
+                   threshold: Value,
+                   kind: CheckKind,
+                   mask: Expr,
+                   value: Expr| {
+        if !tables[t].has(column) {
+            missing.push(ExpectationResult {
+                table: tables[t].name.clone(),
+                column: Some(column.to_string()),
+                expectation: expectation.into(),
+                threshold,
+                observed: json!("column missing"),
+                passed: false,
+                failing_rows: 0,
+                examples: vec![],
+            });
+            return;
+        }
+        checks.push(Check {
+            table: t,
+            column: column.to_string(),
+            expectation,
+            threshold,
+            kind,
+            mask,
+            value,
+        });
+    };
+
+    // max_null_ratio, every column of every table
+    let default_null = params.max_null_ratio.unwrap_or(if events { 0.0 } else { 0.05 });
+    for (i, t) in tables.iter().enumerate() {
+        for c in &t.columns {
+            let threshold =
+                lookup(&params.max_null_ratio_columns, &t.name, c).copied().unwrap_or(default_null);
+            add(
+                &tables,
+                i,
+                c,
+                "max_null_ratio",
+                json!(threshold),
+                CheckKind::NullRatio(threshold),
+                col(c.as_str()).is_null(),
+                col(c.as_str()),
+            );
+        }
+    }
+
+    // unique
+    let unique: Vec<String> = match &params.unique {
+        Some(u) => u.clone(),
+        None if events => {
+            vec!["customers.customer_id".into(), "cdr.call_id".into(), "support_tickets.ticket_id".into()]
+        }
+        None => vec![format!("{}.customer_id", ingest::SNAPSHOT_TABLE)],
+    };
+    for key in &unique {
+        for (t, c) in resolve(&tables, key) {
+            let x = col(c.as_str());
+            add(
+                &tables,
+                t,
+                &c,
+                "unique",
+                json!(true),
+                CheckKind::Unique,
+                x.clone().is_duplicated().and(x.clone().is_not_null()),
+                x,
+            );
+        }
+    }
+
+    // allowed values
+    let mut allowed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let flags = ["0", "1"];
+    if events {
+        allowed.insert("customers.contract_type".into(), texts(&["month-to-month", "one-year", "two-year"]));
+        allowed.insert(
+            "customers.payment_method".into(),
+            texts(&["electronic_check", "mailed_check", "bank_transfer", "credit_card"]),
+        );
+        allowed.insert("customers.age_group".into(), texts(&["18-25", "26-35", "36-50", "51-65", "65+"]));
+        for k in [
+            "customers.churned",
+            "cdr.is_international",
+            "cdr.is_peak_hour",
+            "support_tickets.is_escalated",
+            "support_tickets.is_complaint",
+            "support_tickets.is_resolved",
+        ] {
+            allowed.insert(k.into(), texts(&flags));
+        }
+    } else {
+        allowed.insert(format!("{}.churned", ingest::SNAPSHOT_TABLE), texts(&flags));
+    }
+    for (k, v) in &params.allowed_values {
+        allowed.insert(k.clone(), v.iter().map(value_text).collect());
+    }
+    for (key, values) in &allowed {
+        for (t, c) in resolve(&tables, key) {
+            let set = Series::new("allowed".into(), values);
+            let text = col(c.as_str()).cast(DataType::String);
+            let mask =
+                text.clone().is_not_null().and(text.clone().is_in(lit(set).implode(false), false).not());
+            add(&tables, t, &c, "allowed_values", json!(values), CheckKind::Allowed, mask, text);
+        }
+    }
+
+    // ranges
+    let mut ranges: BTreeMap<String, Range> = BTreeMap::new();
+    if events {
+        for k in [
+            "customers.plan_monthly_eur",
+            "transactions.amount",
+            "cdr.duration_seconds",
+            "cdr.data_usage_mb",
+            "support_tickets.resolution_hours",
+        ] {
+            ranges.insert(k.into(), Range { min: Some(0.0), max: None });
+        }
+    }
+    for (k, r) in &params.ranges {
+        ranges.insert(k.clone(), *r);
+    }
+    for (key, range) in &ranges {
+        for (t, c) in resolve(&tables, key) {
+            let x = col(c.as_str()).cast(DataType::Float64);
+            let mut mask = x.clone().is_nan().or(x.clone().is_infinite());
+            if let Some(min) = range.min {
+                mask = mask.or(x.clone().lt(lit(min)));
+            }
+            if let Some(max) = range.max {
+                mask = mask.or(x.clone().gt(lit(max)));
+            }
+            add(&tables, t, &c, "range", json!(range), CheckKind::Range, mask, col(c.as_str()));
+        }
+    }
+
+    if events {
+        // references
+        if params.referential_integrity.unwrap_or(true) {
+            if let Some(ci) = tables.iter().position(|t| t.name == "customers" && t.has("customer_id")) {
+                let ids = tables[ci]
+                    .lf
+                    .clone()
+                    .select([col("customer_id").drop_nulls().unique()])
+                    .collect()
+                    .map_err(|e| StageError::new(format!("validate: customers.customer_id: {e}")))?;
+                let ids = ids
+                    .column("customer_id")
+                    .map_err(|e| StageError::new(format!("validate: customers.customer_id: {e}")))?
+                    .as_materialized_series()
+                    .clone();
+                for t in 0..tables.len() {
+                    if t == ci {
+                        continue;
+                    }
+                    let x = col("customer_id");
+                    let mask = x
+                        .clone()
+                        .is_not_null()
+                        .and(x.clone().is_in(lit(ids.clone()).implode(false), false).not());
+                    add(
+                        &tables,
+                        t,
+                        "customer_id",
+                        "references",
+                        json!("customers.customer_id"),
+                        CheckKind::References,
+                        mask,
+                        x,
+                    );
+                }
+            }
+        }
+        // not after the snapshot date
+        if let Some(s) = snapshot_date {
+            for (name, date_col) in [
+                ("customers", "signup_date"),
+                ("transactions", "transaction_date"),
+                ("cdr", "call_date"),
+                ("support_tickets", "ticket_date"),
+            ] {
+                if let Some(t) = tables.iter().position(|t| t.name == name) {
+                    let mask = col(date_col).cast(DataType::Int32).gt(lit(table::epoch_days(s)));
+                    let threshold = json!(s.format("%Y-%m-%d").to_string());
+                    add(
+                        &tables,
+                        t,
+                        date_col,
+                        "not_after_snapshot",
+                        threshold,
+                        CheckKind::NotAfter,
+                        mask,
+                        col(date_col),
+                    );
+                }
+            }
+        }
+    }
+
+    // label present (two-valued is a table-level check below)
+    let main_table = if events { "customers" } else { ingest::SNAPSHOT_TABLE };
+    let main = tables.iter().position(|t| t.name == main_table);
+    if let Some(t) = main {
+        add(
+            &tables,
+            t,
+            "churned",
+            "label_present",
+            json!(true),
+            CheckKind::LabelPresent,
+            col("churned").is_null(),
+            col("churned"),
+        );
+    }
+
+    // One pass per table for every count, then examples for the failures only.
+    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
+    let mut results: Vec<ExpectationResult> = Vec::new();
+    for (ti, t) in tables.iter().enumerate() {
+        let mine: Vec<(usize, &Check)> = checks.iter().enumerate().filter(|(_, c)| c.table == ti).collect();
+        let mut aggs = vec![len().cast(DataType::UInt64).alias("__rows")];
+        for (i, c) in &mine {
+            aggs.push(c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias(format!("n{i}")));
+            if matches!(c.kind, CheckKind::Range) {
+                let x = col(c.column.as_str()).cast(DataType::Float64);
+                aggs.push(x.clone().min().alias(format!("min{i}")));
+                aggs.push(x.max().alias(format!("max{i}")));
+            }
+        }
+        let counts = table::collect_streaming(t.lf.clone().select(aggs))
+            .map_err(|e| StageError::new(format!("validate: table {}: {e}", t.name)))?;
+        let get_u =
+            |n: &str| counts.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<u64>());
+        let get_f =
+            |n: &str| counts.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<f64>());
+        let height = get_u("__rows").unwrap_or(0);
+        rows.insert(t.name.clone(), height);
+        for (i, c) in mine {
+            let n = get_u(&format!("n{i}")).unwrap_or(0);
+            let (observed, passed) = match &c.kind {
+                CheckKind::NullRatio(max) => {
+                    let ratio = if height == 0 { 0.0 } else { n as f64 / height as f64 };
+                    (json!(ratio), ratio <= *max)
+                }
+                CheckKind::Unique => (json!({ "duplicated_rows": n }), n == 0),
+                CheckKind::Allowed => (json!({ "rows_outside": n }), n == 0),
+                CheckKind::Range => (
+                    json!({ "min": get_f(&format!("min{i}")), "max": get_f(&format!("max{i}")), "rows_outside": n }),
+                    n == 0,
+                ),
+                CheckKind::References => (json!({ "unknown_customer_rows": n }), n == 0),
+                CheckKind::NotAfter => (json!({ "rows_after": n }), n == 0),
+                CheckKind::LabelPresent => (json!({ "null_labels": n }), n == 0),
+            };
+            let examples = if passed || n == 0 { vec![] } else { examples(t, c, max_examples)? };
+            results.push(ExpectationResult {
+                table: t.name.clone(),
+                column: Some(c.column.clone()),
+                expectation: c.expectation.into(),
+                threshold: c.threshold.clone(),
+                observed,
+                passed,
+                failing_rows: n,
+                examples,
+            });
+        }
+    }
+    results.extend(missing);
+
+    // min_rows and label_two_valued: table-level
+    let min_rows = params.min_rows.unwrap_or(100);
+    let main_rows = rows.get(main_table).copied().unwrap_or(0);
+    let mut table_level = vec![ExpectationResult {
+        table: main_table.into(),
+        column: None,
+        expectation: "min_rows".into(),
+        threshold: json!(min_rows),
+        observed: json!(main_rows),
+        passed: main_rows >= min_rows,
+        failing_rows: 0,
+        examples: vec![],
+    }];
+    if let Some(t) = main {
+        table_level.push(label_two_valued(&tables[t], spec.as_ref())?);
+    }
+    table_level.extend(results);
+    let results = table_level;
+
+    let failed = results.iter().filter(|r| !r.passed).count();
+    let status = if failed == 0 {
+        "passed"
+    } else if params.on_failure == OnFailure::Warn {
+        "warned"
+    } else {
+        "failed"
+    };
+    let report = ValidationReport {
+        schema_version: REPORT_VERSION,
+        layout: manifest.layout.clone(),
+        status: status.into(),
+        on_failure: params.on_failure,
+        snapshot_date: snapshot_date.map(|d| d.format("%Y-%m-%d").to_string()),
+        rows,
+        sources: manifest.tables.iter().map(|t| (t.name.clone(), t.source.clone())).collect(),
+        expectations_total: results.len(),
+        expectations_failed: failed,
+        expectations: results,
+    };
+    ingest::write_json(&root.join(&settings.report), &report)?;
+    if let Some(h) = &settings.html {
+        table::write_bytes_atomic(&root.join(h), render_html(&report).as_bytes())?;
+    }
+    Ok(report)
+}
+
+/// The first offending rows of a failed check (1-based data rows).
+fn examples(t: &Loaded, c: &Check, max: usize) -> Result<Vec<Example>, StageError> {
+    let ex =
+        t.lf.clone()
+            .with_row_index("__row", Some(1))
+            .filter(c.mask.clone().fill_null(false))
+            .limit(max as IdxSize)
+            .select([
+                col("__row").cast(DataType::UInt64),
+                c.value.clone().cast(DataType::String).fill_null(lit("null")).alias("__value"),
+            ])
+            .collect()
+            .map_err(|e| StageError::new(format!("validate: {}.{}: {e}", t.name, c.column)))?;
+    let mut out = Vec::new();
+    if let (Ok(r), Ok(v)) = (ex.column("__row"), ex.column("__value")) {
+        if let (Ok(r), Ok(v)) = (r.as_materialized_series().u64(), v.as_materialized_series().str()) {
+            for (r, v) in r.iter().zip(v.iter()) {
+                out.push(Example { row: r.unwrap_or(0), value: v.unwrap_or("").to_string() });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `churned` takes exactly the values 0 and 1 (and, for a snapshot, the raw label had two values).
+fn label_two_valued(t: &Loaded, spec: Option<&SnapshotSpec>) -> Result<ExpectationResult, StageError> {
+    let mut r = ExpectationResult {
+        table: t.name.clone(),
+        column: Some("churned".into()),
+        expectation: "label_two_valued".into(),
+        threshold: json!([0, 1]),
+        observed: json!("column missing"),
+        passed: false,
+        failing_rows: 0,
+        examples: vec![],
+    };
+    if !t.has("churned") {
+        return Ok(r);
+    }
+    let d =
+        t.lf.clone()
+            .select([col("churned").drop_nulls().unique().sort(Default::default()).cast(DataType::Int64)])
+            .collect()
+            .map_err(|e| StageError::new(format!("validate: {}.churned: {e}", t.name)))?;
+    let values: Vec<i64> = d
+        .select_at_idx(0)
+        .and_then(|c| c.as_materialized_series().i64().ok().map(|ca| ca.iter().flatten().collect()))
+        .unwrap_or_default();
+    let mut passed = values == [0, 1];
+    let mut observed = json!({ "values": values });
+    if let Some(spec) = spec {
+        observed["raw_values"] = json!(spec.label_values);
+        observed["positive_label"] = json!(spec.positive_label);
+        passed &= spec.label_values.len() == 2;
+    }
+    r.observed = observed;
+    r.passed = passed;
+    Ok(r)
+}
+
+fn texts(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The value of a per-column map for `table.column`, else for bare `column`.
+fn lookup<'a, T>(map: &'a BTreeMap<String, T>, table: &str, column: &str) -> Option<&'a T> {
+    map.get(&format!("{table}.{column}")).or_else(|| map.get(column))
+}
+
+/// The (table index, column) pairs a key names: `table.column`, or a bare column in every
+/// table having it. A key naming nothing resolves to its literal table/column so that the
+/// expectation fails with "column missing" rather than being silently skipped.
+fn resolve(tables: &[Loaded], key: &str) -> Vec<(usize, String)> {
+    if let Some((t, c)) = key.split_once('.') {
+        if let Some(i) = tables.iter().position(|x| x.name == t) {
+            return vec![(i, c.to_string())];
+        }
+    }
+    let hits: Vec<(usize, String)> =
+        tables.iter().enumerate().filter(|(_, t)| t.has(key)).map(|(i, _)| (i, key.to_string())).collect();
+    if hits.is_empty() && !tables.is_empty() {
+        return vec![(0, key.to_string())];
+    }
+    hits
+}
+
+/// A self-contained HTML page of the report.
+pub fn render_html(report: &ValidationReport) -> String {
+    let mut h = String::new();
+    h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>churnflow validation</title>");
+    h.push_str(
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid \
+         #ccc;padding:4px 8px;text-align:left}.fail{background:#fdd}.pass{background:#efe}</style></head><body>",
+    );
+    h.push_str(&format!(
+        "<h1>Validation: {}</h1><p>layout {} &middot; {} of {} expectations failed &middot; on_failure {}</p>",
+        esc(&report.status),
+        esc(&report.layout),
+        report.expectations_failed,
+        report.expectations_total,
+        if report.on_failure == OnFailure::Fail { "fail" } else { "warn" }
+    ));
+    h.push_str("<table><tr><th>table</th><th>column</th><th>expectation</th><th>threshold</th><th>observed</th><th>verdict</th><th>failing rows</th><th>examples</th></tr>");
+    let mut sorted: Vec<&ExpectationResult> = report.expectations.iter().collect();
+    sorted.sort_by_key(|e| e.passed);
+    for e in sorted {
+        let ex: Vec<String> =
+            e.examples.iter().map(|x| format!("row {}: {}", x.row, esc(&x.value))).collect();
+        h.push_str(&format!(
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if e.passed { "pass" } else { "fail" },
+            esc(&e.table),
+            esc(e.column.as_deref().unwrap_or("")),
+            esc(&e.expectation),
+            esc(&e.threshold.to_string()),
+            esc(&e.observed.to_string()),
+            if e.passed { "pass" } else { "FAIL" },
+            e.failing_rows,
+            ex.join("<br>")
+        ));
+    }
+    h.push_str("</table></body></html>\n");
+    h
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
