@@ -239,7 +239,8 @@ fn confusion(data: &Value) -> Result<String, String> {
                 .margin(10)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
-                .build_cartesian_2d((0..2).into_segmented(), (0..2).into_segmented())
+                // An integer range is inclusive here: 0..1 is the two segments 0 and 1.
+                .build_cartesian_2d((0..1).into_segmented(), (0..1).into_segmented())
                 .map_err(err)?;
             let label = |v: &SegmentValue<i32>, yes: &str, no: &str| match v {
                 SegmentValue::CenterOf(1) => yes.to_string(),
@@ -252,7 +253,7 @@ fn confusion(data: &Value) -> Result<String, String> {
                 .x_desc("predicted")
                 .y_desc("actual")
                 .x_label_formatter(&|v| label(v, "churn", "stay"))
-                .y_label_formatter(&|v| label(v, "churn", "stay"))
+                .y_label_formatter(&|v| label(v, "stay", "churn"))
                 .draw()
                 .map_err(err)?;
             for (actual, row) in m.iter().enumerate() {
@@ -339,7 +340,12 @@ fn importance(data: &Value) -> Result<String, String> {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(20 + 7 * longest)
-            .build_cartesian_2d((lo - if lo < 0.0 { pad } else { 0.0 })..(hi + pad), (0..n).into_segmented())
+            // Room on the right for the legend. The integer range is inclusive (0..n-1 is n
+            // rows); a single row needs a range of two, or it gets no label.
+            .build_cartesian_2d(
+                (lo - if lo < 0.0 { pad } else { 0.0 })..(hi / 0.7 + pad),
+                (0..(n - 1).max(1)).into_segmented(),
+            )
             .map_err(err)?;
         let names: Vec<String> = main.iter().map(|p| p.0.clone()).collect();
         chart
@@ -388,7 +394,7 @@ fn importance(data: &Value) -> Result<String, String> {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.85))
             .border_style(REFERENCE)
             .label_font(("sans-serif", 13))
@@ -432,6 +438,17 @@ mod tests {
         for f in figures(&data) {
             let svg = f.svg.unwrap_or_else(|e| panic!("{}: {e}", f.kind));
             assert!(svg.contains("<svg") && svg.contains("<text"), "{}", f.kind);
+        }
+    }
+
+    #[test]
+    fn one_feature_and_negative_importances_draw() {
+        for data in [
+            json!({"importance": [{"feature": "only", "importance": 0.5}]}),
+            json!({"importance": [{"feature": "a", "importance": -0.5}, {"feature": "b", "importance": 0.0}]}),
+        ] {
+            let svg = importance(&data).unwrap();
+            assert!(svg.contains("\nonly\n</text>") || svg.contains("\na\n</text>"), "{svg}");
         }
     }
 
