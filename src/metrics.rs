@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 /// A metrics file flattened: dotted key → value, sorted by key.
 pub type Flat = BTreeMap<String, Value>;
 
-/// Flattens a parsed metrics (or params) value into dotted keys under `prefix`.
+/// Flattens a value into dotted keys under `prefix` (a non-empty object adds one level
+/// per key; anything else, an empty object included, is a leaf named `prefix`).
 pub fn flatten(prefix: &str, value: &Value, out: &mut Flat) {
     match value {
         Value::Object(map) if !map.is_empty() => {
@@ -38,10 +39,11 @@ pub fn parse_file(path: &str, bytes: &[u8]) -> Result<Flat, String> {
         serde_json::from_slice(bytes).map_err(|e| format!("{path} is not valid JSON: {e}"))?
     };
     match &value {
-        Value::Object(_) => {
+        Value::Object(map) => {
             let mut flat = Flat::new();
-            flatten("", &value, &mut flat);
-            flat.remove("");
+            for (k, v) in map {
+                flatten(k, v, &mut flat);
+            }
             Ok(flat)
         }
         other => Err(format!(
@@ -369,6 +371,9 @@ mod tests {
         assert_eq!(keys, ["a", "b.c", "b.d.e", "z"]);
         assert_eq!(flat["a"], json!([1, 2]));
         assert_eq!(flat["z"], json!({}));
+        let odd = parse_file("m.json", br#"{"": 1, "a": {"": 2}}"#).unwrap();
+        assert_eq!(odd.keys().collect::<Vec<_>>(), ["", "a."]);
+        assert!(parse_file("m.json", b"{}").unwrap().is_empty());
     }
 
     #[test]

@@ -69,6 +69,8 @@ fn head_vs_workspace_rows_are_exact_with_a_nested_key_new_on_one_side() {
     );
     assert_eq!(out["problems"], json!([]));
     assert_eq!(out["passed"], true);
+    let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["schema", "old", "new", "rows", "problems", "checks", "passed"], "schema 1 is pinned");
 }
 
 #[test]
@@ -255,6 +257,18 @@ fn a_lock_from_a_newer_churnflow_at_a_revision_is_a_usage_error() {
         r.all()
     );
     assert!(r.stderr().contains("upgrade churnflow"), "{}", r.all());
+}
+
+#[test]
+fn a_lock_from_a_newer_churnflow_in_the_workspace_is_a_usage_error() {
+    let p = history();
+    let lock = p.read("pipeline.lock");
+    p.write("pipeline.lock", &lock.replace("schema: 1", "schema: 2"));
+    let r = p.run(&["metrics", "diff", "HEAD~1", "HEAD"]);
+    assert_eq!(r.code(), 0, "two revisions never read the workspace lock: {}", r.all());
+    let r = p.run(&["metrics", "diff"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(r.stderr().contains("pipeline.lock: written by a newer churnflow (lock schema 2"), "{}", r.all());
 }
 
 #[test]
