@@ -173,21 +173,36 @@ struct Outcome {
     message: String,
 }
 
-fn evaluate_checks(checks: &[Check], rows: &[Row], old: &Collected, new: &Collected) -> Result<Vec<Outcome>> {
+fn evaluate_checks(
+    checks: &[Check],
+    rows: &[Row],
+    old: &Collected,
+    new: &Collected,
+    new_label: &str,
+) -> Result<Vec<Outcome>> {
     let mut out = Vec::new();
     for check in checks {
         let matching: Vec<&Row> = rows.iter().filter(|r| check.matches(r)).collect();
         if matching.is_empty() {
             let files: Vec<&String> = new.stages.keys().chain(old.stages.keys()).collect();
             let relevant = |p: &str| check.path.as_ref().is_none_or(|c| c == p);
-            if files.iter().any(|p| relevant(p) && (new.unreadable(p) || !new.files.contains_key(p.as_str())))
-            {
+            // A declared file the new side could not give: the metric may be in it, so the
+            // check cannot pass, but it is not a typo either.
+            let unread: Vec<&String> =
+                new.stages.keys().filter(|p| relevant(p) && !new.files.contains_key(p.as_str())).collect();
+            if !unread.is_empty() {
+                let names: Vec<&str> = unread.iter().map(|p| p.as_str()).collect();
                 out.push(Outcome {
                     check: check.clone(),
                     path: check.path.clone(),
                     key: check.key.clone(),
                     passed: false,
-                    message: format!("{}: no new value (a metrics file could not be read)", check.key),
+                    message: format!(
+                        "{}: no new value ({} could not be read at {})",
+                        check.key,
+                        names.join(", "),
+                        new_label
+                    ),
                 });
                 continue;
             }
@@ -236,7 +251,7 @@ fn diff(root: &Path, args: &DiffArgs) -> Result<u8> {
     let old = collect(&old_side, "old")?;
     let new = collect(&new_side, "new")?;
     let every = metrics::diff(&old.files, &new.files, true);
-    let outcomes = evaluate_checks(&checks, &every, &old, &new)?;
+    let outcomes = evaluate_checks(&checks, &every, &old, &new, new_side.rev.label())?;
     let rows: Vec<&Row> = every.iter().filter(|r| args.all || r.changed()).collect();
     let problems: Vec<&Problem> = old.problems.iter().chain(&new.problems).collect();
     let (ol, nl) = (old_side.rev.label(), new_side.rev.label());

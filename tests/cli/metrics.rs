@@ -349,6 +349,17 @@ fn a_metrics_file_not_produced_yet_is_a_note_not_an_error() {
         "{out}"
     );
     assert_eq!(out["rows"].as_array().unwrap().len(), 5, "every HEAD value is now one-sided: {out}");
+    // Checks cannot pass on a file that is not there, whether the key was known or not.
+    let r = p.run(&["metrics", "diff", "--fail-on", "auc_roc<0.1"]);
+    assert_eq!(r.code(), 1, "{}", r.all());
+    assert!(r.stderr().contains("reports/metrics.json#auc_roc has no new value"), "{}", r.all());
+    let r = p.run(&["metrics", "diff", "--fail-on", "brand_new<0.1"]);
+    assert_eq!(r.code(), 1, "{}", r.all());
+    assert!(
+        r.stderr().contains("brand_new: no new value (reports/metrics.json could not be read at workspace)"),
+        "{}",
+        r.all()
+    );
 }
 
 #[test]
