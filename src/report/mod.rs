@@ -167,8 +167,13 @@ pub fn build(root: &Path) -> Result<Report> {
                         ),
                         1,
                     );
+                    let caption = if fig.champion {
+                        "this model (blue) and the champion it was compared with (orange)"
+                    } else {
+                        "this model (no champion data in this file)"
+                    };
                     body.push_str(&format!(
-                        "<figure id=\"{id}\">{svg}<figcaption>{}</figcaption></figure>",
+                        "<figure id=\"{id}\">{svg}<figcaption>{}: {caption}</figcaption></figure>",
                         esc(fig.title)
                     ));
                 }

@@ -17,6 +17,8 @@ pub struct Figure {
     pub kind: &'static str,
     pub title: &'static str,
     pub svg: Result<String, String>,
+    /// The plots file has champion (`baseline`) data for this plot.
+    pub champion: bool,
 }
 
 const CHALLENGER: RGBColor = RGBColor(31, 119, 180);
@@ -408,16 +410,24 @@ fn importance(data: &Value) -> Result<String, String> {
 /// Every figure for one plots file, in a fixed order.
 pub fn figures(data: &Value) -> Vec<Figure> {
     type Draw = fn(&Value) -> Result<String, String>;
-    let all: [(&'static str, &'static str, Draw); 7] = [
-        ("roc", "ROC curve", roc),
-        ("pr", "Precision-recall curve", pr),
-        ("calibration", "Calibration", calibration),
-        ("gains", "Cumulative gains", gains),
-        ("lift", "Lift", lift),
-        ("confusion", "Confusion matrix", confusion),
-        ("importance", "Feature importance", importance),
+    let all: [(&'static str, &'static str, &str, Draw); 7] = [
+        ("roc", "ROC curve", "roc", roc),
+        ("pr", "Precision-recall curve", "pr", pr),
+        ("calibration", "Calibration", "calibration", calibration),
+        ("gains", "Cumulative gains", "gains", gains),
+        ("lift", "Lift", "gains", lift),
+        ("confusion", "Confusion matrix", "confusion", confusion),
+        ("importance", "Feature importance", "importance", importance),
     ];
-    all.into_iter().map(|(kind, title, draw)| Figure { kind, title, svg: draw(data) }).collect()
+    let baseline = data.get("baseline");
+    all.into_iter()
+        .map(|(kind, title, section, draw)| Figure {
+            kind,
+            title,
+            svg: draw(data),
+            champion: baseline.and_then(|b| b.get(section)).is_some(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

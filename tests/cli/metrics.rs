@@ -370,3 +370,25 @@ fn an_invalid_metrics_file_is_an_error_naming_it() {
     assert_eq!(r.code(), 1, "{}", r.all());
     assert!(r.stderr().contains("reports/metrics.json is not valid JSON"), "{}", r.all());
 }
+
+#[test]
+fn a_project_in_a_subfolder_of_the_repository_reads_its_own_files_at_a_revision() {
+    let p = Project::new()
+        .file("proj/fx/m1.json", M1)
+        .file("proj/fx/m2.json", M2)
+        .file("proj/fx/m3.json", M3)
+        .file("proj/pipeline.yaml", PIPELINE)
+        .file("proj/params.yaml", &params(1, 3, 1, ""));
+    init(&p);
+    p.ok(&["-C", "proj", "repro"]);
+    commit_all(&p, "v1");
+    p.write("proj/params.yaml", &params(2, 3, 1, ""));
+    p.ok(&["-C", "proj", "repro"]);
+    let out = p.ok(&["-C", "proj", "metrics", "diff", "--json"]).json();
+    assert_eq!(out["rows"][0], row("auc_roc", json!(0.5), json!(0.75), json!(0.25), json!(0.5)));
+    let params = p.ok(&["-C", "proj", "params", "diff", "--json"]).json();
+    assert_eq!(
+        params["rows"],
+        json!([{"param": "train.version", "old": 1, "new": 2, "stages": ["evaluate"]}])
+    );
+}

@@ -73,6 +73,9 @@ fn the_report_has_every_plot_as_inline_svg() {
     let roc = section(&html, "<figure id=\"plot-reports-plots-roc\">", "</figure>");
     assert!(has_text(roc, "champion") && has_text(roc, "this model"), "champion overlaid: {roc}");
     assert!(has_text(roc, "false positive rate"), "axis labels render as text");
+    assert!(roc.contains("<figcaption>ROC curve: this model (blue) and the champion"), "{roc}");
+    let pr = section(&html, "<figure id=\"plot-reports-plots-pr\">", "</figure>");
+    assert!(!has_text(pr, "champion") && pr.contains("(no champion data in this file)"), "{pr}");
     let confusion = section(&html, "<figure id=\"plot-reports-plots-confusion\">", "</figure>");
     assert!(has_text(confusion, "TP 160") && has_text(confusion, "TP 145"), "{confusion}");
     let importance = section(&html, "<figure id=\"plot-reports-plots-importance\">", "</figure>");
