@@ -218,6 +218,13 @@ impl Side {
                         "{path} at {name} is a directory; metrics and plots must be files"
                     )));
                 }
+                if record.hash.is_empty() || !record.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Ok(Content::Unreadable(format!(
+                        "{name}:{LOCK_FILE} records '{}' as the hash of {path}, which is not a hash; \
+                         rerun 'churnflow repro {stage}' at {name}",
+                        record.hash
+                    )));
+                }
                 let short = &record.hash[..12.min(record.hash.len())];
                 match Store::new(&self.root).read_verified(&record.hash) {
                     Ok(b) => Ok(Content::Bytes(b)),

@@ -392,3 +392,22 @@ fn a_project_in_a_subfolder_of_the_repository_reads_its_own_files_at_a_revision(
         json!([{"param": "train.version", "old": 1, "new": 2, "stages": ["evaluate"]}])
     );
 }
+
+#[test]
+fn a_hand_edited_hash_in_a_revision_lock_is_reported_not_a_panic() {
+    let p = cached_history();
+    let lock = p.read("pipeline.lock");
+    let committed = git(&p, &["show", "HEAD:pipeline.lock"]);
+    let hash =
+        committed.lines().find_map(|l| l.trim().strip_prefix("hash: ")).expect("an out hash").to_string();
+    p.write("pipeline.lock", &committed.replace(&hash, "ünïcødé"));
+    commit_all(&p, "edited lock");
+    p.write("pipeline.lock", &lock);
+    let r = p.run(&["metrics", "diff"]);
+    assert_eq!(r.code(), 1, "{}", r.all());
+    assert!(
+        r.stderr().contains("records 'ünïcødé' as the hash of reports/metrics.json, which is not a hash"),
+        "{}",
+        r.all()
+    );
+}
