@@ -53,6 +53,22 @@ enum Command {
         #[command(subcommand)]
         command: commands::models::ModelsCommand,
     },
+    /// Metrics files: show them, or compare them between git revisions and the workspace.
+    Metrics {
+        #[command(subcommand)]
+        command: commands::metrics::MetricsCommand,
+    },
+    /// Params that stages declare, compared between git revisions and the workspace.
+    Params {
+        #[command(subcommand)]
+        command: commands::params_diff::ParamsCommand,
+    },
+    /// Write one self-contained HTML report: metrics, plots, params, validation, model card.
+    Report {
+        /// The HTML file to write, relative to the project root.
+        #[arg(long, value_name = "FILE", default_value = commands::report::DEFAULT_OUT)]
+        out: PathBuf,
+    },
     #[command(name = STAGE_SUBCOMMAND, hide = true)]
     Stage { call: PathBuf },
 }
@@ -131,6 +147,9 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Checkout { stages } => commands::checkout::run(&root, &stages),
         Command::Gc { dry_run, json } => commands::gc::run(&root, dry_run, json),
         Command::Models { command } => commands::models::run(&root, command),
+        Command::Metrics { command } => commands::metrics::run(&root, command),
+        Command::Params { command } => commands::params_diff::run(&root, command),
+        Command::Report { out } => commands::report::run(&root, &out),
         Command::Stage { call } => Ok(commands::stage::run(&call)),
     }
 }

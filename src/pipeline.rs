@@ -123,6 +123,22 @@ fn interp_error(e: InterpError, params: &Params, at: Option<(usize, usize)>, wha
 
 /// Resolves a parsed spec against params and the files on disk.
 pub fn resolve(root: &Path, spec: &Spec, params: &Params) -> Result<Pipeline, Vec<Diagnostic>> {
+    resolve_with(root, spec, params, true)
+}
+
+/// Resolves the spec and params of a git revision: the same checks as [`resolve`] except
+/// those against the workspace (deps on disk, symlinks on out paths), which say nothing
+/// about that revision.
+pub fn resolve_at_revision(root: &Path, spec: &Spec, params: &Params) -> Result<Pipeline, Vec<Diagnostic>> {
+    resolve_with(root, spec, params, false)
+}
+
+fn resolve_with(
+    root: &Path,
+    spec: &Spec,
+    params: &Params,
+    on_disk: bool,
+) -> Result<Pipeline, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut stages = Vec::new();
     for s in &spec.stages {
@@ -134,8 +150,10 @@ pub fn resolve(root: &Path, spec: &Spec, params: &Params) -> Result<Pipeline, Ve
     if !errors.is_empty() {
         return Err(errors);
     }
-    check_outs(root, &stages, &mut errors);
-    check_deps(root, &stages, &mut errors);
+    check_outs(root, &stages, on_disk, &mut errors);
+    if on_disk {
+        check_deps(root, &stages, &mut errors);
+    }
     if errors.is_empty() {
         Ok(Pipeline { root: root.to_path_buf(), stages })
     } else {
@@ -308,7 +326,7 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
 }
 
 /// No two outs may be the same or nested; outs may not pass through symlinks.
-fn check_outs(root: &Path, stages: &[Stage], errors: &mut Vec<Diagnostic>) {
+fn check_outs(root: &Path, stages: &[Stage], on_disk: bool, errors: &mut Vec<Diagnostic>) {
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for stage in stages {
         for out in &stage.outs {
@@ -334,7 +352,7 @@ fn check_outs(root: &Path, stages: &[Stage], errors: &mut Vec<Diagnostic>) {
                 }
             }
             seen.push((&stage.name, &out.path));
-            if let Some(link) = paths::symlink_on_path(root, &out.path) {
+            if let Some(link) = on_disk.then(|| paths::symlink_on_path(root, &out.path)).flatten() {
                 errors.push(
                     Diagnostic::new(
                         PIPELINE_FILE,

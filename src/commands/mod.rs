@@ -3,7 +3,10 @@
 pub mod checkout;
 pub mod dag;
 pub mod gc;
+pub mod metrics;
 pub mod models;
+pub mod params_diff;
+pub mod report;
 pub mod repro;
 pub mod stage;
 pub mod status;

@@ -6,3 +6,8 @@ mod errors;
 mod freshness;
 mod registry;
 mod store;
+
+mod gitrepo;
+mod metrics;
+mod params_diff;
+mod report;
