@@ -69,6 +69,22 @@ enum Command {
         #[arg(long, value_name = "FILE", default_value = commands::report::DEFAULT_OUT)]
         out: PathBuf,
     },
+    /// Write a synthetic telecom data set (customers, transactions, CDR, support tickets).
+    Generate {
+        #[arg(long)]
+        customers: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Folder for the four CSV files.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// No event after this day (YYYY-MM-DD; default 2024-06-30).
+        #[arg(long, value_name = "DATE")]
+        snapshot_date: Option<String>,
+        /// Inject a few realistic faults (blank prices, a duplicated customer, an orphan ticket).
+        #[arg(long)]
+        defects: bool,
+    },
     #[command(name = STAGE_SUBCOMMAND, hide = true)]
     Stage { call: PathBuf },
 }
@@ -151,5 +167,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Params { command } => commands::params_diff::run(&root, command),
         Command::Report { out } => commands::report::run(&root, &out),
         Command::Stage { call } => Ok(commands::stage::run(&call)),
+        Command::Generate { customers, seed, out, snapshot_date, defects } => {
+            commands::generate::run(&root, customers, seed, &out, snapshot_date.as_deref(), defects)
+        }
     }
 }

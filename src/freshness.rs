@@ -165,7 +165,14 @@ pub fn assess(
             }
         },
     }
-    Ok(Assessment { fingerprint: fp, deps, baseline, reasons })
+    // A key declared both alone and inside its section is reported once.
+    let mut unique: Vec<StaleReason> = Vec::with_capacity(reasons.len());
+    for r in reasons {
+        if !unique.contains(&r) {
+            unique.push(r);
+        }
+    }
+    Ok(Assessment { fingerprint: fp, deps, baseline, reasons: unique })
 }
 
 fn check_outs(

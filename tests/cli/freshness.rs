@@ -165,6 +165,17 @@ fn interpolated_params_count_as_declared_params() {
 }
 
 #[test]
+fn a_param_declared_twice_is_reported_once() {
+    let p = Project::new().file("params.yaml", "train:\n  version: 1\n").file(
+        "pipeline.yaml",
+        "stages:\n  fit:\n    cmd: echo ${train.version} > m.txt\n    params: [train]\n    outs: [m.txt]\n",
+    );
+    p.ok(&["repro"]);
+    p.write("params.yaml", "train:\n  version: 2\n");
+    assert_eq!(p.ok(&["status"]).stdout().trim(), "fit: param train.version 1 -> 2");
+}
+
+#[test]
 fn a_failing_stage_keeps_upstream_results_and_runs_nothing_downstream() {
     let p = diamond();
     let pipeline = p.read("pipeline.yaml").replace("cat work/prepared.txt - > work/right.txt", "exit 7");

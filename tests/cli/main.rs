@@ -2,6 +2,7 @@
 mod support;
 
 mod dag;
+mod data_pipeline;
 mod errors;
 mod freshness;
 mod registry;
