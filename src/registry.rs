@@ -75,7 +75,7 @@ struct Decision {
     /// Project-relative path of the challenger model file.
     model: String,
     /// The baseline champion the challenger was compared against, if any.
-    #[serde(default)]
+    #[serde(default, alias = "baseline_model_blake3")]
     baseline_hash: Option<String>,
     #[serde(default)]
     gates: Value,
