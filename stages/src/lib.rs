@@ -13,23 +13,50 @@
 
 pub mod kind;
 
+pub mod evaluate;
+mod forest;
+mod logistic;
+pub mod metrics;
+pub mod model;
+mod model_io;
+pub mod promote;
+mod sampling;
+pub mod score;
+pub mod split;
+pub mod train;
+mod tree;
+
 pub use kind::{Invocation, Kind, KindIo, OutDecl, OutRole, Outcome, SettingsError, StageError};
+pub use model::{load_model, Model, ModelSummary};
+pub use promote::Decision;
+pub use score::{score, score_with, ScoreOptions, ScoreSummary};
 
 use serde_json::Value;
 
 /// Names of every built-in kind, for "did you mean" hints and docs.
-pub const KINDS: &[&str] = &[];
+pub const KINDS: &[&str] =
+    &[split::Split::NAME, train::Train::NAME, evaluate::Evaluate::NAME, promote::Promote::NAME];
 
 /// What a stage of `kind` reads and writes, after validating its settings and params.
 ///
 /// `params` is the kind's params section from params.yaml (`Value::Null` when absent).
 pub fn describe(kind: &str, settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
-    let _ = (settings, params);
-    Err(SettingsError::unknown_kind(kind, KINDS))
+    match kind {
+        split::Split::NAME => kind::describe_kind::<split::Split>(settings, params),
+        train::Train::NAME => kind::describe_kind::<train::Train>(settings, params),
+        evaluate::Evaluate::NAME => kind::describe_kind::<evaluate::Evaluate>(settings, params),
+        promote::Promote::NAME => kind::describe_kind::<promote::Promote>(settings, params),
+        _ => Err(SettingsError::unknown_kind(kind, KINDS)),
+    }
 }
 
 /// Runs one stage of `kind`. Called in the child process that the engine starts.
 pub fn run(kind: &str, invocation: &Invocation) -> Result<Outcome, StageError> {
-    let _ = invocation;
-    Err(StageError::new(format!("unknown stage kind '{kind}'")))
+    match kind {
+        split::Split::NAME => kind::run_kind::<split::Split>(invocation),
+        train::Train::NAME => kind::run_kind::<train::Train>(invocation),
+        evaluate::Evaluate::NAME => kind::run_kind::<evaluate::Evaluate>(invocation),
+        promote::Promote::NAME => kind::run_kind::<promote::Promote>(invocation),
+        _ => Err(StageError::new(format!("unknown stage kind '{kind}'"))),
+    }
 }
