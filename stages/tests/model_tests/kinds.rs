@@ -370,3 +370,55 @@ fn model_summary_for_models_show() {
         blake3::hash(&std::fs::read(root.join("train.parquet")).unwrap()).to_hex().to_string()
     );
 }
+
+#[test]
+fn incomparable_and_identical_baselines_stop_promotion_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let df = synthetic(1200, -1.0, 37);
+    write_parquet(&root.join("data/features.parquet"), &df);
+    invoke(root, "split", split_settings(), Value::Null, None);
+    // A "champion" trained with an extra column the test split does not have.
+    let with_extra = df
+        .clone()
+        .with_column(polars::prelude::Column::new(
+            "extra".into(),
+            (0..1200).map(|i| (i % 7) as f64).collect::<Vec<_>>(),
+        ))
+        .unwrap()
+        .clone();
+    write_parquet(&root.join("old/features.parquet"), &with_extra);
+    invoke(
+        root,
+        "train",
+        json!({"input": "old/features.parquet", "model": "old/champion.json"}),
+        Value::Null,
+        None,
+    );
+    invoke(
+        root,
+        "train",
+        json!({"input": "data/train.parquet", "model": "models/model.json"}),
+        Value::Null,
+        None,
+    );
+    let params = json!({"bootstrap": {"resamples": 50}});
+    invoke(root, "evaluate", eval_settings(), params.clone(), Some(root.join("old/champion.json")));
+    let cmp = read_json(&root.join("reports/comparison.json"));
+    assert_eq!(cmp["status"], "incomparable");
+    assert!(cmp["reason"].as_str().unwrap().contains("extra"), "{cmp}");
+    invoke(root, "promote", promote_settings(), Value::Null, None);
+    let d = read_json(&root.join("reports/promotion.json"));
+    assert_eq!(d["promote"], false);
+    assert!(d["reason"].as_str().unwrap().contains("baseline_comparable"), "{d}");
+    invoke(root, "promote", promote_settings(), json!({"allow_incomparable_baseline": true}), None);
+    assert_eq!(read_json(&root.join("reports/promotion.json"))["promote"], true);
+
+    // The champion is this very model.
+    invoke(root, "evaluate", eval_settings(), params, Some(root.join("models/model.json")));
+    assert_eq!(read_json(&root.join("reports/comparison.json"))["status"], "same_model");
+    invoke(root, "promote", promote_settings(), Value::Null, None);
+    let d = read_json(&root.join("reports/promotion.json"));
+    assert_eq!(d["promote"], false);
+    assert!(d["reason"].as_str().unwrap().contains("already the champion"));
+}
