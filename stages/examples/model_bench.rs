@@ -32,8 +32,8 @@ fn synthetic(n: usize, seed: u64) -> PolarsResult<DataFrame> {
     let payments = ["electronic_check", "mailed_check", "bank_transfer", "credit_card"];
     let ages = ["18-25", "26-35", "36-50", "51-65", "65+"];
     let regions = ["north", "south", "east", "west", "central", "islands"];
-    let mut numeric: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(n); 20];
-    let mut cats: Vec<Vec<&str>> = vec![Vec::with_capacity(n); 4];
+    let mut numeric: Vec<Vec<Option<f64>>> = (0..20).map(|_| Vec::with_capacity(n)).collect();
+    let mut cats: Vec<Vec<&str>> = (0..4).map(|_| Vec::with_capacity(n)).collect();
     let mut ids = Vec::with_capacity(n);
     let mut churned = Vec::with_capacity(n);
     for i in 0..n {
