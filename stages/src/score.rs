@@ -70,7 +70,14 @@ pub fn score_with(
             missing.join(", ")
         )));
     }
-    let ids = id_values(column(&df, &model.id_column, input)?, input)?;
+    // The id column is passed through as text (no per-row copies); missing ids are an error.
+    let ids = column(&df, &model.id_column, input)?
+        .cast(&DataType::String)
+        .map_err(|e| StageError::new(format!("{}: id column '{}': {e}", input.display(), model.id_column)))?;
+    if ids.null_count() > 0 {
+        // Name the first empty row.
+        id_values(&ids, input)?;
+    }
     let n = df.height();
     let mut probability = Vec::with_capacity(n);
     let mut offset = 0;
@@ -109,7 +116,7 @@ pub fn score_with(
     let mut out = DataFrame::new(
         n,
         vec![
-            Column::new(model.id_column.as_str().into(), ids),
+            ids.with_name(model.id_column.as_str().into()),
             Column::new("churn_probability".into(), probability),
             Column::new("churn_prediction".into(), prediction),
             Column::new("risk_tier".into(), tier),
