@@ -537,9 +537,11 @@ fn model_card(
 ) -> Value {
     let mut limitations = vec![
         "Trained and evaluated on one historical snapshot; churn drivers drift, so monitor and retrain.".to_string(),
-        "Probabilities from class-weighted training are inflated for the minority class; rank customers by them rather than reading them as calibrated rates unless class_weight is none.".to_string(),
         "Unseen categories and missing values are imputed (all-zero one-hot, training median); a large share of them in production degrades accuracy.".to_string(),
     ];
+    if model.class_weights[0] != model.class_weights[1] {
+        limitations.push("Class-weighted training inflates the probabilities of the minority class: rank customers by them rather than reading them as calibrated churn rates (see the calibration plot).".into());
+    }
     if threshold_rule == "max_profit" {
         limitations.push("The threshold maximises expected profit on the test split itself, so the reported profit is optimistic.".into());
     }
