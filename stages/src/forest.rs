@@ -44,12 +44,33 @@ pub(crate) fn fit(
     (trees, importance)
 }
 
-/// Mean leaf probability over the trees, rows in parallel.
+/// Rows per prediction task: a dense row-major block of this many rows stays in cache.
+const PREDICT_BLOCK: usize = 2048;
+
+/// Mean leaf probability over the trees. Rows are cut into blocks; each block is made dense
+/// and row-major once, then every tree (packed into 24-byte nodes) walks every row of it.
+/// The sum over trees runs in tree order, so the result does not depend on the thread count.
 pub(crate) fn predict(trees: &[Tree], data: &Encoded) -> Vec<f64> {
+    let packed: Vec<Vec<tree::PackedNode>> = trees.iter().map(Tree::packed).collect();
+    let p = data.sources.len();
     let n_trees = trees.len().max(1) as f64;
-    (0..data.n)
-        .into_par_iter()
-        .with_min_len(1024)
-        .map(|r| trees.iter().map(|t| t.predict_row(data, r)).sum::<f64>() / n_trees)
-        .collect()
+    let mut out = vec![0.0; data.n];
+    out.par_chunks_mut(PREDICT_BLOCK).enumerate().for_each(|(b, chunk)| {
+        let start = b * PREDICT_BLOCK;
+        let mut dense = vec![0.0; chunk.len() * p];
+        for (i, row) in dense.chunks_exact_mut(p.max(1)).enumerate().take(chunk.len()) {
+            for (j, x) in row.iter_mut().enumerate().take(p) {
+                *x = data.value(start + i, j);
+            }
+        }
+        for nodes in &packed {
+            for (i, o) in chunk.iter_mut().enumerate() {
+                *o += tree::walk(nodes, &dense[i * p..(i + 1) * p]);
+            }
+        }
+        for o in chunk.iter_mut() {
+            *o /= n_trees;
+        }
+    });
+    out
 }

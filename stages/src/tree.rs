@@ -28,27 +28,21 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// The leaf probability for one row.
-    #[inline]
-    pub(crate) fn predict_row(&self, data: &Encoded, row: usize) -> f64 {
-        let mut i = 0usize;
-        // A well-formed tree (checked on load) reaches a leaf in at most `len` steps.
-        for _ in 0..self.feature.len() {
-            let f = self.feature[i];
-            if f < 0 {
-                return self.value[i];
-            }
-            i = if data.value(row, f as usize) <= self.threshold[i] {
-                self.left[i] as usize
-            } else {
-                self.right[i] as usize
-            };
-        }
-        self.value[i]
+    pub(crate) fn predict(&self, data: &Encoded) -> Vec<f64> {
+        crate::forest::predict(std::slice::from_ref(self), data)
     }
 
-    pub(crate) fn predict(&self, data: &Encoded) -> Vec<f64> {
-        (0..data.n).map(|r| self.predict_row(data, r)).collect()
+    /// The tree as one array of 24-byte nodes, for fast prediction.
+    pub(crate) fn packed(&self) -> Vec<PackedNode> {
+        (0..self.feature.len())
+            .map(|i| PackedNode {
+                // A leaf keeps its probability where a split keeps its threshold.
+                value: if self.feature[i] < 0 { self.value[i] } else { self.threshold[i] },
+                feature: self.feature[i],
+                left: self.left[i],
+                right: self.right[i],
+            })
+            .collect()
     }
 
     /// Structural check of a loaded tree: children in range and after their parent (so no
@@ -76,6 +70,30 @@ impl Tree {
         }
         Ok(())
     }
+}
+
+/// One node of a packed tree: a leaf when `feature < 0` (then `value` is its probability),
+/// else rows with `x[feature] <= value` go to `left`, the others to `right`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PackedNode {
+    pub value: f64,
+    pub feature: i32,
+    pub left: u32,
+    pub right: u32,
+}
+
+/// Walks a packed tree for one dense row (at most `nodes.len()` steps: no cycles on loaded trees).
+#[inline]
+pub(crate) fn walk(nodes: &[PackedNode], row: &[f64]) -> f64 {
+    let mut i = 0usize;
+    for _ in 0..nodes.len() {
+        let node = nodes[i];
+        if node.feature < 0 {
+            return node.value;
+        }
+        i = if row[node.feature as usize] <= node.value { node.left as usize } else { node.right as usize };
+    }
+    nodes[i].value
 }
 
 /// Expanded inputs cut into at most 256 bins, column-major.
