@@ -1,0 +1,439 @@
+//! Kind `train`: the train split → a model file ([`crate::model`]), and optionally k-fold
+//! cross-validation scores.
+//!
+//! The id column (default: the first) and the label column (default `churned`, 0/1) are not
+//! features; every other column is, unless listed in `exclude_columns`. Strings are
+//! categorical, numbers numeric. The preprocessing is fitted on this table only.
+//!
+//! Class weighting `balanced` gives each class the weight n / (2 · n_class) (scikit-learn's
+//! `class_weight="balanced"`), for every algorithm: it enters the logistic loss, the Gini
+//! impurity of splits and the leaf probabilities. With `none` every row weighs 1.
+
+use crate::forest;
+use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
+use crate::logistic;
+use crate::metrics;
+use crate::model::{self, Algorithm, Estimator, Lineage, Model, PrepOptions, RiskTiers};
+use crate::model_io::{self, column, id_values, label_values};
+use crate::tree::{self, Binned, TreeParams};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub struct Train;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSettings {
+    /// The train split (Parquet or CSV).
+    pub input: String,
+    /// The model file to write (JSON).
+    pub model: String,
+    /// Optional k-fold cross-validation scores (JSON, a metrics out).
+    #[serde(default)]
+    pub cv: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeight {
+    #[default]
+    Balanced,
+    None,
+}
+
+/// Inputs considered at each tree node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MaxFeatures {
+    /// "sqrt", "log2" or "all".
+    Rule(String),
+    /// A count (≥ 1) or a fraction (0 < f < 1) of the expanded inputs.
+    Number(f64),
+}
+
+impl MaxFeatures {
+    fn resolve(&self, p: usize) -> Result<usize, String> {
+        let k = match self {
+            MaxFeatures::Rule(r) if r == "sqrt" => (p as f64).sqrt().round() as usize,
+            MaxFeatures::Rule(r) if r == "log2" => (p as f64).log2().round() as usize,
+            MaxFeatures::Rule(r) if r == "all" => p,
+            MaxFeatures::Rule(r) => {
+                return Err(format!("train.max_features: '{r}' is not one of sqrt, log2, all or a number"))
+            }
+            MaxFeatures::Number(f) if *f > 0.0 && *f < 1.0 => (f * p as f64).round() as usize,
+            MaxFeatures::Number(f) if *f >= 1.0 && f.fract() == 0.0 => *f as usize,
+            MaxFeatures::Number(f) => {
+                return Err(format!(
+                    "train.max_features: {f} is neither a fraction in (0, 1) nor a count ≥ 1"
+                ))
+            }
+        };
+        Ok(k.clamp(1, p.max(1)))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainParams {
+    pub algorithm: Algorithm,
+    pub class_weight: ClassWeight,
+    /// Logistic regression: L2 penalty (scikit-learn's 1 / C).
+    pub l2: f64,
+    pub max_iterations: u32,
+    pub tolerance: f64,
+    /// Trees: default 6 for a decision tree, 10 for a forest.
+    pub max_depth: Option<usize>,
+    pub min_samples_leaf: usize,
+    pub n_trees: usize,
+    /// Default "all" for a decision tree, "sqrt" for a forest.
+    pub max_features: Option<MaxFeatures>,
+    pub seed: u64,
+    /// Decision threshold stored in the model for `score`.
+    pub threshold: f64,
+    pub risk_tiers: RiskTiers,
+    pub max_categories: usize,
+    pub exclude_columns: Vec<String>,
+    /// Default: the first column.
+    pub id_column: Option<String>,
+    pub label_column: String,
+    /// k of k-fold cross-validation (0 = off; 5 when the `cv` setting is given and this is 0).
+    pub cv_folds: usize,
+    /// Logistic regression: also fit `ln(1 + x)` of every non-negative numeric column with
+    /// more than two distinct values (skewed amounts, counts, durations).
+    pub log_terms: bool,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            algorithm: Algorithm::LogisticRegression,
+            class_weight: ClassWeight::Balanced,
+            l2: 1.0,
+            max_iterations: 100,
+            tolerance: 1e-8,
+            max_depth: None,
+            min_samples_leaf: 20,
+            n_trees: 100,
+            max_features: None,
+            seed: 42,
+            threshold: 0.5,
+            risk_tiers: RiskTiers::default(),
+            max_categories: 50,
+            exclude_columns: Vec::new(),
+            id_column: None,
+            label_column: "churned".into(),
+            cv_folds: 0,
+            log_terms: true,
+        }
+    }
+}
+
+impl TrainParams {
+    /// Rejects values that cannot train (a usage error, before anything runs).
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
+            return Err(format!("train.l2 must be ≥ 0, got {}", self.l2));
+        }
+        if self.max_iterations == 0 {
+            return Err("train.max_iterations must be ≥ 1".into());
+        }
+        if let Some(d) = self.max_depth {
+            if !(1..=64).contains(&d) {
+                return Err(format!("train.max_depth must be between 1 and 64, got {d}"));
+            }
+        }
+        if self.min_samples_leaf == 0 {
+            return Err("train.min_samples_leaf must be ≥ 1".into());
+        }
+        if !(1..=10_000).contains(&self.n_trees) {
+            return Err(format!("train.n_trees must be between 1 and 10000, got {}", self.n_trees));
+        }
+        if let Some(m) = &self.max_features {
+            m.resolve(100)?;
+        }
+        if !(self.threshold > 0.0 && self.threshold < 1.0) {
+            return Err(format!("train.threshold must be in (0, 1), got {}", self.threshold));
+        }
+        let t = self.risk_tiers;
+        if !(0.0 <= t.medium && t.medium <= t.high && t.high <= 1.0) {
+            return Err(format!(
+                "train.risk_tiers must satisfy 0 ≤ medium ≤ high ≤ 1, got medium {} high {}",
+                t.medium, t.high
+            ));
+        }
+        if self.max_categories == 0 {
+            return Err("train.max_categories must be ≥ 1".into());
+        }
+        if self.cv_folds == 1 || self.cv_folds > 50 {
+            return Err(format!("train.cv_folds must be 0 (off) or between 2 and 50, got {}", self.cv_folds));
+        }
+        Ok(())
+    }
+
+    fn max_depth(&self) -> usize {
+        self.max_depth.unwrap_or(match self.algorithm {
+            Algorithm::RandomForest => 10,
+            _ => 6,
+        })
+    }
+
+    fn max_features(&self) -> MaxFeatures {
+        self.max_features.clone().unwrap_or_else(|| match self.algorithm {
+            Algorithm::RandomForest => MaxFeatures::Rule("sqrt".into()),
+            _ => MaxFeatures::Rule("all".into()),
+        })
+    }
+
+    /// The params with every default made explicit (recorded in the model's lineage).
+    pub fn resolved(&self) -> TrainParams {
+        let mut p = self.clone();
+        p.max_depth = Some(self.max_depth());
+        p.max_features = Some(self.max_features());
+        p
+    }
+}
+
+impl Kind for Train {
+    const NAME: &'static str = "train";
+    const PARAMS_SECTION: &'static str = "train";
+    const CODE_VERSION: u32 = 1;
+    type Settings = TrainSettings;
+    type Params = TrainParams;
+
+    fn io(s: &TrainSettings, p: &TrainParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
+        p.check()?;
+        let mut outs = vec![OutDecl::out(&s.model)];
+        outs.extend(s.cv.as_ref().map(OutDecl::metrics));
+        Ok((vec![s.input.clone()], outs))
+    }
+
+    fn run(root: &Path, s: TrainSettings, p: TrainParams, _inv: &Invocation) -> Result<Outcome, StageError> {
+        p.check().map_err(StageError::new)?;
+        let input = root.join(&s.input);
+        let model = train_file(&input, &p)?;
+        model.save(&root.join(&s.model))?;
+        let mut summary = format!(
+            "{} on {} rows ({} churners), {} inputs",
+            model.algorithm.name(),
+            model.lineage.training_rows,
+            model.lineage.training_positives,
+            model.expanded_features.len()
+        );
+        if let Some(cv_path) = &s.cv {
+            let folds = if p.cv_folds == 0 { 5 } else { p.cv_folds };
+            let cv = cross_validate(&input, &p, folds)?;
+            if let Some(mean) = cv.auc_roc_mean {
+                summary.push_str(&format!(", {folds}-fold CV AUC {mean:.4}"));
+            }
+            model_io::write_json(&root.join(cv_path), &cv)?;
+        }
+        Ok(Outcome { summary })
+    }
+}
+
+/// Trains a model on a table file.
+pub fn train_file(input: &Path, params: &TrainParams) -> Result<Model, StageError> {
+    let df = model_io::read_table(input)?;
+    let data_hash = model_io::hash_file(input)?;
+    train_frame(&df, input, data_hash, params)
+}
+
+/// Trains on an in-memory table (`file` names it in messages).
+pub fn train_frame(
+    df: &DataFrame,
+    file: &Path,
+    data_hash: String,
+    params: &TrainParams,
+) -> Result<Model, StageError> {
+    params.check().map_err(StageError::new)?;
+    let params = params.resolved();
+    if df.height() == 0 {
+        return Err(StageError::new(format!("{}: the training table has no rows", file.display())));
+    }
+    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let id_column = params.id_column.clone().unwrap_or_else(|| names[0].clone());
+    column(df, &id_column, file)?;
+    let y = label_values(column(df, &params.label_column, file)?, file)?;
+    for excluded in &params.exclude_columns {
+        column(df, excluded, file)?;
+    }
+    let feature_columns: Vec<String> = names
+        .iter()
+        .filter(|c| **c != id_column && **c != params.label_column && !params.exclude_columns.contains(c))
+        .cloned()
+        .collect();
+    if feature_columns.is_empty() {
+        return Err(StageError::new(format!(
+            "{}: no feature columns besides the id '{id_column}' and the label '{}'",
+            file.display(),
+            params.label_column
+        )));
+    }
+    let positives = y.iter().filter(|&&v| v == 1).count();
+    if positives == 0 || positives == y.len() {
+        let only = if positives == 0 { 0 } else { 1 };
+        return Err(StageError::new(format!(
+            "{}: every one of the {} training rows has {} = {only}; a churn model needs both \
+             churners (1) and non-churners (0) — check the label column and the split",
+            file.display(),
+            y.len(),
+            params.label_column
+        )));
+    }
+    let features = model::fit_features(
+        df,
+        &feature_columns,
+        &PrepOptions {
+            max_categories: params.max_categories,
+            log_terms: params.log_terms && params.algorithm == Algorithm::LogisticRegression,
+        },
+        file,
+    )?;
+    let data = model::encode_training(&features, df, file)?;
+    let n = y.len() as f64;
+    let class_weights = match params.class_weight {
+        ClassWeight::Balanced => [n / (2.0 * (y.len() - positives) as f64), n / (2.0 * positives as f64)],
+        ClassWeight::None => [1.0, 1.0],
+    };
+    let weights: Vec<f64> = y.iter().map(|&l| class_weights[l as usize]).collect();
+    let p = data.sources.len();
+    let (estimator, raw_importance) = match params.algorithm {
+        Algorithm::LogisticRegression => {
+            let fitted = logistic::fit(
+                &features,
+                &data,
+                &y,
+                &weights,
+                params.l2,
+                params.max_iterations,
+                params.tolerance,
+            )?;
+            let importance = fitted.coefficients.iter().map(|c| c.abs()).collect();
+            (
+                Estimator::LogisticRegression {
+                    intercept: fitted.intercept,
+                    coefficients: fitted.coefficients,
+                    iterations: fitted.iterations,
+                    converged: fitted.converged,
+                },
+                importance,
+            )
+        }
+        Algorithm::DecisionTree | Algorithm::RandomForest => {
+            let binned = Binned::new(&data);
+            let tree_params = TreeParams {
+                max_depth: params.max_depth(),
+                min_samples_leaf: params.min_samples_leaf,
+                max_features: params.max_features().resolve(p).map_err(StageError::new)?,
+            };
+            if params.algorithm == Algorithm::DecisionTree {
+                let mut rng = crate::sampling::SplitMix64::new(params.seed);
+                let (tree, importance) = tree::fit(&binned, &y, &weights, tree_params, &mut rng);
+                (Estimator::DecisionTree { tree }, importance)
+            } else {
+                let (trees, importance) =
+                    forest::fit(&binned, &y, class_weights, params.n_trees, tree_params, params.seed);
+                (Estimator::RandomForest { trees }, importance)
+            }
+        }
+    };
+    let total: f64 = raw_importance.iter().sum();
+    let feature_importance =
+        raw_importance.iter().map(|v| if total > 0.0 { v / total } else { 0.0 }).collect();
+    let params_value = serde_json::to_value(&params)
+        .map_err(|e| StageError::new(format!("cannot record the train params: {e}")))?;
+    Ok(Model {
+        format: model::FORMAT_TAG.into(),
+        format_version: model::FORMAT_VERSION,
+        algorithm: params.algorithm,
+        id_column,
+        label_column: params.label_column.clone(),
+        expanded_features: model::expanded_names(&features),
+        features,
+        class_weights,
+        decision_threshold: params.threshold,
+        risk_tiers: params.risk_tiers,
+        estimator,
+        feature_importance,
+        lineage: Lineage {
+            training_data_blake3: data_hash,
+            training_rows: y.len(),
+            training_positives: positives,
+            params: params_value,
+            stages_version: env!("CARGO_PKG_VERSION").into(),
+        },
+    })
+}
+
+/// k-fold cross-validation scores of the train params on the training table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvReport {
+    pub schema_version: u32,
+    pub folds: usize,
+    pub algorithm: String,
+    /// Per fold: AUC on the held-out fold, or null when that fold could not be trained.
+    pub auc_roc: Vec<Option<f64>>,
+    pub auc_roc_mean: Option<f64>,
+    pub auc_roc_std: Option<f64>,
+    /// Why a fold failed, if one did.
+    pub errors: Vec<String>,
+}
+
+/// Stratified k-fold CV: each class ordered by `blake3(seed ‖ id)`, fold = rank mod k; the
+/// preprocessing is refitted inside every fold.
+pub fn cross_validate(input: &Path, params: &TrainParams, k: usize) -> Result<CvReport, StageError> {
+    let df = model_io::read_table(input)?;
+    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let id_column = params.id_column.clone().unwrap_or_else(|| names.first().cloned().unwrap_or_default());
+    let ids = id_values(column(&df, &id_column, input)?, input)?;
+    let y = label_values(column(&df, &params.label_column, input)?, input)?;
+    let mut fold = vec![0usize; ids.len()];
+    for class in [0u8, 1] {
+        let mut rows: Vec<usize> = (0..ids.len()).filter(|&r| y[r] == class).collect();
+        rows.sort_by(|&a, &b| {
+            crate::split::hash_unit(params.seed, &ids[a])
+                .total_cmp(&crate::split::hash_unit(params.seed, &ids[b]))
+                .then_with(|| ids[a].cmp(&ids[b]))
+        });
+        for (rank, &r) in rows.iter().enumerate() {
+            fold[r] = rank % k;
+        }
+    }
+    let mut aucs = Vec::with_capacity(k);
+    let mut errors = Vec::new();
+    for f in 0..k {
+        let held: Vec<bool> = fold.iter().map(|&x| x == f).collect();
+        let held_mask = BooleanChunked::from_slice("held".into(), &held);
+        let fit_mask = !&held_mask;
+        let result = (|| {
+            let fit_df = df.filter(&fit_mask).map_err(|e| StageError::new(e.to_string()))?;
+            let held_df = df.filter(&held_mask).map_err(|e| StageError::new(e.to_string()))?;
+            let model = train_frame(&fit_df, input, String::new(), params)?;
+            let p = model.predict_table(&held_df, input)?;
+            let held_y: Vec<u8> = y.iter().zip(&held).filter(|(_, &h)| h).map(|(&l, _)| l).collect();
+            Ok::<_, StageError>(metrics::auc_roc(&held_y, &p))
+        })();
+        match result {
+            Ok(a) => aucs.push(a),
+            Err(e) => {
+                errors.push(format!("fold {}: {}", f + 1, e.message));
+                aucs.push(None);
+            }
+        }
+    }
+    let ok: Vec<f64> = aucs.iter().flatten().copied().collect();
+    let mean = (!ok.is_empty()).then(|| ok.iter().sum::<f64>() / ok.len() as f64);
+    let std = mean
+        .filter(|_| ok.len() > 1)
+        .map(|m| (ok.iter().map(|a| (a - m) * (a - m)).sum::<f64>() / (ok.len() - 1) as f64).sqrt());
+    Ok(CvReport {
+        schema_version: 1,
+        folds: k,
+        algorithm: params.algorithm.name().into(),
+        auc_roc: aucs,
+        auc_roc_mean: mean,
+        auc_roc_std: std,
+        errors,
+    })
+}
