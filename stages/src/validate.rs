@@ -239,11 +239,15 @@ struct Loaded {
     name: String,
     lf: LazyFrame,
     columns: Vec<String>,
+    dtypes: Vec<DataType>,
 }
 
 impl Loaded {
     fn has(&self, column: &str) -> bool {
         self.columns.iter().any(|c| c == column)
+    }
+    fn is_numeric(&self, column: &str) -> bool {
+        self.columns.iter().position(|c| c == column).is_some_and(|i| self.dtypes[i].is_primitive_numeric())
     }
 }
 
@@ -293,7 +297,8 @@ pub fn validate(
                 .map_err(table::polars_err(&shown, "cannot scan"))?;
         let schema = lf.collect_schema().map_err(table::polars_err(&shown, "cannot read the schema"))?;
         let columns = schema.iter_names().map(|n| n.to_string()).collect();
-        tables.push(Loaded { name: t.name.clone(), lf, columns });
+        let dtypes = schema.iter_values().cloned().collect();
+        tables.push(Loaded { name: t.name.clone(), lf, columns, dtypes });
     }
     let spec: Option<SnapshotSpec> = if events {
         None
@@ -409,11 +414,16 @@ pub fn validate(
     }
     for (key, values) in &allowed {
         for (t, c) in resolve(&tables, key) {
-            let set = Series::new("allowed".into(), values);
-            let text = col(c.as_str()).cast(DataType::String);
-            let mask =
-                text.clone().is_not_null().and(text.clone().is_in(lit(set).implode(false), false).not());
-            add(&tables, t, &c, "allowed_values", json!(values), CheckKind::Allowed, mask, text);
+            // Numeric columns compare numerically (no text cast of millions of flags).
+            let numbers: Option<Vec<f64>> = values.iter().map(|v| v.trim().parse::<f64>().ok()).collect();
+            let (x, set) = match numbers {
+                Some(n) if tables[t].is_numeric(&c) => {
+                    (col(c.as_str()).cast(DataType::Float64), Series::new("allowed".into(), n))
+                }
+                _ => (col(c.as_str()).cast(DataType::String), Series::new("allowed".into(), values)),
+            };
+            let mask = x.clone().is_not_null().and(x.is_in(lit(set).implode(false), false).not());
+            add(&tables, t, &c, "allowed_values", json!(values), CheckKind::Allowed, mask, col(c.as_str()));
         }
     }
 
