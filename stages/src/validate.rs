@@ -536,26 +536,37 @@ pub fn validate(
         );
     }
 
-    // One pass per table for every count, then examples for the failures only.
+    // One pass per column (projection pushdown reads just that column) for every count of
+    // that column's checks, then examples for the failures only.
     let mut rows: BTreeMap<String, u64> = BTreeMap::new();
     let mut results: Vec<ExpectationResult> = Vec::new();
     for (ti, t) in tables.iter().enumerate() {
         let mine: Vec<(usize, &Check)> = checks.iter().enumerate().filter(|(_, c)| c.table == ti).collect();
-        let mut aggs = vec![len().cast(DataType::UInt64).alias("__rows")];
-        for (i, c) in &mine {
-            aggs.push(c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias(format!("n{i}")));
-            if matches!(c.kind, CheckKind::Range) {
-                let x = col(c.column.as_str()).cast(DataType::Float64);
-                aggs.push(x.clone().min().alias(format!("min{i}")));
-                aggs.push(x.max().alias(format!("max{i}")));
+        let err = |e: PolarsError| StageError::new(format!("validate: table {}: {e}", t.name));
+        let mut frames = vec![table::collect_streaming(
+            t.lf.clone().select([len().cast(DataType::UInt64).alias("__rows")]),
+        )
+        .map_err(err)?];
+        let mut columns: Vec<&str> = mine.iter().map(|(_, c)| c.column.as_str()).collect();
+        columns.sort_unstable();
+        columns.dedup();
+        for column in columns {
+            let mut aggs = Vec::new();
+            for (i, c) in mine.iter().filter(|(_, c)| c.column == column) {
+                aggs.push(
+                    c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias(format!("n{i}")),
+                );
+                if matches!(c.kind, CheckKind::Range) {
+                    let x = col(c.column.as_str()).cast(DataType::Float64);
+                    aggs.push(x.clone().min().alias(format!("min{i}")));
+                    aggs.push(x.max().alias(format!("max{i}")));
+                }
             }
+            frames.push(table::collect_streaming(t.lf.clone().select(aggs)).map_err(err)?);
         }
-        let counts = table::collect_streaming(t.lf.clone().select(aggs))
-            .map_err(|e| StageError::new(format!("validate: table {}: {e}", t.name)))?;
-        let get_u =
-            |n: &str| counts.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<u64>());
-        let get_f =
-            |n: &str| counts.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<f64>());
+        let cell = |n: &str| frames.iter().find_map(|f| f.column(n).ok().and_then(|c| c.get(0).ok()));
+        let get_u = |n: &str| cell(n).and_then(|v| v.extract::<u64>());
+        let get_f = |n: &str| cell(n).and_then(|v| v.extract::<f64>());
         let height = get_u("__rows").unwrap_or(0);
         rows.insert(t.name.clone(), height);
         for (i, c) in mine {
