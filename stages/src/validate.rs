@@ -553,9 +553,16 @@ pub fn validate(
         for column in columns {
             let mut aggs = Vec::new();
             for (i, c) in mine.iter().filter(|(_, c)| c.column == column) {
-                aggs.push(
-                    c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias(format!("n{i}")),
-                );
+                let count = if matches!(c.kind, CheckKind::Unique) {
+                    // Non-null values minus distinct ones: 0 when unique, and much cheaper than
+                    // marking every duplicated row (done below only when this is not 0).
+                    let x = col(c.column.as_str());
+                    x.clone().is_not_null().sum().cast(DataType::Int64)
+                        - x.drop_nulls().n_unique().cast(DataType::Int64)
+                } else {
+                    c.mask.clone().fill_null(false).sum()
+                };
+                aggs.push(count.cast(DataType::UInt64).alias(format!("n{i}")));
                 if matches!(c.kind, CheckKind::Range) {
                     let x = col(c.column.as_str()).cast(DataType::Float64);
                     aggs.push(x.clone().min().alias(format!("min{i}")));
@@ -570,7 +577,18 @@ pub fn validate(
         let height = get_u("__rows").unwrap_or(0);
         rows.insert(t.name.clone(), height);
         for (i, c) in mine {
-            let n = get_u(&format!("n{i}")).unwrap_or(0);
+            let mut n = get_u(&format!("n{i}")).unwrap_or(0);
+            if matches!(c.kind, CheckKind::Unique) && n > 0 {
+                // Report every row that shares its value with another row.
+                let mask = c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias("n");
+                let all = table::collect_streaming(t.lf.clone().select([mask])).map_err(err)?;
+                n = all
+                    .column("n")
+                    .ok()
+                    .and_then(|x| x.get(0).ok())
+                    .and_then(|v| v.extract::<u64>())
+                    .unwrap_or(n);
+            }
             let (observed, passed) = match &c.kind {
                 CheckKind::NullRatio(max) => {
                     let ratio = if height == 0 { 0.0 } else { n as f64 / height as f64 };
