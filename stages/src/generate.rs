@@ -79,6 +79,22 @@ impl GenerateSummary {
     }
 }
 
+impl std::fmt::Display for GenerateSummary {
+    /// One line for the CLI: counts, churn rate and size.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "generated {} customers (churn rate {:.1} %), {} transactions, {} CDR rows, {} support tickets, {:.1} MB of CSV",
+            self.customers,
+            100.0 * self.churn_rate(),
+            self.transactions,
+            self.cdr,
+            self.support_tickets,
+            self.bytes as f64 / 1e6
+        )
+    }
+}
+
 const FILES: [&str; 4] = ["customers.csv", "transactions.csv", "cdr.csv", "support_tickets.csv"];
 const HEADERS: [&str; 4] = [
     "customer_id,signup_date,contract_type,payment_method,age_group,region,plan_monthly_eur,churned\n",

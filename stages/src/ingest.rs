@@ -35,20 +35,20 @@ pub const EVENTS_SCHEMA: &[(&str, &[(&str, Ty)])] = &[
     (
         "cdr",
         &[
-            ("call_id", Ty::Str),
+            ("call_id", Ty::Text),
             ("customer_id", Ty::Str),
             ("call_date", Ty::Date),
             ("duration_seconds", Ty::F64),
             ("data_usage_mb", Ty::F64),
             ("is_international", Ty::Int),
             ("is_peak_hour", Ty::Int),
-            ("called_number_hash", Ty::Str),
+            ("called_number_hash", Ty::Text),
         ],
     ),
     (
         "support_tickets",
         &[
-            ("ticket_id", Ty::Str),
+            ("ticket_id", Ty::Text),
             ("customer_id", Ty::Str),
             ("ticket_date", Ty::Date),
             ("is_escalated", Ty::Int),

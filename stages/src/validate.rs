@@ -239,11 +239,15 @@ struct Loaded {
     name: String,
     lf: LazyFrame,
     columns: Vec<String>,
+    dtypes: Vec<DataType>,
 }
 
 impl Loaded {
     fn has(&self, column: &str) -> bool {
         self.columns.iter().any(|c| c == column)
+    }
+    fn is_numeric(&self, column: &str) -> bool {
+        self.columns.iter().position(|c| c == column).is_some_and(|i| self.dtypes[i].is_primitive_numeric())
     }
 }
 
@@ -293,7 +297,8 @@ pub fn validate(
                 .map_err(table::polars_err(&shown, "cannot scan"))?;
         let schema = lf.collect_schema().map_err(table::polars_err(&shown, "cannot read the schema"))?;
         let columns = schema.iter_names().map(|n| n.to_string()).collect();
-        tables.push(Loaded { name: t.name.clone(), lf, columns });
+        let dtypes = schema.iter_values().cloned().collect();
+        tables.push(Loaded { name: t.name.clone(), lf, columns, dtypes });
     }
     let spec: Option<SnapshotSpec> = if events {
         None
@@ -409,11 +414,16 @@ pub fn validate(
     }
     for (key, values) in &allowed {
         for (t, c) in resolve(&tables, key) {
-            let set = Series::new("allowed".into(), values);
-            let text = col(c.as_str()).cast(DataType::String);
-            let mask =
-                text.clone().is_not_null().and(text.clone().is_in(lit(set).implode(false), false).not());
-            add(&tables, t, &c, "allowed_values", json!(values), CheckKind::Allowed, mask, text);
+            // Numeric columns compare numerically (no text cast of millions of flags).
+            let numbers: Option<Vec<f64>> = values.iter().map(|v| v.trim().parse::<f64>().ok()).collect();
+            let (x, set) = match numbers {
+                Some(n) if tables[t].is_numeric(&c) => {
+                    (col(c.as_str()).cast(DataType::Float64), Series::new("allowed".into(), n))
+                }
+                _ => (col(c.as_str()).cast(DataType::String), Series::new("allowed".into(), values)),
+            };
+            let mask = x.clone().is_not_null().and(x.is_in(lit(set).implode(false), false).not());
+            add(&tables, t, &c, "allowed_values", json!(values), CheckKind::Allowed, mask, col(c.as_str()));
         }
     }
 
@@ -526,30 +536,59 @@ pub fn validate(
         );
     }
 
-    // One pass per table for every count, then examples for the failures only.
+    // One pass per column (projection pushdown reads just that column) for every count of
+    // that column's checks, then examples for the failures only.
     let mut rows: BTreeMap<String, u64> = BTreeMap::new();
     let mut results: Vec<ExpectationResult> = Vec::new();
     for (ti, t) in tables.iter().enumerate() {
         let mine: Vec<(usize, &Check)> = checks.iter().enumerate().filter(|(_, c)| c.table == ti).collect();
-        let mut aggs = vec![len().cast(DataType::UInt64).alias("__rows")];
-        for (i, c) in &mine {
-            aggs.push(c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias(format!("n{i}")));
-            if matches!(c.kind, CheckKind::Range) {
-                let x = col(c.column.as_str()).cast(DataType::Float64);
-                aggs.push(x.clone().min().alias(format!("min{i}")));
-                aggs.push(x.max().alias(format!("max{i}")));
+        let err = |e: PolarsError| StageError::new(format!("validate: table {}: {e}", t.name));
+        let mut frames = vec![table::collect_streaming(
+            t.lf.clone().select([len().cast(DataType::UInt64).alias("__rows")]),
+        )
+        .map_err(err)?];
+        let mut columns: Vec<&str> = mine.iter().map(|(_, c)| c.column.as_str()).collect();
+        columns.sort_unstable();
+        columns.dedup();
+        for column in columns {
+            let mut aggs = Vec::new();
+            for (i, c) in mine.iter().filter(|(_, c)| c.column == column) {
+                let count = if matches!(c.kind, CheckKind::Unique) {
+                    // Non-null values minus distinct ones: 0 when unique, and much cheaper than
+                    // marking every duplicated row (done below only when this is not 0).
+                    let x = col(c.column.as_str());
+                    x.clone().is_not_null().sum().cast(DataType::Int64)
+                        - x.drop_nulls().n_unique().cast(DataType::Int64)
+                } else {
+                    c.mask.clone().fill_null(false).sum()
+                };
+                aggs.push(count.cast(DataType::UInt64).alias(format!("n{i}")));
+                if matches!(c.kind, CheckKind::Range) {
+                    let x = col(c.column.as_str()).cast(DataType::Float64);
+                    aggs.push(x.clone().min().alias(format!("min{i}")));
+                    aggs.push(x.max().alias(format!("max{i}")));
+                }
             }
+            frames.push(table::collect_streaming(t.lf.clone().select(aggs)).map_err(err)?);
         }
-        let counts = table::collect_streaming(t.lf.clone().select(aggs))
-            .map_err(|e| StageError::new(format!("validate: table {}: {e}", t.name)))?;
-        let get_u =
-            |n: &str| counts.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<u64>());
-        let get_f =
-            |n: &str| counts.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<f64>());
+        let cell = |n: &str| frames.iter().find_map(|f| f.column(n).ok().and_then(|c| c.get(0).ok()));
+        let get_u = |n: &str| cell(n).and_then(|v| v.extract::<u64>());
+        let get_f = |n: &str| cell(n).and_then(|v| v.extract::<f64>());
         let height = get_u("__rows").unwrap_or(0);
         rows.insert(t.name.clone(), height);
         for (i, c) in mine {
-            let n = get_u(&format!("n{i}")).unwrap_or(0);
+            let mut n = get_u(&format!("n{i}")).unwrap_or(0);
+            if matches!(c.kind, CheckKind::Unique) && n > 0 {
+                // Report every row that shares its value with another row.
+                let mask = c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias("n");
+                let all = table::collect_streaming(t.lf.clone().select([mask])).map_err(err)?;
+                n = all
+                    .column("n")
+                    .ok()
+                    .and_then(|x| x.get(0).ok())
+                    .and_then(|v| v.extract::<u64>())
+                    .unwrap_or(n);
+            }
             let (observed, passed) = match &c.kind {
                 CheckKind::NullRatio(max) => {
                     let ratio = if height == 0 { 0.0 } else { n as f64 / height as f64 };

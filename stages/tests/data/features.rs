@@ -191,3 +191,27 @@ fn missing_snapshot_date_is_a_clear_error() {
         .expect_err("needs a snapshot date");
     assert!(err.message.contains("features.snapshot_date"), "{}", err.message);
 }
+
+#[test]
+fn header_only_event_tables_give_zero_features() {
+    let p = Project::events_small();
+    p.write("raw/transactions.csv", "customer_id,transaction_date,amount\n");
+    p.write(
+        "raw/cdr.csv",
+        "call_id,customer_id,call_date,duration_seconds,data_usage_mb,is_international,is_peak_hour,called_number_hash\n",
+    );
+    p.write(
+        "raw/support_tickets.csv",
+        "ticket_id,customer_id,ticket_date,is_escalated,resolution_hours,is_complaint,is_resolved\n",
+    );
+    p.ingest_events().expect("header-only tables ingest");
+    p.validate(json!({ "min_rows": 1 })).expect("validate");
+    p.features().expect("features");
+    let df = p.parquet("data/features.parquet");
+    assert_eq!(df.height(), 4);
+    for row in 0..4 {
+        for c in &EVENTS_FEATURE_COLUMNS[6..EVENTS_FEATURE_COLUMNS.len() - 1] {
+            assert_eq!(f64_at(&df, c, row), 0.0, "row {row} {c}");
+        }
+    }
+}

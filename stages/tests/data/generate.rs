@@ -93,3 +93,12 @@ fn snapshot_date_moves_every_date() {
         assert!(max.as_str() <= "2023-12-31", "{f}: {max}");
     }
 }
+
+#[test]
+fn summary_line_reports_counts_and_churn_rate() {
+    let p = Project::empty();
+    let s = generate(&GenerateOptions::new(50, 1, p.path("raw"))).unwrap();
+    let line = s.to_string();
+    assert!(line.starts_with("generated 50 customers (churn rate "), "{line}");
+    assert!(line.contains(&format!("{} transactions", s.transactions)), "{line}");
+}
