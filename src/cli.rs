@@ -85,6 +85,23 @@ enum Command {
         #[arg(long)]
         defects: bool,
     },
+    /// Score a table with a model: id, churn_probability, churn_prediction, risk_tier.
+    Score {
+        /// `registry:champion`, `registry:<hash prefix>`, or a model file.
+        #[arg(long, default_value = "registry:champion")]
+        model: String,
+        /// CSV or Parquet (by extension).
+        #[arg(long, value_name = "TABLE")]
+        input: PathBuf,
+        /// CSV or Parquet (by extension).
+        #[arg(long, value_name = "TABLE")]
+        output: PathBuf,
+        /// Decision threshold (default: the one the model was promoted with, else its own).
+        #[arg(long)]
+        threshold: Option<f64>,
+        #[arg(long)]
+        json: bool,
+    },
     #[command(name = STAGE_SUBCOMMAND, hide = true)]
     Stage { call: PathBuf },
 }
@@ -167,6 +184,9 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Params { command } => commands::params_diff::run(&root, command),
         Command::Report { out } => commands::report::run(&root, &out),
         Command::Stage { call } => Ok(commands::stage::run(&call)),
+        Command::Score { model, input, output, threshold, json } => {
+            commands::score::run(&root, &model, &input, &output, threshold, json)
+        }
         Command::Generate { customers, seed, out, snapshot_date, defects } => {
             commands::generate::run(&root, customers, seed, &out, snapshot_date.as_deref(), defects)
         }

@@ -9,6 +9,7 @@ pub mod models;
 pub mod params_diff;
 pub mod report;
 pub mod repro;
+pub mod score;
 pub mod stage;
 pub mod status;
 

@@ -148,6 +148,11 @@ impl Kind for Evaluate {
     type Settings = EvaluateSettings;
     type Params = EvaluateParams;
 
+    /// The model under evaluation is the challenger; the engine finds its baseline.
+    fn challenger_model(s: &EvaluateSettings) -> Option<String> {
+        Some(s.model.clone())
+    }
+
     fn io(s: &EvaluateSettings, p: &EvaluateParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
         p.check()?;
         let mut outs = vec![OutDecl::metrics(&s.metrics), OutDecl::out(&s.predictions)];

@@ -241,6 +241,9 @@ pub fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, St
         ])
         .sort(["customer_id"], SortMultipleOptions::default().with_maintain_order(true))
         .select(EVENTS_FEATURE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
-    table::collect_streaming(joined)
-        .map_err(table::polars_err(&dir.display().to_string(), "cannot compute the features"))
+    // The in-memory engine, not the streaming one: streaming hands a group's rows to the
+    // aggregation in whatever order its morsels finish, and floating-point sums depend on
+    // order, so the same inputs gave features differing in the last bits from run to run.
+    // Content-hashed outputs must be byte-identical for identical inputs.
+    joined.collect().map_err(table::polars_err(&dir.display().to_string(), "cannot compute the features"))
 }

@@ -124,6 +124,11 @@ impl Kind for Promote {
     type Settings = PromoteSettings;
     type Params = PromoteParams;
 
+    /// The decision file is applied to the registry by the engine, under the project lock.
+    fn registry_decision(s: &PromoteSettings) -> Option<String> {
+        Some(s.decision.clone())
+    }
+
     fn io(s: &PromoteSettings, p: &PromoteParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
         p.check()?;
         Ok((

@@ -51,6 +51,20 @@ fn generated_data_runs_through_ingest_validate_and_features_and_then_is_fresh() 
 }
 
 #[test]
+fn features_are_byte_identical_from_run_to_run() {
+    let p = project(false);
+    p.ok(&["repro"]);
+    let first = std::fs::read(p.path("data/features.parquet")).unwrap();
+    for _ in 0..3 {
+        p.ok(&["repro", "--force", "--single-item", "features"]);
+        assert!(
+            std::fs::read(p.path("data/features.parquet")).unwrap() == first,
+            "features changed between runs"
+        );
+    }
+}
+
+#[test]
 fn changing_the_snapshot_date_reruns_validate_and_features_but_not_ingest() {
     let p = project(false);
     p.ok(&["repro"]);
