@@ -4,6 +4,7 @@ mod support;
 mod dag;
 mod data_pipeline;
 mod errors;
+mod model_pipeline;
 mod freshness;
 mod registry;
 mod store;

@@ -1,0 +1,127 @@
+//! The whole built-in pipeline through the engine: generate -> ... -> promote, the registry,
+//! `score` and `models`.
+use crate::support::Project;
+
+fn project() -> Project {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = Project::new()
+        .file("pipeline.yaml", &std::fs::read_to_string(root.join("pipeline.yaml")).unwrap())
+        .file("params.yaml", &std::fs::read_to_string(root.join("params.yaml")).unwrap());
+    p.ok(&["generate", "--customers", "1500", "--seed", "11", "--out", "data/raw"]);
+    p
+}
+
+fn set_param(p: &Project, from: &str, to: &str) {
+    let text = p.read("params.yaml");
+    assert!(text.contains(from), "params.yaml has no '{from}'");
+    p.write("params.yaml", &text.replacen(from, to, 1));
+}
+
+#[test]
+fn the_demo_pipeline_promotes_a_first_champion_and_then_is_fresh() {
+    let p = project();
+    let r = p.ok(&["repro"]);
+    assert!(r.stderr().contains("7 ran"), "{}", r.all());
+    assert!(r.stderr().contains("promoted model"), "{}", r.all());
+    let metrics: serde_json::Value = serde_json::from_str(&p.read("reports/metrics.json")).unwrap();
+    let auc = metrics["auc_roc"].as_f64().unwrap();
+    assert!(auc > 0.75, "demo AUC {auc}");
+    assert!(p.read("reports/model_card.md").contains("Model card"));
+    let list = p.ok(&["models", "list", "--json"]).json();
+    assert_eq!(list["events"].as_array().unwrap().len(), 1);
+    assert!(list["champion"].is_string());
+    // Promoting the challenger does not make its own evaluation stale: no rerun loop.
+    let again = p.ok(&["repro"]);
+    assert!(again.stderr().contains("0 ran, 0 restored, 7 up to date"), "{}", again.all());
+    assert_eq!(p.ok(&["status"]).stdout().trim(), "Everything is up to date.");
+    p.ok(&["models", "verify"]);
+}
+
+#[test]
+fn retuning_retrains_and_evaluates_against_the_current_champion() {
+    let p = project();
+    p.ok(&["repro"]);
+    let champion = p.ok(&["models", "list", "--json"]).json()["champion"].clone();
+    set_param(&p, "l2: 1.0", "l2: 0.3");
+    let status = p.ok(&["status"]).stdout();
+    assert!(status.contains("train: param train.l2 1.0 -> 0.3"), "{status}");
+    assert!(!status.contains("features:"), "{status}");
+    let r = p.ok(&["repro"]);
+    assert!(r.stderr().contains("3 ran, 0 restored, 4 up to date"), "{}", r.all());
+    let comparison: serde_json::Value = serde_json::from_str(&p.read("reports/comparison.json")).unwrap();
+    assert_eq!(comparison["status"], "compared", "{comparison}");
+    let events = p.ok(&["models", "list", "--json"]).json()["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1]["baseline"], champion, "the challenger was compared with the champion");
+    let again = p.ok(&["repro"]);
+    assert!(again.stderr().contains("0 ran"), "{}", again.all());
+}
+
+#[test]
+fn a_challenger_that_fails_a_gate_is_recorded_not_promoted_and_exits_0() {
+    let p = project();
+    set_param(&p, "min_auc_roc: 0.75", "min_auc_roc: 0.999");
+    let r = p.ok(&["repro"]);
+    assert!(r.stderr().contains("not promoted"), "{}", r.all());
+    let decision: serde_json::Value = serde_json::from_str(&p.read("reports/promotion.json")).unwrap();
+    assert_eq!(decision["promote"], false);
+    let list = p.ok(&["models", "list", "--json"]).json();
+    assert!(list["champion"].is_null());
+    assert_eq!(list["events"][0]["action"], "reject");
+    let r = p.run(&["score", "--input", "data/features.parquet", "--output", "scores.csv"]);
+    assert_eq!(r.code(), 2, "no champion to score with:\n{}", r.all());
+}
+
+#[test]
+fn score_with_the_registry_champion_writes_one_row_per_customer() {
+    let p = project();
+    p.ok(&["repro"]);
+    let s = p.ok(&["score", "--model", "registry:champion", "--input", "data/features.parquet", "--output", "out/scores.csv", "--json"]).json();
+    assert_eq!(s["rows"], 1500);
+    let csv = p.read("out/scores.csv");
+    let header = csv.lines().next().unwrap();
+    assert_eq!(header, "customer_id,churn_probability,churn_prediction,risk_tier");
+    assert_eq!(csv.lines().count(), 1501);
+    // The champion's bytes live in registry/, so scoring works without the store.
+    std::fs::remove_dir_all(p.path("artifacts")).unwrap();
+    p.ok(&["score", "--input", "data/features.parquet", "--output", "out/again.parquet"]);
+    assert!(p.path("out/again.parquet").is_file());
+}
+
+#[test]
+fn score_names_missing_columns_and_exits_2() {
+    let p = project();
+    p.ok(&["repro"]);
+    let r = p.run(&["score", "--input", "data/raw/customers.csv", "--output", "x.csv"]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("missing columns the model needs: recency_days"), "{}", r.all());
+}
+
+#[test]
+fn rollback_restores_the_previous_champion_and_is_audited() {
+    let p = project();
+    p.ok(&["repro"]);
+    let first = p.ok(&["models", "list", "--json"]).json()["champion"].clone();
+    set_param(&p, "l2: 1.0", "l2: 0.3");
+    set_param(&p, "max_auc_drop: 0.01", "max_auc_drop: 1.0");
+    set_param(&p, "require_ci_above: -0.02", "require_ci_above: -1.0");
+    p.ok(&["repro"]);
+    let second = p.ok(&["models", "list", "--json"]).json()["champion"].clone();
+    assert_ne!(first, second);
+    p.ok(&["models", "rollback", "--reason", "second model misbehaves"]);
+    let list = p.ok(&["models", "list", "--json"]).json();
+    assert_eq!(list["champion"], first);
+    assert_eq!(list["events"].as_array().unwrap().last().unwrap()["action"], "rollback");
+    p.ok(&["models", "verify"]);
+}
+
+#[test]
+fn a_tampered_audit_log_fails_verification() {
+    let p = project();
+    p.ok(&["repro"]);
+    let log = p.read("registry/audit.jsonl").replace("\"promote\"", "\"reject\"");
+    p.write("registry/audit.jsonl", &log);
+    let r = p.run(&["models", "verify"]);
+    assert_eq!(r.code(), 1);
+    assert!(r.stderr().contains("registry verification failed"), "{}", r.all());
+}
