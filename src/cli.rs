@@ -27,6 +27,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a project that runs at once: pipeline.yaml, params.yaml and data.
+    Init {
+        /// Where (created if missing; default: the current folder).
+        dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "events")]
+        example: commands::init::Example,
+    },
     /// Run the stages that are not fresh (restoring from the store where possible).
     Repro(ReproArgs),
     /// Show every stale stage and why.
@@ -166,6 +173,16 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8> {
+    if let Command::Init { dir, example } = &cli.command {
+        let base = match &cli.project {
+            Some(p) => p.clone(),
+            None => std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?,
+        };
+        let dir = dir.as_ref().map(|d| base.join(d)).unwrap_or(base);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        return commands::init::run(&dir, *example);
+    }
     let root = match cli.project {
         Some(p) => p,
         None => std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?,
@@ -184,6 +201,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Params { command } => commands::params_diff::run(&root, command),
         Command::Report { out } => commands::report::run(&root, &out),
         Command::Stage { call } => Ok(commands::stage::run(&call)),
+        Command::Init { .. } => Ok(0),
         Command::Score { model, input, output, threshold, json } => {
             commands::score::run(&root, &model, &input, &output, threshold, json)
         }

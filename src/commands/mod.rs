@@ -4,6 +4,7 @@ pub mod checkout;
 pub mod dag;
 pub mod gc;
 pub mod generate;
+pub mod init;
 pub mod metrics;
 pub mod models;
 pub mod params_diff;

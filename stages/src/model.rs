@@ -158,6 +158,10 @@ pub struct Model {
     /// regression, total weighted Gini decrease for trees.
     pub feature_importance: Vec<f64>,
     pub lineage: Lineage,
+    /// For models trained on `snapshot` data: the ingest cleaning (id and label columns,
+    /// numeric coercions), so `score` accepts the raw table as it was exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<crate::snapshot::SnapshotSpec>,
 }
 
 /// A short description for `churnflow models show`.

@@ -40,6 +40,13 @@ pub struct ScoreSummary {
 
 const BLOCK_ROWS: usize = 1 << 18;
 
+/// Whether the table at `path` has a column named `name` (reads only the schema).
+fn raw_has_column(path: &Path, name: &str) -> Result<bool, StageError> {
+    let shown = path.display().to_string();
+    let schema = crate::table::read_raw_strings(path, &shown)?.slice(0, 0);
+    Ok(schema.get_column_names().iter().any(|c| c.as_str() == name))
+}
+
 /// Scores `input` with the model file at `model`, writing `output`.
 pub fn score(model: &Path, input: &Path, output: &Path) -> Result<ScoreSummary, StageError> {
     let m = load_model(model)?;
@@ -58,7 +65,15 @@ pub fn score_with(
         return Err(StageError::new(format!("score threshold must be in [0, 1], got {threshold}")));
     }
     model_io::table_format(output)?;
-    let df = model_io::read_table(input)?;
+    let df = match &model.snapshot {
+        // A raw snapshot export (it has the raw id column): clean it as ingest did.
+        Some(spec) if raw_has_column(input, &spec.id_column)? => {
+            let shown = input.display().to_string();
+            let raw = crate::table::read_raw_strings(input, &shown)?;
+            crate::snapshot::clean_snapshot(raw, spec, &shown)?
+        }
+        _ => model_io::read_table(input)?,
+    };
     if df.column(&model.id_column).is_err() {
         let missing: Vec<&str> = std::iter::once(model.id_column.as_str())
             .chain(model.required_columns().into_iter().filter(|c| df.column(c).is_err()))

@@ -42,6 +42,20 @@ pub struct SnapshotSpec {
     pub label_values: Vec<String>,
 }
 
+impl SnapshotSpec {
+    /// Reads a `snapshot.json` written by ingest (`shown` names it in errors).
+    pub fn read(path: &std::path::Path, shown: &str) -> Result<SnapshotSpec, StageError> {
+        let spec: SnapshotSpec = crate::model_io::read_json(path, "snapshot spec")?;
+        if spec.schema_version > SNAPSHOT_SPEC_VERSION {
+            return Err(StageError::new(format!(
+                "{shown}: written by a newer churnflow (schema {}); upgrade churnflow",
+                spec.schema_version
+            )));
+        }
+        Ok(spec)
+    }
+}
+
 /// Infers the spec of a raw table whose columns are all text (see [`crate::table::read_raw_strings`]).
 ///
 /// `force_string` names columns to keep as text even when they look numeric (e.g. zip codes).

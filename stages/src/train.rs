@@ -32,6 +32,10 @@ pub struct TrainSettings {
     /// Optional k-fold cross-validation scores (JSON, a metrics out).
     #[serde(default)]
     pub cv: Option<String>,
+    /// Optional: ingest's `snapshot.json` (layout `snapshot`). The model then carries the
+    /// cleaning, so `churnflow score` accepts the raw table (e.g. the Telco CSV) as exported.
+    #[serde(default)]
+    pub snapshot: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -205,13 +209,18 @@ impl Kind for Train {
         p.check()?;
         let mut outs = vec![OutDecl::out(&s.model)];
         outs.extend(s.cv.as_ref().map(OutDecl::metrics));
-        Ok((vec![s.input.clone()], outs))
+        let mut deps = vec![s.input.clone()];
+        deps.extend(s.snapshot.clone());
+        Ok((deps, outs))
     }
 
     fn run(root: &Path, s: TrainSettings, p: TrainParams, _inv: &Invocation) -> Result<Outcome, StageError> {
         p.check().map_err(StageError::new)?;
         let input = root.join(&s.input);
-        let model = train_file(&input, &p)?;
+        let mut model = train_file(&input, &p)?;
+        if let Some(spec) = &s.snapshot {
+            model.snapshot = Some(crate::snapshot::SnapshotSpec::read(&root.join(spec), spec)?);
+        }
         model.save(&root.join(&s.model))?;
         let mut summary = format!(
             "{} on {} rows ({} churners), {} inputs",
@@ -356,6 +365,7 @@ pub fn train_frame(
         risk_tiers: params.risk_tiers,
         estimator,
         feature_importance,
+        snapshot: None,
         lineage: Lineage {
             training_data_blake3: data_hash,
             training_rows: y.len(),

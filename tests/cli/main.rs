@@ -4,10 +4,11 @@ mod support;
 mod dag;
 mod data_pipeline;
 mod errors;
-mod model_pipeline;
 mod freshness;
+mod model_pipeline;
 mod registry;
 mod store;
+mod telco;
 
 mod gitrepo;
 mod metrics;

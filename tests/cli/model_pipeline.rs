@@ -76,7 +76,18 @@ fn a_challenger_that_fails_a_gate_is_recorded_not_promoted_and_exits_0() {
 fn score_with_the_registry_champion_writes_one_row_per_customer() {
     let p = project();
     p.ok(&["repro"]);
-    let s = p.ok(&["score", "--model", "registry:champion", "--input", "data/features.parquet", "--output", "out/scores.csv", "--json"]).json();
+    let s = p
+        .ok(&[
+            "score",
+            "--model",
+            "registry:champion",
+            "--input",
+            "data/features.parquet",
+            "--output",
+            "out/scores.csv",
+            "--json",
+        ])
+        .json();
     assert_eq!(s["rows"], 1500);
     let csv = p.read("out/scores.csv");
     let header = csv.lines().next().unwrap();
@@ -124,4 +135,18 @@ fn a_tampered_audit_log_fails_verification() {
     let r = p.run(&["models", "verify"]);
     assert_eq!(r.code(), 1);
     assert!(r.stderr().contains("registry verification failed"), "{}", r.all());
+}
+
+#[test]
+fn init_scaffolds_projects_that_run_at_once() {
+    let p = Project::new();
+    p.ok(&["init", "events-demo"]);
+    p.ok(&["init", "telco-demo", "--example", "telco"]);
+    for dir in ["events-demo", "telco-demo"] {
+        let r = p.ok(&["-C", dir, "repro"]);
+        assert!(r.stderr().contains("7 ran"), "{dir}:\n{}", r.all());
+        assert!(p.read(&format!("{dir}/.gitignore")).contains("/artifacts/"));
+    }
+    let again = p.run(&["init", "events-demo"]);
+    assert_eq!(again.code(), 2, "init refuses to overwrite a project:\n{}", again.all());
 }
