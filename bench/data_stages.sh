@@ -12,7 +12,7 @@ set -euo pipefail
 N="${1:-100000}"
 REPEATS="${2:-3}"
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-data}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build --release -q -p churnflow-stages --example data_stages
 BIN="$CARGO_TARGET_DIR/release/examples/data_stages"
 WORK="${3:-$(mktemp -d -t churnflow-bench.XXXXXX)}"
