@@ -74,13 +74,9 @@ fn gc_removes_what_no_lock_refers_to_and_keeps_the_rest() {
     assert_eq!(counts(&p), [1, 3, 1, 3]);
 }
 
-#[test]
-fn a_second_concurrent_repro_is_refused_with_exit_3() {
-    let p = Project::new().file(
-        "pipeline.yaml",
-        "stages:\n  slow:\n    cmd: touch started && sleep 3 && echo > slow.txt\n    outs: [slow.txt]\n",
-    );
-    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("churnflow"))
+/// Starts `churnflow repro` and returns once its stage has created the file `started`.
+fn repro_in_background(p: &Project) -> std::process::Child {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("churnflow"))
         .arg("repro")
         .current_dir(p.root())
         .env("CI", "1")
@@ -91,6 +87,16 @@ fn a_second_concurrent_repro_is_refused_with_exit_3() {
     while !p.exists("started") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
+    child
+}
+
+#[test]
+fn a_second_concurrent_repro_is_refused_with_exit_3() {
+    let p = Project::new().file(
+        "pipeline.yaml",
+        "stages:\n  slow:\n    cmd: touch started && sleep 3 && echo > slow.txt\n    outs: [slow.txt]\n",
+    );
+    let mut first = repro_in_background(&p);
     let r = p.run(&["repro"]);
     assert_eq!(r.code(), 3, "{}", r.all());
     assert!(r.stderr().contains(&format!("pid {}", first.id())), "{}", r.all());
@@ -103,17 +109,7 @@ fn ctrl_c_kills_the_running_stage_and_records_nothing() {
         "pipeline.yaml",
         "stages:\n  slow:\n    cmd: touch started && sleep 30 && echo > slow.txt\n    outs: [slow.txt]\n",
     );
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("churnflow"))
-        .arg("repro")
-        .current_dir(p.root())
-        .env("CI", "1")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !p.exists("started") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = repro_in_background(&p);
     let started = Instant::now();
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
