@@ -93,6 +93,12 @@ impl Pipeline {
                         .hint("run churnflow in a project folder, or create one with 'churnflow init'"),
                 ))
             }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(Error::usage(
+                    Diagnostic::new(PIPELINE_FILE, None, "the file is not UTF-8 text")
+                        .hint("save pipeline.yaml as UTF-8"),
+                ))
+            }
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
         };
         let spec = spec::parse(&text).map_err(Error::Usage)?;

@@ -157,6 +157,15 @@ fn several_problems_are_reported_together() {
 }
 
 #[test]
+fn a_pipeline_file_that_is_not_utf8_is_a_usage_error() {
+    let p = Project::new();
+    std::fs::write(p.path("pipeline.yaml"), b"stages:\n  a:\n    cmd: echo \xff\xfe\n").unwrap();
+    let r = p.run(&["repro"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(r.stderr().contains("pipeline.yaml: the file is not UTF-8 text"), "{}", r.all());
+}
+
+#[test]
 fn a_missing_pipeline_file_says_what_to_do() {
     let p = Project::new();
     let r = p.run(&["status"]);
