@@ -128,12 +128,14 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                     true
                 }
                 Outcome::Ran(entry) => {
-                    let decision = project.pipeline.stages[i].registry_decision.clone();
-                    record(&mut lock, &project.root, &name, entry)?;
-                    if let Some(decision) = decision {
+                    // A decision is applied to the registry before the stage is recorded: if
+                    // applying fails the stage is not fresh and runs again; if churnflow dies
+                    // between the two, the rerun re-applies the same decision, a no-op.
+                    if let Some(decision) = &project.pipeline.stages[i].registry_decision {
                         match project.registry.apply_decision(&project.root, &decision, &name) {
                             Ok(msg) => progress.line(&format!("{name}: {msg}")),
                             Err(e) => {
+                                // Nothing recorded: the next repro re-evaluates and decides again.
                                 progress.line(&format!("{name}: FAILED to update the registry: {e}"));
                                 summary.failed.push(name.clone());
                                 block_downstream(project, i, &selected, &mut blocked);
@@ -142,6 +144,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                             }
                         }
                     }
+                    record(&mut lock, &project.root, &name, entry)?;
                     summary.ran.push(name);
                     true
                 }

@@ -150,3 +150,23 @@ fn init_scaffolds_projects_that_run_at_once() {
     let again = p.run(&["init", "events-demo"]);
     assert_eq!(again.code(), 2, "init refuses to overwrite a project:\n{}", again.all());
 }
+
+#[test]
+fn a_promotion_refused_by_the_registry_records_nothing_and_is_retried() {
+    let p = project();
+    p.ok(&["repro"]);
+    // The registry changes between this challenger's evaluation and its promotion (here it is
+    // reset, so the baseline the challenger was compared against is no longer the baseline).
+    set_param(&p, "l2: 1.0", "l2: 0.3");
+    p.ok(&["repro", "evaluate"]);
+    std::fs::remove_dir_all(p.path("registry")).unwrap();
+    let r = p.run(&["repro", "--single-item", "promote"]);
+    assert_eq!(r.code(), 1, "{}", r.all());
+    assert!(r.stderr().contains("registry changed since this challenger was evaluated"), "{}", r.all());
+    let status = p.ok(&["status"]).stdout();
+    assert!(status.contains("promote:"), "promote must not be recorded as fresh:\n{status}");
+    // The next full repro re-evaluates against the registry as it now is, and decides again.
+    let again = p.ok(&["repro"]);
+    assert!(again.stderr().contains("evaluate: done"), "{}", again.all());
+    assert!(again.stderr().contains("promoted model"), "{}", again.all());
+}
