@@ -132,7 +132,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                     // applying fails the stage is not fresh and runs again; if churnflow dies
                     // between the two, the rerun re-applies the same decision, a no-op.
                     if let Some(decision) = &project.pipeline.stages[i].registry_decision {
-                        match project.registry.apply_decision(&project.root, &decision, &name) {
+                        match project.registry.apply_decision(&project.root, decision, &name) {
                             Ok(msg) => progress.line(&format!("{name}: {msg}")),
                             Err(e) => {
                                 // Nothing recorded: the next repro re-evaluates and decides again.
