@@ -34,6 +34,26 @@ impl Ranking {
         Ranking { order, groups }
     }
 
+    /// Walks the groups of equal scores from the highest score down, yielding after each group
+    /// its score and the cumulative (true positives, false positives) at that threshold.
+    pub fn descending<'a>(
+        &'a self,
+        y: &'a [u8],
+        scores: &'a [f64],
+    ) -> impl Iterator<Item = (f64, u64, u64)> + 'a {
+        self.groups.windows(2).rev().scan((0u64, 0u64), move |(tp, fp), g| {
+            let rows = &self.order[g[0] as usize..g[1] as usize];
+            for &r in rows {
+                if y[r as usize] == 1 {
+                    *tp += 1;
+                } else {
+                    *fp += 1;
+                }
+            }
+            Some((scores[rows[0] as usize], *tp, *fp))
+        })
+    }
+
     /// Mann-Whitney AUC with row multiplicities (`None` = each row once). O(n).
     pub fn auc(&self, y: &[u8], counts: Option<&[u32]>) -> Option<f64> {
         let (mut neg_below, mut sum, mut pos_total) = (0.0f64, 0.0f64, 0.0f64);
@@ -72,16 +92,8 @@ pub fn average_precision(y: &[u8], p: &[f64]) -> Option<f64> {
         return None;
     }
     let ranking = Ranking::new(p);
-    let (mut tp, mut fp, mut prev_recall, mut ap) = (0usize, 0usize, 0.0, 0.0);
-    // Walk groups from the highest score down.
-    for g in ranking.groups.windows(2).rev() {
-        for &r in &ranking.order[g[0] as usize..g[1] as usize] {
-            if y[r as usize] == 1 {
-                tp += 1;
-            } else {
-                fp += 1;
-            }
-        }
+    let (mut prev_recall, mut ap) = (0.0, 0.0);
+    for (_, tp, fp) in ranking.descending(y, p) {
         let recall = tp as f64 / positives as f64;
         let precision = tp as f64 / (tp + fp) as f64;
         ap += (recall - prev_recall) * precision;
@@ -201,17 +213,8 @@ impl Economics {
     /// higher threshold (fewer contacts). Returns (threshold, profit).
     pub fn best_threshold(&self, y: &[u8], p: &[f64]) -> Option<(f64, f64)> {
         let ranking = Ranking::new(p);
-        let (mut tp, mut fp) = (0u64, 0u64);
         let mut best: Option<(f64, f64)> = None;
-        for g in ranking.groups.windows(2).rev() {
-            let threshold = p[ranking.order[g[0] as usize] as usize];
-            for &r in &ranking.order[g[0] as usize..g[1] as usize] {
-                if y[r as usize] == 1 {
-                    tp += 1;
-                } else {
-                    fp += 1;
-                }
-            }
+        for (threshold, tp, fp) in ranking.descending(y, p) {
             let profit = self.profit(&Confusion { tp, fp, ..Confusion::default() });
             if best.is_none_or(|(_, b)| profit > b) {
                 best = Some((threshold, profit));
@@ -242,19 +245,10 @@ pub fn roc_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64, f64)> {
     let ranking = Ranking::new(p);
     let pos = y.iter().filter(|&&v| v == 1).count().max(1) as f64;
     let neg = y.iter().filter(|&&v| v == 0).count().max(1) as f64;
-    let (mut tp, mut fp) = (0.0, 0.0);
     let mut points = vec![(0.0, 0.0, f64::INFINITY)];
-    for g in ranking.groups.windows(2).rev() {
-        let threshold = p[ranking.order[g[0] as usize] as usize];
-        for &r in &ranking.order[g[0] as usize..g[1] as usize] {
-            if y[r as usize] == 1 {
-                tp += 1.0;
-            } else {
-                fp += 1.0;
-            }
-        }
-        points.push((fp / neg, tp / pos, threshold));
-    }
+    points.extend(
+        ranking.descending(y, p).map(|(threshold, tp, fp)| (fp as f64 / neg, tp as f64 / pos, threshold)),
+    );
     points
 }
 
@@ -262,20 +256,10 @@ pub fn roc_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64, f64)> {
 pub fn pr_curve(y: &[u8], p: &[f64]) -> Vec<(f64, f64, f64)> {
     let ranking = Ranking::new(p);
     let pos = y.iter().filter(|&&v| v == 1).count().max(1) as f64;
-    let (mut tp, mut fp) = (0.0, 0.0);
-    let mut points = Vec::new();
-    for g in ranking.groups.windows(2).rev() {
-        let threshold = p[ranking.order[g[0] as usize] as usize];
-        for &r in &ranking.order[g[0] as usize..g[1] as usize] {
-            if y[r as usize] == 1 {
-                tp += 1.0;
-            } else {
-                fp += 1.0;
-            }
-        }
-        points.push((tp / pos, tp / (tp + fp), threshold));
-    }
-    points
+    ranking
+        .descending(y, p)
+        .map(|(threshold, tp, fp)| (tp as f64 / pos, tp as f64 / (tp + fp) as f64, threshold))
+        .collect()
 }
 
 /// Cumulative gains: for each k in 0..=points, the share of churners among the top k/points of
