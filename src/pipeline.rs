@@ -201,7 +201,7 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
                     Value::Null
                 }
             };
-            if !churnflow_stages::KINDS.contains(&kind.value.as_str()) {
+            let Some(section) = churnflow_stages::params_section(&kind.value) else {
                 let d = Diagnostic::new(
                     PIPELINE_FILE,
                     kind.at,
@@ -212,18 +212,11 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
                     None => d.hint(format!("built-in kinds: {}", churnflow_stages::KINDS.join(", "))),
                 });
                 return Err(errors);
-            }
+            };
             if !errors.is_empty() {
                 return Err(errors);
             }
-            let section_value = |section: &str| params.get(section).cloned().unwrap_or(Value::Null);
-            // The kind names its params section; ask it what the settings read and write.
-            let probe = churnflow_stages::describe(&kind.value, &settings, &Value::Null);
-            let section = match &probe {
-                Ok(io) => io.params_section,
-                Err(_) => "",
-            };
-            let section_params = if section.is_empty() { Value::Null } else { section_value(section) };
+            let section_params = params.get(section).cloned().unwrap_or(Value::Null);
             match churnflow_stages::describe(&kind.value, &settings, &section_params) {
                 Ok(io) => {
                     for d in io.deps {

@@ -46,41 +46,66 @@ use serde_json::Value;
 
 /// Names of every built-in kind, for "did you mean" hints and docs.
 pub const KINDS: &[&str] = &[
-    "ingest",
-    "validate",
-    "features",
+    ingest::Ingest::NAME,
+    validate::Validate::NAME,
+    features::Features::NAME,
     split::Split::NAME,
     train::Train::NAME,
     evaluate::Evaluate::NAME,
     promote::Promote::NAME,
 ];
 
+/// Evaluates `$body` with the type alias `$K` bound to the kind named `$kind`, or `$unknown`.
+/// The one place (with [`KINDS`]) that lists the kinds.
+macro_rules! with_kind {
+    ($kind:expr, $K:ident => $body:expr, _ => $unknown:expr) => {
+        match $kind {
+            ingest::Ingest::NAME => {
+                type $K = ingest::Ingest;
+                $body
+            }
+            validate::Validate::NAME => {
+                type $K = validate::Validate;
+                $body
+            }
+            features::Features::NAME => {
+                type $K = features::Features;
+                $body
+            }
+            split::Split::NAME => {
+                type $K = split::Split;
+                $body
+            }
+            train::Train::NAME => {
+                type $K = train::Train;
+                $body
+            }
+            evaluate::Evaluate::NAME => {
+                type $K = evaluate::Evaluate;
+                $body
+            }
+            promote::Promote::NAME => {
+                type $K = promote::Promote;
+                $body
+            }
+            _ => $unknown,
+        }
+    };
+}
+
+/// The params.yaml section a kind reads, or `None` for an unknown kind.
+pub fn params_section(kind: &str) -> Option<&'static str> {
+    with_kind!(kind, K => Some(K::PARAMS_SECTION), _ => None)
+}
+
 /// What a stage of `kind` reads and writes, after validating its settings and params.
 ///
 /// `params` is the kind's params section from params.yaml (`Value::Null` when absent).
 pub fn describe(kind: &str, settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
-    match kind {
-        "ingest" => kind::describe_kind::<ingest::Ingest>(settings, params),
-        "validate" => kind::describe_kind::<validate::Validate>(settings, params),
-        "features" => kind::describe_kind::<features::Features>(settings, params),
-        split::Split::NAME => kind::describe_kind::<split::Split>(settings, params),
-        train::Train::NAME => kind::describe_kind::<train::Train>(settings, params),
-        evaluate::Evaluate::NAME => kind::describe_kind::<evaluate::Evaluate>(settings, params),
-        promote::Promote::NAME => kind::describe_kind::<promote::Promote>(settings, params),
-        _ => Err(SettingsError::unknown_kind(kind, KINDS)),
-    }
+    with_kind!(kind, K => kind::describe_kind::<K>(settings, params), _ => Err(SettingsError::unknown_kind(kind, KINDS)))
 }
 
 /// Runs one stage of `kind`. Called in the child process that the engine starts.
 pub fn run(kind: &str, invocation: &Invocation) -> Result<Outcome, StageError> {
-    match kind {
-        "ingest" => kind::run_kind::<ingest::Ingest>(invocation),
-        "validate" => kind::run_kind::<validate::Validate>(invocation),
-        "features" => kind::run_kind::<features::Features>(invocation),
-        split::Split::NAME => kind::run_kind::<split::Split>(invocation),
-        train::Train::NAME => kind::run_kind::<train::Train>(invocation),
-        evaluate::Evaluate::NAME => kind::run_kind::<evaluate::Evaluate>(invocation),
-        promote::Promote::NAME => kind::run_kind::<promote::Promote>(invocation),
-        _ => Err(StageError::new(format!("unknown stage kind '{kind}'"))),
-    }
+    with_kind!(kind, K => kind::run_kind::<K>(invocation), _ => Err(StageError::new(format!("unknown stage kind '{kind}'"))))
 }

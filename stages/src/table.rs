@@ -112,10 +112,7 @@ pub fn read_typed(path: &Path, shown: &str, specs: &[(&str, Ty)]) -> Result<Data
     let ext = check_file(path, shown)?;
     let required: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
     if ext == "csv" {
-        let mut lf = csv_reader(path).finish().map_err(polars_err(shown, "cannot read the CSV header"))?;
-        let schema = lf.collect_schema().map_err(polars_err(shown, "cannot read the CSV header"))?;
-        let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-        check_names(&names, shown, &required)?;
+        check_csv_header(path, shown, &required)?;
         if let Some(df) = fast_csv(path, specs) {
             return Ok(df);
         }
@@ -140,10 +137,7 @@ pub fn typed_to_parquet(
     let ext = check_file(path, shown)?;
     let required: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
     if ext == "csv" {
-        let mut lf = csv_reader(path).finish().map_err(polars_err(shown, "cannot read the CSV header"))?;
-        let schema = lf.collect_schema().map_err(polars_err(shown, "cannot read the CSV header"))?;
-        let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-        check_names(&names, shown, &required)?;
+        check_csv_header(path, shown, &required)?;
         if let Some(plan) = fast_csv_plan(path, specs) {
             if let Some(rows) = sink_checked(plan, specs, out)? {
                 return Ok(rows);
@@ -255,6 +249,14 @@ fn fast_csv_plan(path: &Path, specs: &[(&str, Ty)]) -> Option<LazyFrame> {
 /// Checks that every column in `required` is present; the error lists what was found.
 pub fn require_columns(df: &DataFrame, shown: &str, required: &[&str]) -> Result<(), StageError> {
     let names: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
+    check_names(&names, shown, required)
+}
+
+/// Reads only a CSV file's header and checks that it has the `required` columns.
+fn check_csv_header(path: &Path, shown: &str, required: &[&str]) -> Result<(), StageError> {
+    let mut lf = csv_reader(path).finish().map_err(polars_err(shown, "cannot read the CSV header"))?;
+    let schema = lf.collect_schema().map_err(polars_err(shown, "cannot read the CSV header"))?;
+    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     check_names(&names, shown, required)
 }
 
