@@ -11,8 +11,10 @@
 //! whether the typed values make sense (domains, duplicates, references) is `validate`'s job.
 
 use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
+use crate::profile::{self, Profile, TableProfile};
 use crate::snapshot::{self, SnapshotSpec};
 use crate::table::{self, Ty};
+use crate::table_ingest::{self, Link, TableSpec};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -58,6 +60,17 @@ pub const EVENTS_SCHEMA: &[(&str, &[(&str, Ty)])] = &[
         ],
     ),
 ];
+
+/// The columns of each events table whose values identify a row (their uniqueness is
+/// profiled as the table is ingested).
+pub fn events_keys(table: &str) -> &'static [&'static str] {
+    match table {
+        "customers" => &["customer_id"],
+        "cdr" => &["call_id"],
+        "support_tickets" => &["ticket_id"],
+        _ => &[],
+    }
+}
 
 /// The file name of the manifest every ingest writes into its out dir.
 pub const MANIFEST_FILE: &str = "ingest.json";
@@ -163,7 +176,7 @@ pub struct Ingest;
 impl Kind for Ingest {
     const NAME: &'static str = "ingest";
     const PARAMS_SECTION: &'static str = "ingest";
-    const CODE_VERSION: u32 = 1;
+    const CODE_VERSION: u32 = 2;
     type Settings = IngestSettings;
     type Params = IngestParams;
 
@@ -208,11 +221,28 @@ pub fn ingest(
             let sources = [customers, transactions, cdr, support_tickets];
             let out_dir = root.join(out);
             let mut tables = Vec::new();
-            for ((name, schema), source) in EVENTS_SCHEMA.iter().zip(sources) {
+            let mut profiles = Vec::new();
+            let mut index = None;
+            for ((name, columns), source) in EVENTS_SCHEMA.iter().zip(sources) {
+                let spec = TableSpec { name, columns, keys: events_keys(name) };
+                let link = match &index {
+                    None => Link::BuildIndex,
+                    Some(i) => Link::To(i),
+                };
                 let out = out_dir.join(format!("{name}.parquet"));
-                let rows = table::typed_to_parquet(&root.join(source), source, schema, &out)?;
-                tables.push(TableInfo { name: name.to_string(), source: source.clone(), rows });
+                let done = table_ingest::ingest_table(&root.join(source), source, &spec, link, &out)?;
+                if let Some(i) = done.customers {
+                    index = Some(i);
+                }
+                tables.push(TableInfo {
+                    name: name.to_string(),
+                    source: source.clone(),
+                    rows: done.profile.rows,
+                });
+                profiles.push(done.profile);
             }
+            let profile = Profile { schema_version: profile::PROFILE_VERSION, tables: profiles };
+            write_json(&out_dir.join(profile::PROFILE_FILE), &profile)?;
             let manifest = IngestManifest { schema_version: 1, layout: "events".into(), tables };
             write_json(&out_dir.join(MANIFEST_FILE), &manifest)?;
             Ok(IngestSummary { manifest, snapshot: None })
@@ -231,6 +261,15 @@ pub fn ingest(
             let mut typed = snapshot::clean_snapshot(raw, &spec, source)?;
             table::write_parquet_atomic(&mut typed, &out_dir.join(format!("{SNAPSHOT_TABLE}.parquet")))?;
             write_json(&out_dir.join(SNAPSHOT_SPEC_FILE), &spec)?;
+            let stats = profile::measure_frame(&typed, &["customer_id"]);
+            let table = TableProfile {
+                name: SNAPSHOT_TABLE.into(),
+                rows: typed.height() as u64,
+                columns: stats.into_iter().map(profile::ColumnStats::finish).collect(),
+                unknown_customer_rows: None,
+            };
+            let profile = Profile { schema_version: profile::PROFILE_VERSION, tables: vec![table] };
+            write_json(&out_dir.join(profile::PROFILE_FILE), &profile)?;
             let manifest = IngestManifest {
                 schema_version: 1,
                 layout: "snapshot".into(),

@@ -15,8 +15,13 @@ pub mod features;
 pub mod generate;
 pub mod ingest;
 pub mod kind;
+mod ordered;
+mod parquet_out;
+pub mod profile;
 pub mod snapshot;
 pub mod table;
+mod table_ingest;
+mod typed_csv;
 pub mod validate;
 
 pub mod evaluate;

@@ -33,7 +33,7 @@ pub enum Ty {
 }
 
 impl Ty {
-    fn dtype(self) -> DataType {
+    pub(crate) fn dtype(self) -> DataType {
         match self {
             Ty::Str | Ty::Text => DataType::String,
             Ty::Date => DataType::Date,
@@ -41,7 +41,7 @@ impl Ty {
             Ty::Int => DataType::Int32,
         }
     }
-    fn expected(self) -> &'static str {
+    pub(crate) fn expected(self) -> &'static str {
         match self {
             Ty::Str | Ty::Text => "text",
             Ty::Date => "a date written YYYY-MM-DD",
@@ -58,7 +58,7 @@ pub fn polars_err(file: &str, what: &str) -> impl Fn(PolarsError) -> StageError 
 }
 
 /// Checks that `path` is a non-empty file; returns its lower-case extension.
-fn check_file(path: &Path, shown: &str) -> Result<String, StageError> {
+pub(crate) fn check_file(path: &Path, shown: &str) -> Result<String, StageError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| StageError::new(format!("{shown}: cannot read the file: {e}")))?;
     if meta.is_dir() {
@@ -253,7 +253,7 @@ pub fn require_columns(df: &DataFrame, shown: &str, required: &[&str]) -> Result
 }
 
 /// Reads only a CSV file's header and checks that it has the `required` columns.
-fn check_csv_header(path: &Path, shown: &str, required: &[&str]) -> Result<(), StageError> {
+pub(crate) fn check_csv_header(path: &Path, shown: &str, required: &[&str]) -> Result<(), StageError> {
     let mut lf = csv_reader(path).finish().map_err(polars_err(shown, "cannot read the CSV header"))?;
     let schema = lf.collect_schema().map_err(polars_err(shown, "cannot read the CSV header"))?;
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();

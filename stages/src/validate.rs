@@ -21,8 +21,10 @@
 
 use crate::ingest::{self, IngestManifest};
 use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
+use crate::profile::{ColumnProfile, Profile, TableProfile};
 use crate::snapshot::SnapshotSpec;
 use crate::table;
+use crate::table_ingest::CUSTOMER_ROW;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -181,7 +183,7 @@ pub struct Validate;
 impl Kind for Validate {
     const NAME: &'static str = "validate";
     const PARAMS_SECTION: &'static str = "validation";
-    const CODE_VERSION: u32 = 1;
+    const CODE_VERSION: u32 = 2;
     type Settings = ValidateSettings;
     type Params = ValidationParams;
 
@@ -256,10 +258,15 @@ impl Loaded {
 enum CheckKind {
     NullRatio(f64),
     Unique,
-    Allowed,
-    Range,
+    /// The allowed values as text; `numeric` when they compare as numbers.
+    Allowed {
+        values: Vec<String>,
+        numeric: bool,
+    },
+    Range(Range),
     References,
-    NotAfter,
+    /// Days since 1970-01-01 of the snapshot date.
+    NotAfter(i32),
     LabelPresent,
 }
 
@@ -308,6 +315,7 @@ pub fn validate(
             .map_err(|e| StageError::new(format!("{}: cannot read: {e}", path.display())))?;
         Some(serde_json::from_str(&text).map_err(|e| StageError::new(format!("{}: {e}", path.display())))?)
     };
+    let profile = Profile::read(&input)?;
     let max_examples = params.max_examples.unwrap_or(5);
     let mut checks: Vec<Check> = Vec::new();
     let mut missing: Vec<ExpectationResult> = Vec::new();
@@ -346,7 +354,9 @@ pub fn validate(
     // max_null_ratio, every column of every table
     let default_null = params.max_null_ratio.unwrap_or(if events { 0.0 } else { 0.05 });
     for (i, t) in tables.iter().enumerate() {
-        for c in &t.columns {
+        // `customer_row` is ingest's link to the customers table, not a raw column: its nulls
+        // are the blank or unknown customer ids that the checks of `customer_id` report.
+        for c in t.columns.iter().filter(|c| *c != CUSTOMER_ROW) {
             let threshold =
                 lookup(&params.max_null_ratio_columns, &t.name, c).copied().unwrap_or(default_null);
             add(
@@ -416,14 +426,16 @@ pub fn validate(
         for (t, c) in resolve(&tables, key) {
             // Numeric columns compare numerically (no text cast of millions of flags).
             let numbers: Option<Vec<f64>> = values.iter().map(|v| v.trim().parse::<f64>().ok()).collect();
+            let numeric = numbers.is_some() && tables[t].is_numeric(&c);
             let (x, set) = match numbers {
-                Some(n) if tables[t].is_numeric(&c) => {
+                Some(n) if numeric => {
                     (col(c.as_str()).cast(DataType::Float64), Series::new("allowed".into(), n))
                 }
                 _ => (col(c.as_str()).cast(DataType::String), Series::new("allowed".into(), values)),
             };
             let mask = x.clone().is_not_null().and(x.is_in(lit(set).implode(false), false).not());
-            add(&tables, t, &c, "allowed_values", json!(values), CheckKind::Allowed, mask, col(c.as_str()));
+            let kind = CheckKind::Allowed { values: values.clone(), numeric };
+            add(&tables, t, &c, "allowed_values", json!(values), kind, mask, col(c.as_str()));
         }
     }
 
@@ -453,7 +465,7 @@ pub fn validate(
             if let Some(max) = range.max {
                 mask = mask.or(x.clone().gt(lit(max)));
             }
-            add(&tables, t, &c, "range", json!(range), CheckKind::Range, mask, col(c.as_str()));
+            add(&tables, t, &c, "range", json!(range), CheckKind::Range(*range), mask, col(c.as_str()));
         }
     }
 
@@ -511,7 +523,7 @@ pub fn validate(
                         date_col,
                         "not_after_snapshot",
                         threshold,
-                        CheckKind::NotAfter,
+                        CheckKind::NotAfter(table::epoch_days(s)),
                         mask,
                         col(date_col),
                     );
@@ -536,23 +548,31 @@ pub fn validate(
         );
     }
 
-    // One pass per column (projection pushdown reads just that column) for every count of
-    // that column's checks, then examples for the failures only.
+    // Counts come from ingest's profile where it answers them; the data is read only for the
+    // rest: one pass per column (projection pushdown reads just that column) for every count
+    // of that column's checks, then examples for the failures only.
     let mut rows: BTreeMap<String, u64> = BTreeMap::new();
     let mut results: Vec<ExpectationResult> = Vec::new();
     for (ti, t) in tables.iter().enumerate() {
+        let profile = profile.as_ref().and_then(|p| p.table(&t.name));
         let mine: Vec<(usize, &Check)> = checks.iter().enumerate().filter(|(_, c)| c.table == ti).collect();
+        let known: BTreeMap<usize, u64> =
+            mine.iter().filter_map(|(i, c)| count_from_profile(profile, c).map(|n| (*i, n))).collect();
         let err = |e: PolarsError| StageError::new(format!("validate: table {}: {e}", t.name));
-        let mut frames = vec![table::collect_streaming(
-            t.lf.clone().select([len().cast(DataType::UInt64).alias("__rows")]),
-        )
-        .map_err(err)?];
-        let mut columns: Vec<&str> = mine.iter().map(|(_, c)| c.column.as_str()).collect();
+        let mut frames = Vec::new();
+        if profile.is_none() {
+            frames.push(
+                table::collect_streaming(t.lf.clone().select([len().cast(DataType::UInt64).alias("__rows")]))
+                    .map_err(err)?,
+            );
+        }
+        let scanned: Vec<&(usize, &Check)> = mine.iter().filter(|(i, _)| !known.contains_key(i)).collect();
+        let mut columns: Vec<&str> = scanned.iter().map(|(_, c)| c.column.as_str()).collect();
         columns.sort_unstable();
         columns.dedup();
         for column in columns {
             let mut aggs = Vec::new();
-            for (i, c) in mine.iter().filter(|(_, c)| c.column == column) {
+            for (i, c) in scanned.iter().filter(|(_, c)| c.column == column) {
                 let count = if matches!(c.kind, CheckKind::Unique) {
                     // Non-null values minus distinct ones: 0 when unique, and much cheaper than
                     // marking every duplicated row (done below only when this is not 0).
@@ -563,7 +583,7 @@ pub fn validate(
                     c.mask.clone().fill_null(false).sum()
                 };
                 aggs.push(count.cast(DataType::UInt64).alias(format!("n{i}")));
-                if matches!(c.kind, CheckKind::Range) {
+                if matches!(c.kind, CheckKind::Range(_)) {
                     let x = col(c.column.as_str()).cast(DataType::Float64);
                     aggs.push(x.clone().min().alias(format!("min{i}")));
                     aggs.push(x.max().alias(format!("max{i}")));
@@ -574,10 +594,14 @@ pub fn validate(
         let cell = |n: &str| frames.iter().find_map(|f| f.column(n).ok().and_then(|c| c.get(0).ok()));
         let get_u = |n: &str| cell(n).and_then(|v| v.extract::<u64>());
         let get_f = |n: &str| cell(n).and_then(|v| v.extract::<f64>());
-        let height = get_u("__rows").unwrap_or(0);
+        let height = match profile {
+            Some(p) => p.rows,
+            None => get_u("__rows").unwrap_or(0),
+        };
         rows.insert(t.name.clone(), height);
         for (i, c) in mine {
-            let mut n = get_u(&format!("n{i}")).unwrap_or(0);
+            let from_profile = known.get(&i).copied();
+            let mut n = from_profile.unwrap_or_else(|| get_u(&format!("n{i}")).unwrap_or(0));
             if matches!(c.kind, CheckKind::Unique) && n > 0 {
                 // Report every row that shares its value with another row.
                 let mask = c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias("n");
@@ -589,19 +613,20 @@ pub fn validate(
                     .and_then(|v| v.extract::<u64>())
                     .unwrap_or(n);
             }
+            let (min, max) = match (from_profile, profile.and_then(|p| p.column(&c.column))) {
+                (Some(_), Some(cp)) => (cp.min, cp.max),
+                _ => (get_f(&format!("min{i}")), get_f(&format!("max{i}"))),
+            };
             let (observed, passed) = match &c.kind {
                 CheckKind::NullRatio(max) => {
                     let ratio = if height == 0 { 0.0 } else { n as f64 / height as f64 };
                     (json!(ratio), ratio <= *max)
                 }
                 CheckKind::Unique => (json!({ "duplicated_rows": n }), n == 0),
-                CheckKind::Allowed => (json!({ "rows_outside": n }), n == 0),
-                CheckKind::Range => (
-                    json!({ "min": get_f(&format!("min{i}")), "max": get_f(&format!("max{i}")), "rows_outside": n }),
-                    n == 0,
-                ),
+                CheckKind::Allowed { .. } => (json!({ "rows_outside": n }), n == 0),
+                CheckKind::Range(_) => (json!({ "min": min, "max": max, "rows_outside": n }), n == 0),
                 CheckKind::References => (json!({ "unknown_customer_rows": n }), n == 0),
-                CheckKind::NotAfter => (json!({ "rows_after": n }), n == 0),
+                CheckKind::NotAfter(_) => (json!({ "rows_after": n }), n == 0),
                 CheckKind::LabelPresent => (json!({ "null_labels": n }), n == 0),
             };
             let examples = if passed || n == 0 { vec![] } else { examples(t, c, max_examples)? };
@@ -633,7 +658,8 @@ pub fn validate(
         examples: vec![],
     }];
     if let Some(t) = main {
-        table_level.push(label_two_valued(&tables[t], spec.as_ref())?);
+        let known = profile.as_ref().and_then(|p| p.table(main_table)).and_then(|p| p.column("churned"));
+        table_level.push(label_two_valued(&tables[t], spec.as_ref(), known)?);
     }
     table_level.extend(results);
     let results = table_level;
@@ -665,6 +691,47 @@ pub fn validate(
     Ok(report)
 }
 
+/// The exact number of rows failing `c`, when ingest's profile of the table decides it;
+/// `None` when the data must be read (the profile does not cover the check, or says only
+/// that it fails without counting the rows).
+fn count_from_profile(table: Option<&TableProfile>, c: &Check) -> Option<u64> {
+    let table = table?;
+    let column = table.column(&c.column);
+    match &c.kind {
+        CheckKind::NullRatio(_) | CheckKind::LabelPresent => column.map(|p| p.nulls),
+        CheckKind::Unique => (column?.unique == Some(true)).then_some(0),
+        CheckKind::Allowed { values, numeric } => {
+            let seen = column?.values.as_ref()?;
+            let allowed = |v: &str| {
+                if *numeric {
+                    let x: Option<f64> = v.parse().ok();
+                    values.iter().any(|a| a.trim().parse::<f64>().ok() == x && x.is_some())
+                } else {
+                    values.iter().any(|a| a == v)
+                }
+            };
+            Some(seen.iter().filter(|(v, _)| !allowed(v)).map(|(_, n)| n).sum())
+        }
+        CheckKind::Range(r) => {
+            let p = column?;
+            let low = match (r.min, p.min) {
+                (Some(lo), Some(m)) => m >= lo,
+                _ => true,
+            };
+            let high = match (r.max, p.max) {
+                (Some(hi), Some(m)) => m <= hi,
+                _ => true,
+            };
+            (low && high).then_some(0)
+        }
+        CheckKind::References => table.unknown_customer_rows,
+        CheckKind::NotAfter(day) => match column?.max {
+            Some(m) if m > f64::from(*day) => None,
+            _ => Some(0),
+        },
+    }
+}
+
 /// The first offending rows of a failed check (1-based data rows).
 fn examples(t: &Loaded, c: &Check, max: usize) -> Result<Vec<Example>, StageError> {
     let ex =
@@ -690,7 +757,11 @@ fn examples(t: &Loaded, c: &Check, max: usize) -> Result<Vec<Example>, StageErro
 }
 
 /// `churned` takes exactly the values 0 and 1 (and, for a snapshot, the raw label had two values).
-fn label_two_valued(t: &Loaded, spec: Option<&SnapshotSpec>) -> Result<ExpectationResult, StageError> {
+fn label_two_valued(
+    t: &Loaded,
+    spec: Option<&SnapshotSpec>,
+    profile: Option<&ColumnProfile>,
+) -> Result<ExpectationResult, StageError> {
     let mut r = ExpectationResult {
         table: t.name.clone(),
         column: Some("churned".into()),
@@ -704,15 +775,25 @@ fn label_two_valued(t: &Loaded, spec: Option<&SnapshotSpec>) -> Result<Expectati
     if !t.has("churned") {
         return Ok(r);
     }
-    let d =
-        t.lf.clone()
-            .select([col("churned").drop_nulls().unique().sort(Default::default()).cast(DataType::Int64)])
-            .collect()
-            .map_err(|e| StageError::new(format!("validate: {}.churned: {e}", t.name)))?;
-    let values: Vec<i64> = d
-        .select_at_idx(0)
-        .and_then(|c| c.as_materialized_series().i64().ok().map(|ca| ca.iter().flatten().collect()))
-        .unwrap_or_default();
+    let listed: Option<Vec<i64>> =
+        profile.and_then(|p| p.values.as_ref()).and_then(|v| v.keys().map(|k| k.parse().ok()).collect());
+    let values = match listed {
+        Some(mut v) => {
+            v.sort_unstable();
+            v
+        }
+        None => {
+            let d = t
+                .lf
+                .clone()
+                .select([col("churned").drop_nulls().unique().sort(Default::default()).cast(DataType::Int64)])
+                .collect()
+                .map_err(|e| StageError::new(format!("validate: {}.churned: {e}", t.name)))?;
+            d.select_at_idx(0)
+                .and_then(|c| c.as_materialized_series().i64().ok().map(|ca| ca.iter().flatten().collect()))
+                .unwrap_or_default()
+        }
+    };
     let mut passed = values == [0, 1];
     let mut observed = json!({ "values": values });
     if let Some(spec) = spec {

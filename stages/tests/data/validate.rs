@@ -230,3 +230,62 @@ fn unknown_params_key_and_bad_ratio_are_settings_errors() {
     assert_eq!(io.outs.len(), 2);
     assert_eq!(io.params_section, "validation");
 }
+
+/// Validate decides most expectations from ingest's profile; reading the data instead must
+/// give the same report, for clean data and for every kind of defect.
+#[test]
+fn the_profile_and_the_data_give_the_same_report() {
+    type Edit = Box<dyn Fn(&Project)>;
+    let defects: Vec<(&str, Edit, Value)> = vec![
+        ("clean", Box::new(|_: &Project| {}), json!({})),
+        ("blank price", Box::new(|p: &Project| p.edit("raw/customers.csv", ",30,0", ",,0")), json!({})),
+        (
+            "duplicate customer",
+            Box::new(|p: &Project| {
+                p.append("raw/customers.csv", "A002,2023-03-01,one-year,credit_card,36-50,South,30,0")
+            }),
+            json!({}),
+        ),
+        (
+            "unknown contract",
+            Box::new(|p: &Project| p.edit("raw/customers.csv", "one-year", "annual")),
+            json!({}),
+        ),
+        ("flag 2", Box::new(|p: &Project| p.edit("raw/cdr.csv", "120,100,0,1", "120,100,0,2")), json!({})),
+        (
+            "negative amount",
+            Box::new(|p: &Project| p.edit("raw/transactions.csv", "15.5", "-15.5")),
+            json!({}),
+        ),
+        (
+            "orphan ticket",
+            Box::new(|p: &Project| p.append("raw/support_tickets.csv", "T9,Z999,2024-06-01,0,1,0,1")),
+            json!({}),
+        ),
+        ("late call", Box::new(|p: &Project| p.edit("raw/cdr.csv", "2024-06-29", "2024-07-01")), json!({})),
+        (
+            "user range",
+            Box::new(|_: &Project| {}),
+            json!({ "ranges": { "customers.plan_monthly_eur": { "max": 40 } } }),
+        ),
+        (
+            "user allowed",
+            Box::new(|_: &Project| {}),
+            json!({ "allowed_values": { "region": ["North", "South"] } }),
+        ),
+        (
+            "user unique",
+            Box::new(|_: &Project| {}),
+            json!({ "unique": ["transactions.customer_id", "cdr.call_id"] }),
+        ),
+    ];
+    for (name, edit, params) in defects {
+        let (p, _) = validated(|p| edit(p), params.clone());
+        let from_profile = p.read("reports/validation.json");
+        std::fs::remove_file(p.path("data/ingested/profile.json")).expect("ingest writes a profile");
+        let mut params = params;
+        params["min_rows"] = json!(1);
+        let _ = p.validate(params);
+        assert_eq!(from_profile, p.read("reports/validation.json"), "{name}: profile and data disagree");
+    }
+}
