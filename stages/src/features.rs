@@ -1,9 +1,12 @@
 //! Kind `features`: one row per customer, sorted by `customer_id`, in a fixed column order.
 //!
-//! Layout `events` computes the RFM/behavioural features of DESIGN.md section 6 with lazy
-//! polars group-bys and left joins (no per-row loops). With S = `features.snapshot_date`,
-//! every window includes both ends ("last 30 days" is S − 30 ≤ date ≤ S) and events after S
-//! are ignored. Customers without rows in a table get 0 for that table's features.
+//! Layout `events` computes the RFM/behavioural features of DESIGN.md section 6: the event
+//! tables are folded into per-customer aggregates ([`crate::customer_rollup`]) and the
+//! features are polars expressions over those. With S = `features.snapshot_date`, every
+//! window includes both ends ("last 30 days" is S − 30 ≤ date ≤ S) and events after S are
+//! ignored. Customers without rows in a table get 0 for that table's features; events whose
+//! customer_id is not a customer (possible only with `referential_integrity: false`) are
+//! left out.
 //! [`EVENTS_FEATURE_COLUMNS`] is the output order; numeric features are Float64, `churned`
 //! Int32, categorical columns stay strings.
 //!
@@ -11,9 +14,12 @@
 //!
 //! A validation report whose status is `failed` stops the stage before it reads any data.
 
+use crate::customer_rollup::{fold_table, Calls, Contacts, Tickets, Transactions};
 use crate::ingest::{self, IngestManifest};
 use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
+use crate::parquet_out::{self, ColumnEncoding, ParquetLayout};
 use crate::table;
+use crate::table_ingest::CUSTOMER_ROW;
 use crate::validate::ValidationReport;
 use polars::prelude::*;
 use serde::Deserialize;
@@ -82,7 +88,7 @@ pub struct Features;
 impl Kind for Features {
     const NAME: &'static str = "features";
     const PARAMS_SECTION: &'static str = "features";
-    const CODE_VERSION: u32 = 1;
+    const CODE_VERSION: u32 = 2;
     type Settings = FeaturesSettings;
     type Params = FeaturesParams;
 
@@ -123,7 +129,7 @@ pub fn features(
     }
     let input = root.join(&settings.input);
     let manifest = IngestManifest::read(&input, &settings.input)?;
-    let mut df = if manifest.layout == "events" {
+    let df = if manifest.layout == "events" {
         let text = params.snapshot_date.as_deref().ok_or_else(|| {
             StageError::new(
                 "params.yaml: features.snapshot_date is not set; the events layout needs it, e.g. \
@@ -141,18 +147,35 @@ pub fn features(
             .map_err(table::polars_err(&settings.input, "cannot sort the snapshot table"))?
     };
     let shape = (df.height(), df.width());
-    table::write_parquet_atomic(&mut df, &root.join(&settings.out))?;
+    // Dictionary encoding for the categories and the label, plain for ids and numbers.
+    let encodings: Vec<ColumnEncoding> = df
+        .columns()
+        .iter()
+        .map(|c| match c.dtype() {
+            DataType::String if c.name() != "customer_id" => ColumnEncoding::Dictionary,
+            DataType::Int32 => ColumnEncoding::Dictionary,
+            _ => ColumnEncoding::Plain,
+        })
+        .collect();
+    let layout = ParquetLayout::new(df.schema(), &encodings)
+        .map_err(table::polars_err(&settings.out, "cannot plan the Parquet file"))?;
+    parquet_out::write_frame(&df, &layout, &root.join(&settings.out))?;
     Ok(shape)
 }
 
 fn scan(dir: &Path, name: &str) -> Result<LazyFrame, StageError> {
     let path = dir.join(format!("{name}.parquet"));
-    LazyFrame::scan_parquet(PlRefPath::from(path.to_string_lossy().as_ref()), Default::default())
-        .map_err(table::polars_err(&path.display().to_string(), "cannot scan"))
-}
-
-fn f64c(name: &str) -> Expr {
-    col(name).cast(DataType::Float64)
+    let shown = path.display().to_string();
+    let mut lf = LazyFrame::scan_parquet(PlRefPath::from(shown.as_str()), Default::default())
+        .map_err(table::polars_err(&shown, "cannot scan"))?;
+    let schema = lf.collect_schema().map_err(table::polars_err(&shown, "cannot read the schema"))?;
+    if schema.get(CUSTOMER_ROW).is_none() {
+        return Err(StageError::new(format!(
+            "{shown}: has no column '{CUSTOMER_ROW}'; it was ingested by an older churnflow. Rerun the \
+             ingest stage (churnflow repro --force <ingest stage>)."
+        )));
+    }
+    Ok(lf)
 }
 
 /// `when(x > floor) x else floor`, null-safe (null gives `floor`).
@@ -161,66 +184,63 @@ fn at_least(x: Expr, floor: f64) -> Expr {
 }
 
 /// The events features of the ingested dir `dir` at snapshot date `s`.
+///
+/// The per-customer aggregates come from [`crate::customer_rollup`] (the three event tables
+/// are folded at the same time); the features built from them, one row per customer, are
+/// polars expressions.
 pub fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, StageError> {
     let sd = table::epoch_days(s);
-    let day = |c: &str| col(c).cast(DataType::Int32);
-    let in_window = |c: &str, days: i32| day(c).gt_eq(lit(sd - days)).and(day(c).lt_eq(lit(sd)));
-
-    let tx = scan(dir, "transactions")?
-        .filter(day("transaction_date").lt_eq(lit(sd)))
-        .group_by([col("customer_id")])
-        .agg([
-            (lit(sd) - day("transaction_date").max()).cast(DataType::Float64).alias("recency_days"),
-            len().cast(DataType::Float64).alias("frequency"),
-            f64c("amount").sum().alias("monetary_total"),
-            f64c("amount").mean().alias("monetary_avg"),
-            when(len().gt(lit(1))).then(f64c("amount").std(1)).otherwise(lit(0.0)).alias("monetary_std"),
-            (lit(sd) - day("transaction_date").min()).cast(DataType::Float64).alias("tenure_days"),
-            in_window("transaction_date", 30).cast(DataType::Float64).sum().alias("recent_frequency"),
-            f64c("amount").filter(in_window("transaction_date", 30)).sum().alias("recent_monetary"),
-        ]);
-
-    let cdr = scan(dir, "cdr")?.filter(in_window("call_date", 30)).group_by([col("customer_id")]).agg([
-        len().cast(DataType::Float64).alias("calls_count_30d"),
-        f64c("duration_seconds").mean().alias("calls_duration_avg_30d"),
-        f64c("duration_seconds").sum().alias("calls_duration_total_30d"),
-        (f64c("data_usage_mb").sum() / lit(1024.0)).alias("data_usage_gb_30d"),
-        f64c("is_international").mean().alias("international_calls_ratio"),
-        f64c("is_peak_hour").mean().alias("peak_hour_ratio"),
-        col("called_number_hash")
-            .drop_nulls()
-            .n_unique()
-            .cast(DataType::Float64)
-            .alias("unique_contacts_30d"),
-    ]);
-
-    let tickets = scan(dir, "support_tickets")?
-        .filter(in_window("ticket_date", 90))
-        .group_by([col("customer_id")])
-        .agg([
-            len().cast(DataType::Float64).alias("support_tickets_90d"),
-            f64c("is_escalated").sum().alias("support_escalations_90d"),
-            f64c("resolution_hours").mean().alias("avg_resolution_time_h"),
-            f64c("is_complaint").mean().alias("complaint_ratio"),
-            col("is_resolved").eq(lit(0)).cast(DataType::Float64).sum().alias("unresolved_tickets"),
-        ]);
-
-    let customers = scan(dir, "customers")?.select([
-        col("customer_id"),
-        col("contract_type"),
-        col("payment_method"),
-        col("age_group"),
-        col("region"),
-        f64c("plan_monthly_eur"),
-        col("churned").cast(DataType::Int32),
-    ]);
-
-    let event_columns = &EVENTS_FEATURE_COLUMNS[6..EVENTS_FEATURE_COLUMNS.len() - 1];
-    let zero_filled: Vec<Expr> = event_columns
-        .iter()
-        .filter(|c| **c != "activity_trend" && **c != "frustration_index")
-        .map(|c| col(*c).fill_null(lit(0.0)).fill_nan(lit(0.0)))
-        .collect();
+    let shown = dir.display().to_string();
+    let customers = table::read_parquet(&dir.join("customers.parquet"))?
+        .lazy()
+        .select([
+            col("customer_id"),
+            col("contract_type"),
+            col("payment_method"),
+            col("age_group"),
+            col("region"),
+            col("plan_monthly_eur").cast(DataType::Float64),
+            col("churned").cast(DataType::Int32),
+        ])
+        .collect()
+        .map_err(table::polars_err(&shown, "cannot read the customers"))?;
+    let n = customers.height();
+    let failed = |table: &str| {
+        let shown = shown.clone();
+        let table = table.to_string();
+        move |e: PolarsError| {
+            StageError::new(format!("{shown}/{table}.parquet: cannot aggregate the events: {e}"))
+        }
+    };
+    let (transactions, calls, tickets) =
+        (scan(dir, "transactions")?, scan(dir, "cdr")?, scan(dir, "support_tickets")?);
+    // The three tables are folded at the same time.
+    let (tx, cdr, tk) = std::thread::scope(|scope| {
+        let tx =
+            scope.spawn(|| fold_table(transactions, Transactions::new(n, sd)).map(Transactions::features));
+        let cdr = scope.spawn(|| fold_table(calls, Calls::new(n, sd)).map(Calls::features));
+        let tk = fold_table(tickets, Tickets::new(n, sd)).map(Tickets::features);
+        let panicked = || PolarsError::ComputeError("an aggregation thread panicked".into());
+        (tx.join().unwrap_or_else(|_| Err(panicked())), cdr.join().unwrap_or_else(|_| Err(panicked())), tk)
+    });
+    let (tx, (calls, contacts), tk) = (
+        tx.map_err(failed("transactions"))?,
+        cdr.map_err(failed("cdr"))?,
+        tk.map_err(failed("support_tickets"))?,
+    );
+    let contacts = match contacts {
+        Some(c) => c,
+        None => fold_table(scan(dir, "cdr")?, Contacts::new(n, sd))
+            .map(Contacts::counts)
+            .map_err(failed("cdr"))?,
+    };
+    let mut columns = customers.into_columns();
+    let aggregates = tx.into_iter().chain(calls).chain([("unique_contacts_30d", contacts)]).chain(tk);
+    for (name, values) in aggregates {
+        columns.push(Float64Chunked::from_vec(name.into(), values).into_column());
+    }
+    let per_customer =
+        DataFrame::new(n, columns).map_err(table::polars_err(&shown, "cannot assemble the features"))?;
 
     let months = at_least(col("tenure_days") / lit(30.0), 1.0);
     let rate = at_least(col("frequency") / months, 0.01);
@@ -229,21 +249,23 @@ pub fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, St
         + lit(3.0) * col("unresolved_tickets");
     let frustration =
         when(tickets_score.clone().gt(lit(20.0))).then(lit(20.0)).otherwise(tickets_score) / lit(20.0);
-
-    let joined = customers
-        .left_join(tx, col("customer_id"), col("customer_id"))
-        .left_join(cdr, col("customer_id"), col("customer_id"))
-        .left_join(tickets, col("customer_id"), col("customer_id"))
-        .with_columns(zero_filled)
-        .with_columns([
-            (col("recent_frequency") / rate).alias("activity_trend"),
-            frustration.alias("frustration_index"),
-        ])
-        .sort(["customer_id"], SortMultipleOptions::default().with_maintain_order(true))
-        .select(EVENTS_FEATURE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
-    // The in-memory engine, not the streaming one: streaming hands a group's rows to the
-    // aggregation in whatever order its morsels finish, and floating-point sums depend on
-    // order, so the same inputs gave features differing in the last bits from run to run.
-    // Content-hashed outputs must be byte-identical for identical inputs.
-    joined.collect().map_err(table::polars_err(&dir.display().to_string(), "cannot compute the features"))
+    let sorted = per_customer.column("customer_id").and_then(|c| c.str()).is_ok_and(|ids| {
+        let mut ids = ids.iter();
+        let mut prev = ids.next().flatten();
+        ids.all(|id| {
+            let ok = matches!((prev, id), (Some(a), Some(b)) if a <= b);
+            prev = id;
+            ok
+        })
+    });
+    let mut lf = per_customer.lazy().with_columns([
+        (col("recent_frequency") / rate).alias("activity_trend"),
+        frustration.alias("frustration_index"),
+    ]);
+    if !sorted {
+        lf = lf.sort(["customer_id"], SortMultipleOptions::default().with_maintain_order(true));
+    }
+    lf.select(EVENTS_FEATURE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .collect()
+        .map_err(table::polars_err(&shown, "cannot compute the features"))
 }

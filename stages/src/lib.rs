@@ -11,6 +11,7 @@
 //!
 //! Each kind lives in its own module and implements [`Kind`]; [`KINDS`] lists them.
 
+mod customer_rollup;
 pub mod features;
 pub mod generate;
 pub mod ingest;

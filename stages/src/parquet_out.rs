@@ -154,3 +154,17 @@ impl ParquetOut {
         Ok(self.rows)
     }
 }
+
+/// Writes a whole frame to `target` (atomically), in row groups of about a million rows;
+/// returns the number of rows.
+pub fn write_frame(df: &DataFrame, layout: &ParquetLayout, target: &Path) -> Result<u64, StageError> {
+    let shown = target.display().to_string();
+    let mut file = ParquetOut::create(target, layout)?;
+    const ROWS: usize = 1 << 20;
+    for offset in (0..df.height()).step_by(ROWS) {
+        let mut chunk = df.slice(offset as i64, ROWS);
+        chunk.rechunk_mut();
+        file.append(layout.encode(&chunk).map_err(table::polars_err(&shown, "cannot encode Parquet"))?)?;
+    }
+    file.finish()
+}

@@ -13,7 +13,7 @@
 
 use crate::kind::StageError;
 use crate::ordered::ordered_map;
-use crate::parquet_out::{ColumnEncoding, ParquetLayout, ParquetOut};
+use crate::parquet_out::{self, ColumnEncoding, ParquetLayout, ParquetOut};
 use crate::profile::{self, ColumnProfile, ColumnStats, TableProfile};
 use crate::table::{self, Ty};
 use crate::typed_csv::{self, ChunkParser};
@@ -148,14 +148,7 @@ fn ingest_table_in_chunks(
     let stats = profile::measure_frame(&df, spec.keys);
     let layout =
         layout_for(df.schema(), spec).map_err(table::polars_err(shown, "cannot plan the Parquet file"))?;
-    let mut file = ParquetOut::create(out, &layout)?;
-    let shown_out = out.display().to_string();
-    let rows = df.height() as u64;
-    let parts = ((df.height() >> 20) + 1).max(1);
-    for chunk in df.split_chunks_by_n(parts, false) {
-        file.append(layout.encode(&chunk).map_err(table::polars_err(&shown_out, "cannot encode Parquet"))?)?;
-    }
-    file.finish()?;
+    let rows = parquet_out::write_frame(&df, &layout, out)?;
     Ok(Ingested { profile: table_profile(spec.name, rows, stats, unknown), customers: index })
 }
 

@@ -215,3 +215,37 @@ fn header_only_event_tables_give_zero_features() {
         }
     }
 }
+
+/// Rows need not be grouped or ordered: reversed event tables (customers scattered, the
+/// customers table out of order) give the same features.
+#[test]
+fn row_order_of_the_raw_tables_does_not_change_the_features() {
+    let expected = computed();
+    let p = Project::events_small();
+    for table in ["customers.csv", "transactions.csv", "cdr.csv", "support_tickets.csv"] {
+        let text = p.read(&format!("raw/{table}"));
+        let mut lines: Vec<&str> = text.lines().collect();
+        let header = lines.remove(0);
+        lines.reverse();
+        // Interleave so that no customer's rows stay adjacent.
+        let (even, odd): (Vec<_>, Vec<_>) = lines.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let shuffled: Vec<&str> = even.into_iter().chain(odd).map(|(_, l)| *l).collect();
+        p.write(&format!("raw/{table}"), &format!("{header}\n{}\n", shuffled.join("\n")));
+    }
+    p.ingest_events().expect("ingest");
+    p.validate(json!({ "min_rows": 1 })).expect("validate");
+    p.features().expect("features");
+    let got = p.parquet("data/features.parquet");
+    for c in EVENTS_FEATURE_COLUMNS.iter().filter(|c| {
+        !["customer_id", "contract_type", "payment_method", "age_group", "region", "churned"].contains(c)
+    }) {
+        for row in 0..expected.height() {
+            let (a, b) = (f64_at(&expected, c, row), f64_at(&got, c, row));
+            assert!((a - b).abs() < 1e-9, "{c} row {row}: {a} vs {b}");
+        }
+    }
+    assert_eq!(
+        (0..got.height()).map(|i| str_at(&got, "customer_id", i)).collect::<Vec<_>>(),
+        ["A001", "A002", "A003", "A004"]
+    );
+}
