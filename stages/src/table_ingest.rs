@@ -18,6 +18,7 @@ use crate::profile::{self, ColumnProfile, ColumnStats, TableProfile};
 use crate::table::{self, Ty};
 use crate::typed_csv::{self, ChunkParser};
 use polars::prelude::*;
+use polars_arrow::array::Array;
 use std::path::Path;
 
 /// The name of the column linking an event to its customer.
@@ -46,27 +47,37 @@ impl CustomerIndex {
     /// The `customer_row` column for `ids`, and how many non-null ids are not customers.
     fn link(&self, ids: &StringChunked) -> (UInt32Chunked, u64) {
         let mut unknown = 0u64;
-        // Event tables are usually grouped by customer: remember the last answer.
-        let mut last: Option<(&str, Option<u32>)> = None;
-        let rows: UInt32Chunked = ids
-            .iter()
-            .map(|id| {
-                let id = id?;
+        let mut values: Vec<u32> = Vec::with_capacity(ids.len());
+        let mut valid = polars_arrow::bitmap::MutableBitmap::with_capacity(ids.len());
+        for arr in ids.downcast_iter() {
+            // Event tables are usually grouped by customer: remember the last answer. Equal
+            // views (length, bytes or buffer position) mean equal ids, so most rows cost a
+            // 16-byte comparison instead of a lookup.
+            let mut last: Option<(u128, Option<u32>)> = None;
+            for (i, view) in arr.views().iter().enumerate() {
+                if !arr.is_valid(i) {
+                    values.push(0);
+                    valid.push(false);
+                    continue;
+                }
+                let key = view.as_u128();
                 let row = match last {
-                    Some((prev, row)) if prev == id => row,
+                    Some((prev, row)) if prev == key => row,
                     _ => {
-                        let row = self.rows.get(id).copied();
-                        last = Some((id, row));
+                        let row = self.rows.get(arr.value(i)).copied();
+                        last = Some((key, row));
                         row
                     }
                 };
-                if row.is_none() {
-                    unknown += 1;
-                }
-                row
-            })
-            .collect();
-        (rows.with_name(CUSTOMER_ROW.into()), unknown)
+                unknown += u64::from(row.is_none());
+                values.push(row.unwrap_or(0));
+                valid.push(row.is_some());
+            }
+        }
+        let validity: Option<polars_arrow::bitmap::Bitmap> = (valid.unset_bits() > 0).then(|| valid.into());
+        let arr =
+            polars_arrow::array::PrimitiveArray::<u32>::new(ArrowDataType::UInt32, values.into(), validity);
+        (UInt32Chunked::with_chunk(CUSTOMER_ROW.into(), arr), unknown)
     }
 }
 
@@ -221,12 +232,17 @@ fn ingest_csv_chunks(
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let last = chunks.len().saturating_sub(1);
+    // Chunk buffers are recycled once parsed (unless a text column points into one).
+    let buffers: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
     let produce = |i: usize| -> Result<Done, Stop> {
         let (start, end) = chunks[i];
-        let mut buf = Vec::new();
+        let mut buf = buffers.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
         typed_csv::read_range(&file, start, end, &mut buf)
             .map_err(|e| Stop::Stage(StageError::new(format!("{shown}: cannot read the file: {e}"))))?;
-        let parsed = parser.parse(buf, i == last).map_err(Stop::Bad)?;
+        let mut parsed = parser.parse(buf, i == last).map_err(Stop::Bad)?;
+        if let Some(spare) = parsed.spare.take() {
+            buffers.lock().unwrap_or_else(|p| p.into_inner()).push(spare);
+        }
         let mut columns = parsed.columns;
         let mut unknown = 0;
         let mut ids = None;
