@@ -1,8 +1,8 @@
 //! Kind `features`: one row per customer, sorted by `customer_id`, in a fixed column order.
 //!
 //! Layout `events` computes the RFM/behavioural features of DESIGN.md section 6: the event
-//! tables are folded into per-customer aggregates ([`crate::customer_rollup`]) and the
-//! features are polars expressions over those. With S = `features.snapshot_date`, every
+//! tables are reduced batch by batch with polars group-bys into per-customer aggregates
+//! ([`crate::customer_rollup`]) and the features are polars expressions over those. With S = `features.snapshot_date`, every
 //! window includes both ends ("last 30 days" is S − 30 ≤ date ≤ S) and events after S are
 //! ignored. Customers without rows in a table get 0 for that table's features; events whose
 //! customer_id is not a customer (possible only with `referential_integrity: false`) are
@@ -14,7 +14,7 @@
 //!
 //! A validation report whose status is `failed` stops the stage before it reads any data.
 
-use crate::customer_rollup::{fold_table, Calls, Contacts, Tickets, Transactions};
+use crate::customer_rollup::{distinct_contacts, fold_table, Calls, Tickets, Transactions};
 use crate::ingest::{self, IngestManifest};
 use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
 use crate::parquet_out::{self, ColumnEncoding, ParquetLayout};
@@ -88,7 +88,7 @@ pub struct Features;
 impl Kind for Features {
     const NAME: &'static str = "features";
     const PARAMS_SECTION: &'static str = "features";
-    const CODE_VERSION: u32 = 2;
+    const CODE_VERSION: u32 = 3;
     type Settings = FeaturesSettings;
     type Params = FeaturesParams;
 
@@ -230,9 +230,7 @@ pub fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, St
     );
     let contacts = match contacts {
         Some(c) => c,
-        None => fold_table(scan(dir, "cdr")?, Contacts::new(n, sd))
-            .map(Contacts::counts)
-            .map_err(failed("cdr"))?,
+        None => distinct_contacts(scan(dir, "cdr")?, n, sd).map_err(failed("cdr"))?,
     };
     let mut columns = customers.into_columns();
     let aggregates = tx.into_iter().chain(calls).chain([("unique_contacts_30d", contacts)]).chain(tk);

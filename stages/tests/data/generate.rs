@@ -102,3 +102,79 @@ fn summary_line_reports_counts_and_churn_rate() {
     assert!(line.starts_with("generated 50 customers (churn rate "), "{line}");
     assert!(line.contains(&format!("{} transactions", s.transactions)), "{line}");
 }
+
+/// The features of a generated data set (many streaming batches per table, customers'
+/// calls continuing from one batch into the next) against a plain in-memory polars
+/// group-by of the ingested tables by customer_id; and computed twice, the same bytes.
+#[test]
+fn features_of_generated_data_match_a_plain_group_by_of_the_ingested_tables() {
+    use polars::prelude::*;
+    let p = Project::empty();
+    generate(&GenerateOptions::new(12_000, 11, p.path("raw"))).unwrap();
+    p.ingest_events().expect("ingest");
+    p.validate(json!({})).expect("validate");
+    p.features().expect("features");
+    let bytes = std::fs::read(p.path("data/features.parquet")).unwrap();
+    p.features().expect("features again");
+    assert!(
+        bytes == std::fs::read(p.path("data/features.parquet")).unwrap(),
+        "the same inputs give the same bytes"
+    );
+    let features = p.parquet("data/features.parquet");
+    let s = (chrono::NaiveDate::parse_from_str(SNAPSHOT_DATE, "%Y-%m-%d").unwrap()
+        - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+    .num_days() as i32;
+    let scan = |table: &str| p.parquet(&format!("data/ingested/{table}.parquet")).lazy();
+    let day = |c: &str| col(c).cast(DataType::Int32);
+    let within = |c: &str, days: i32| day(c).gt_eq(lit(s - days)).and(day(c).lt_eq(lit(s)));
+    let calls = scan("cdr").filter(within("call_date", 30)).group_by([col("customer_id")]).agg([
+        len().cast(DataType::Float64).alias("calls_count_30d"),
+        col("duration_seconds").mean().alias("calls_duration_avg_30d"),
+        (col("data_usage_mb").sum() / lit(1024.0)).alias("data_usage_gb_30d"),
+        col("called_number_hash").n_unique().cast(DataType::Float64).alias("unique_contacts_30d"),
+    ]);
+    let transactions = scan("transactions")
+        .filter(day("transaction_date").lt_eq(lit(s)))
+        .group_by([col("customer_id")])
+        .agg([
+            len().cast(DataType::Float64).alias("frequency"),
+            col("amount").sum().alias("monetary_total"),
+            col("amount").std(1).fill_null(lit(0.0)).alias("monetary_std"),
+        ]);
+    let tickets = scan("support_tickets")
+        .filter(within("ticket_date", 90))
+        .group_by([col("customer_id")])
+        .agg([len().cast(DataType::Float64).alias("support_tickets_90d")]);
+    let names = [
+        "calls_count_30d",
+        "calls_duration_avg_30d",
+        "data_usage_gb_30d",
+        "unique_contacts_30d",
+        "frequency",
+        "monetary_total",
+        "monetary_std",
+        "support_tickets_90d",
+    ];
+    let left = |lf: LazyFrame, other: LazyFrame| {
+        lf.join(other, [col("customer_id")], [col("customer_id")], JoinArgs::new(JoinType::Left))
+    };
+    let expected =
+        left(left(left(features.clone().lazy().select([col("customer_id")]), calls), transactions), tickets)
+            .with_columns(names.iter().map(|n| col(*n).fill_null(lit(0.0))).collect::<Vec<_>>())
+            .collect()
+            .unwrap();
+    assert_eq!(expected.height(), 12_000);
+    assert!(
+        f64_at(&expected, "unique_contacts_30d", 0) > 0.0
+            || f64_at(&expected, "unique_contacts_30d", 1) > 0.0
+    );
+    for name in names {
+        for row in 0..expected.height() {
+            let (want, got) = (f64_at(&expected, name, row), f64_at(&features, name, row));
+            assert!(
+                (want - got).abs() <= 1e-9 * want.abs().max(1.0),
+                "{name} row {row}: expected {want}, got {got}"
+            );
+        }
+    }
+}
