@@ -7,7 +7,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -z "${CHURNFLOW:-}" ]; then
-  (cd "$here" && cargo build --release --quiet)
+  # --workspace: the feature set of the other builds here, so polars is not compiled again.
+  (cd "$here" && cargo build --release --quiet --workspace --bins)
   CHURNFLOW="${CARGO_TARGET_DIR:-$here/target}/release/churnflow"
 fi
 export CI=1 NO_COLOR=1

@@ -9,7 +9,8 @@ set -euo pipefail
 N="${1:-100000}"
 REPEATS="${2:-3}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
-(cd "$here" && cargo build --release --quiet)
+# --workspace: the feature set of the other builds here, so polars is not compiled again.
+(cd "$here" && cargo build --release --quiet --workspace --bins)
 BIN="${CARGO_TARGET_DIR:-$here/target}/release/churnflow"
 export CI=1 NO_COLOR=1
 work="$(mktemp -d)"
