@@ -71,15 +71,7 @@ pub(crate) fn atomic_write(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<&mut File>) -> std::io::Result<()>,
 ) -> Result<(), StageError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, "create directory", &e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".churnflow-tmp-")
-        .tempfile_in(&dir)
-        .map_err(|e| io_error(&dir, "create a temporary file in", &e))?;
+    let mut tmp = crate::table::temp_file_beside(path, "")?;
     {
         let mut writer = BufWriter::new(tmp.as_file_mut());
         write(&mut writer).map_err(|e| io_error(path, "write", &e))?;

@@ -102,18 +102,7 @@ impl ParquetOut {
     /// Starts writing `target` (into a temp file next to it).
     pub fn create(target: &Path, layout: &ParquetLayout) -> Result<ParquetOut, StageError> {
         let shown = target.display().to_string();
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", dir.display())))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".tmp-churnflow-")
-            .suffix(".parquet")
-            .tempfile_in(&dir)
-            .map_err(|e| StageError::new(format!("{}: cannot create a temp file: {e}", dir.display())))?;
-        let (file, tmp) = tmp.into_parts();
+        let (file, tmp) = table::temp_file_beside(target, ".parquet")?.into_parts();
         let writer = FileWriter::try_new(
             BufWriter::with_capacity(1 << 22, file),
             layout.arrow.clone(),

@@ -122,86 +122,6 @@ pub fn read_typed(path: &Path, shown: &str, specs: &[(&str, Ty)]) -> Result<Data
     parse_columns(raw, shown, specs)
 }
 
-/// Reads a raw table, types the columns `specs` and writes them to `out` as Parquet
-/// (atomically); returns the number of rows.
-///
-/// Same rules as [`read_typed`], but the CSV fast path streams from the CSV file to the
-/// Parquet file (polars' streaming engine), so memory stays bounded for extracts far larger
-/// than RAM; the NaN/inf check then runs on the written file before it is moved into place.
-pub fn typed_to_parquet(
-    path: &Path,
-    shown: &str,
-    specs: &[(&str, Ty)],
-    out: &Path,
-) -> Result<u64, StageError> {
-    let ext = check_file(path, shown)?;
-    let required: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
-    if ext == "csv" {
-        check_csv_header(path, shown, &required)?;
-        if let Some(plan) = fast_csv_plan(path, specs) {
-            if let Some(rows) = sink_checked(plan, specs, out)? {
-                return Ok(rows);
-            }
-        }
-    }
-    let raw = read_raw_strings(path, shown)?;
-    require_columns(&raw, shown, &required)?;
-    let mut typed = parse_columns(raw, shown, specs)?;
-    write_parquet_atomic(&mut typed, out)?;
-    Ok(typed.height() as u64)
-}
-
-/// Streams `plan` into a temp Parquet file next to `out`; if every float is finite, moves it
-/// to `out` and returns the row count. `None` (temp file removed) when the plan fails or a
-/// float is NaN/inf: the caller takes the careful path for an exact message.
-fn sink_checked(plan: LazyFrame, specs: &[(&str, Ty)], out: &Path) -> Result<Option<u64>, StageError> {
-    let shown = out.display().to_string();
-    let dir = out.parent().map(Path::to_path_buf).unwrap_or_else(|| std::path::PathBuf::from("."));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", dir.display())))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-churnflow-")
-        .suffix(".parquet")
-        .tempfile_in(&dir)
-        .map_err(|e| StageError::new(format!("{}: cannot create a temp file: {e}", dir.display())))?;
-    let target = PlRefPath::from(tmp.path().to_string_lossy().as_ref());
-    let sunk = plan
-        .sink(
-            SinkDestination::File { target: SinkTarget::Path(target.clone()) },
-            FileWriteFormat::Parquet(Arc::new(ParquetWriteOptions {
-                compression: PARQUET_COMPRESSION,
-                ..Default::default()
-            })),
-            UnifiedSinkArgs::default(),
-        )
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming));
-    if sunk.is_err() {
-        return Ok(None);
-    }
-    let mut checks = vec![len().cast(DataType::UInt64).alias("__rows")];
-    for (n, ty) in specs {
-        if *ty == Ty::F64 {
-            checks.push(col(*n).is_nan().or(col(*n).is_infinite()).fill_null(false).any(true).alias(*n));
-        }
-    }
-    let result = LazyFrame::scan_parquet(target, Default::default())
-        .and_then(|lf| lf.select(checks).collect())
-        .map_err(polars_err(&shown, "cannot read back the written file"))?;
-    for (n, ty) in specs {
-        if *ty == Ty::F64 {
-            let bad = result.column(n).ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract_bool());
-            if bad != Some(false) {
-                return Ok(None);
-            }
-        }
-    }
-    let rows = result.column("__rows").ok().and_then(|c| c.get(0).ok()).and_then(|v| v.extract::<u64>());
-    make_readable(tmp.as_file(), out)?;
-    tmp.persist(out)
-        .map_err(|e| StageError::new(format!("{shown}: cannot move the finished file into place: {e}")))?;
-    Ok(Some(rows.unwrap_or(0)))
-}
-
 /// The typed read of a CSV file, or `None` when any cell needs the careful path.
 fn fast_csv(path: &Path, specs: &[(&str, Ty)]) -> Option<DataFrame> {
     let df = fast_csv_plan(path, specs)?.collect().ok()?;
@@ -377,21 +297,28 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), StageError> {
     })
 }
 
-/// Creates a temp file next to `path`, lets `write` fill it, then renames it over `path`.
-pub fn write_atomic_with(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> Result<(), StageError>,
-) -> Result<(), StageError> {
+/// A temp file (name ending in `suffix`) in the directory of `path`, which is created if
+/// missing: written in full, then renamed over `path`, so `path` is never half-written.
+pub fn temp_file_beside(path: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, StageError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir)
         .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", dir.display())))?;
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(".tmp-churnflow-")
+        .suffix(suffix)
         .tempfile_in(&dir)
-        .map_err(|e| StageError::new(format!("{}: cannot create a temp file: {e}", dir.display())))?;
+        .map_err(|e| StageError::new(format!("{}: cannot create a temp file: {e}", dir.display())))
+}
+
+/// Creates a temp file next to `path`, lets `write` fill it, then renames it over `path`.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<(), StageError>,
+) -> Result<(), StageError> {
+    let mut tmp = temp_file_beside(path, "")?;
     write(tmp.as_file_mut())?;
     tmp.as_file_mut()
         .flush()

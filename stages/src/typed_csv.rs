@@ -792,38 +792,39 @@ fn push_text(values: &mut MutableBinaryViewArray<[u8]>, v: &[u8]) {
     }
 }
 
+/// Pushes `cell` parsed by `parse` (surrounding spaces trimmed), or a null when it is blank.
 #[inline(always)]
-fn push_f64(values: &mut Vec<f64>, validity: &mut Validity, cell: &[u8]) -> Result<(), Bad> {
+fn push_parsed<T: Default>(
+    values: &mut Vec<T>,
+    validity: &mut Validity,
+    cell: &[u8],
+    parse: impl FnOnce(&[u8]) -> Result<T, Bad>,
+) -> Result<(), Bad> {
     let t = cell.trim_ascii();
-    if t.is_empty() {
-        validity.push(values.len(), false);
-        values.push(0.0);
-        return Ok(());
-    }
-    let x = match parse_plain_decimal(t) {
-        Some(x) => x,
-        None => fast_float2::parse(t).map_err(|_| Bad::Unparsable)?,
-    };
-    if !x.is_finite() {
-        return Err(Bad::NonFinite);
-    }
-    validity.push(values.len(), true);
-    values.push(x);
+    let (value, valid) = if t.is_empty() { (T::default(), false) } else { (parse(t)?, true) };
+    validity.push(values.len(), valid);
+    values.push(value);
     Ok(())
 }
 
 #[inline(always)]
+fn push_f64(values: &mut Vec<f64>, validity: &mut Validity, cell: &[u8]) -> Result<(), Bad> {
+    push_parsed(values, validity, cell, |t| {
+        let x = match parse_plain_decimal(t) {
+            Some(x) => x,
+            None => fast_float2::parse(t).map_err(|_| Bad::Unparsable)?,
+        };
+        if x.is_finite() {
+            Ok(x)
+        } else {
+            Err(Bad::NonFinite)
+        }
+    })
+}
+
+#[inline(always)]
 fn push_int(values: &mut Vec<i32>, validity: &mut Validity, cell: &[u8]) -> Result<(), Bad> {
-    let t = cell.trim_ascii();
-    if t.is_empty() {
-        validity.push(values.len(), false);
-        values.push(0);
-        return Ok(());
-    }
-    let x = parse_i32(t).ok_or(Bad::Unparsable)?;
-    validity.push(values.len(), true);
-    values.push(x);
-    Ok(())
+    push_parsed(values, validity, cell, |t| parse_i32(t).ok_or(Bad::Unparsable))
 }
 
 #[inline(always)]
@@ -833,29 +834,22 @@ fn push_date(
     last: &mut Option<([u8; 10], i32)>,
     cell: &[u8],
 ) -> Result<(), Bad> {
-    let t = cell.trim_ascii();
-    if t.is_empty() {
-        validity.push(values.len(), false);
-        values.push(0);
-        return Ok(());
-    }
-    // Consecutive rows often share a month: remember the first day of the last month seen.
-    let d = match last {
-        Some((prefix, first)) if t.len() == 10 && t[..8] == prefix[..8] => match two_digits(&t[8..10]) {
-            Some(day @ 1..=28) => *first + day - 1,
-            _ => parse_iso_date(t).ok_or(Bad::Unparsable)?,
-        },
-        _ => {
-            let d = parse_iso_date(t).ok_or(Bad::Unparsable)?;
-            if let (Ok(text), Some(day)) = (<[u8; 10]>::try_from(t), two_digits(&t[8..10])) {
-                *last = Some((text, d - day + 1));
+    push_parsed(values, validity, cell, |t| {
+        // Consecutive rows often share a month: remember the first day of the last month seen.
+        Ok(match last {
+            Some((prefix, first)) if t.len() == 10 && t[..8] == prefix[..8] => match two_digits(&t[8..10]) {
+                Some(day @ 1..=28) => *first + day - 1,
+                _ => parse_iso_date(t).ok_or(Bad::Unparsable)?,
+            },
+            _ => {
+                let d = parse_iso_date(t).ok_or(Bad::Unparsable)?;
+                if let (Ok(text), Some(day)) = (<[u8; 10]>::try_from(t), two_digits(&t[8..10])) {
+                    *last = Some((text, d - day + 1));
+                }
+                d
             }
-            d
-        }
-    };
-    validity.push(values.len(), true);
-    values.push(d);
-    Ok(())
+        })
+    })
 }
 
 /// Powers of ten that are exact in an f64.
