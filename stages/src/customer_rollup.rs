@@ -8,10 +8,12 @@
 //! merged into arrays indexed by `customer_row`. No event is visited by a Rust loop; the
 //! merge visits one partial per customer per batch.
 //!
-//! Merging in file order makes every floating-point sum the same from run to run, so the
-//! features file is byte-identical for the same inputs; polars' own streaming group-by
-//! merges partial sums in whatever order its threads finish. Memory is a few numbers per
-//! customer, whatever the number of events.
+//! Polars cuts the stream into batches by its thread count, so the rows are re-cut at fixed
+//! positions ([`ROWS_PER_BATCH`]) before they are grouped, and partials are merged in file
+//! order: every floating-point sum is then the same on every machine, and the features file
+//! is byte-identical for the same inputs (polars' own streaming group-by merges partial
+//! sums in whatever order its threads finish). Memory is a few numbers per customer,
+//! whatever the number of events.
 //!
 //! Means skip nulls (the mean of the non-null values); a customer with no events in a
 //! table, or only null values, gets 0. Distinct contacts are exact: within a batch polars
@@ -71,19 +73,71 @@ pub trait Rollup: Send + 'static {
 /// (125 M rows, 2.3 GB) is 8 scans, and its mapped pages stay near 0.3 GB instead of 2 GB.
 const ROWS_PER_SCAN: u64 = 1 << 24;
 
+/// Rows per reduced batch. Polars cuts a scan into batches according to its thread count,
+/// and sums of partial sums grouped differently differ in the last bits; so the filtered
+/// rows are re-cut at fixed positions (every this many rows of each scan) before they are
+/// reduced, and the output is the same on every machine, whatever its number of cores.
+const ROWS_PER_BATCH: usize = 1 << 17;
+
 /// Reduces every batch of `lf` into `rollup`, in file order.
 pub fn fold_table<R: Rollup>(lf: LazyFrame, rollup: R) -> PolarsResult<R> {
-    fold_in_parts(lf, rollup, ROWS_PER_SCAN)
+    fold_in_parts(lf, rollup, ROWS_PER_SCAN, ROWS_PER_BATCH)
 }
 
-/// [`fold_table`], with scans of `rows_per_scan` rows.
-fn fold_in_parts<R: Rollup>(lf: LazyFrame, rollup: R, rows_per_scan: u64) -> PolarsResult<R> {
+/// Batches of any size in, batches of exactly `size` rows (the last one of a scan
+/// shorter) reduced: where polars cut the stream does not matter.
+struct Rebatch<R> {
+    rollup: R,
+    size: usize,
+    pending: Option<DataFrame>,
+}
+
+impl<R: Rollup> Rebatch<R> {
+    fn push(&mut self, batch: DataFrame) -> PolarsResult<()> {
+        let mut pending = match self.pending.take() {
+            Some(mut p) => {
+                p.vstack_mut(&batch)?;
+                p
+            }
+            None => batch,
+        };
+        while pending.height() >= self.size {
+            let rest = pending.slice(self.size as i64, pending.height() - self.size);
+            let mut head = pending.slice(0, self.size);
+            head.rechunk_mut();
+            add_batch(&mut self.rollup, &head)?;
+            pending = rest;
+        }
+        self.pending = Some(pending);
+        Ok(())
+    }
+
+    /// Reduces what is left (the end of a scan).
+    fn flush(&mut self) -> PolarsResult<()> {
+        match self.pending.take() {
+            Some(mut rest) => {
+                rest.rechunk_mut();
+                add_batch(&mut self.rollup, &rest)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// [`fold_table`], with scans of `rows_per_scan` rows cut into batches of `rows_per_batch`.
+fn fold_in_parts<R: Rollup>(
+    lf: LazyFrame,
+    rollup: R,
+    rows_per_scan: u64,
+    rows_per_batch: usize,
+) -> PolarsResult<R> {
     let mut columns = rollup.inputs();
     columns.push(col(CUSTOMER_ROW));
     let predicate = rollup.predicate().and(col(CUSTOMER_ROW).is_not_null());
     let rows = lf.clone().select([len().cast(DataType::UInt64)]).collect()?;
     let rows = rows.columns()[0].u64()?.get(0).unwrap_or(0);
-    let shared = Arc::new(Mutex::new(Ok::<R, PolarsError>(rollup)));
+    let rebatch = Rebatch { rollup, size: rows_per_batch.max(1), pending: None };
+    let shared = Arc::new(Mutex::new(Ok::<Rebatch<R>, PolarsError>(rebatch)));
     for offset in (0..rows).step_by(rows_per_scan as usize) {
         let sink = Arc::clone(&shared);
         let plan = lf
@@ -95,7 +149,7 @@ fn fold_in_parts<R: Rollup>(lf: LazyFrame, rollup: R, rows_per_scan: u64) -> Pol
                 PlanCallback::new(move |batch: DataFrame| {
                     let mut state = sink.lock().unwrap_or_else(|p| p.into_inner());
                     let failed = match state.as_mut() {
-                        Ok(r) => add_batch(r, &batch).err(),
+                        Ok(r) => r.push(batch).err(),
                         Err(_) => return Ok(true),
                     };
                     if let Some(e) = failed {
@@ -108,13 +162,19 @@ fn fold_in_parts<R: Rollup>(lf: LazyFrame, rollup: R, rows_per_scan: u64) -> Pol
                 None,
             )?;
         plan.collect_with_engine(Engine::Streaming)?;
-        if shared.lock().unwrap_or_else(|p| p.into_inner()).is_err() {
+        let mut state = shared.lock().unwrap_or_else(|p| p.into_inner());
+        let failed = match state.as_mut() {
+            Ok(r) => r.flush().err(),
+            Err(_) => break,
+        };
+        if let Some(e) = failed {
+            *state = Err(e);
             break;
         }
     }
     let state = Arc::try_unwrap(shared)
         .map_err(|_| PolarsError::ComputeError("a batch callback outlived the query".into()))?;
-    state.into_inner().unwrap_or_else(|p| p.into_inner())
+    state.into_inner().unwrap_or_else(|p| p.into_inner()).map(|r| r.rollup)
 }
 
 fn add_batch<R: Rollup>(rollup: &mut R, batch: &DataFrame) -> PolarsResult<()> {
@@ -641,9 +701,11 @@ mod tests {
         ParquetWriter::new(std::fs::File::create(&path).unwrap()).finish(&mut calls).unwrap();
         let scan = || LazyFrame::scan_parquet(path.to_str().unwrap().into(), Default::default()).unwrap();
         let customers = rows / 7 + 1;
-        let whole = fold_in_parts(scan(), Calls::new(customers, 19_935), 1 << 20).unwrap().features();
+        let whole =
+            fold_in_parts(scan(), Calls::new(customers, 19_935), 1 << 20, 1 << 20).unwrap().features();
         for part in [7, 100, 299] {
-            let parts = fold_in_parts(scan(), Calls::new(customers, 19_935), part).unwrap().features();
+            let parts =
+                fold_in_parts(scan(), Calls::new(customers, 19_935), part, 1 << 20).unwrap().features();
             // Sums added up in other groupings may differ in the last bit.
             for ((name, got), (_, want)) in parts.0.iter().zip(&whole.0) {
                 for (c, (a, b)) in got.iter().zip(want).enumerate() {
@@ -656,6 +718,35 @@ mod tests {
             assert_eq!(parts.1, whole.1, "distinct contacts, scans of {part} rows");
         }
         assert!(whole.1.as_ref().is_some_and(|c| c[1] > 0.0), "{:?}", whole.1);
+    }
+
+    #[test]
+    fn where_polars_cuts_the_stream_does_not_change_a_single_bit() {
+        let rows = 1000;
+        let raw = df!(
+            CUSTOMER_ROW => (0..rows).map(|i| (i / 37) as u32).collect::<Vec<_>>(),
+            "transaction_date" => (0..rows).map(|i| 19_900 + (i % 50) as i32).collect::<Vec<_>>(),
+            "amount" => (0..rows).map(|i| (i % 97) as f64 * 0.1 + 0.01).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let t = Transactions::new(rows / 37 + 1, 19_960);
+        let mut inputs = t.inputs();
+        inputs.push(col(CUSTOMER_ROW));
+        let prepared = raw.lazy().select(inputs).collect().unwrap();
+        let reduce = |cuts: &[usize]| {
+            let mut r = Rebatch { rollup: Transactions::new(rows / 37 + 1, 19_960), size: 64, pending: None };
+            let mut start = 0;
+            for end in cuts.iter().copied().chain([rows]) {
+                r.push(prepared.slice(start as i64, end - start)).unwrap();
+                start = end;
+            }
+            r.flush().unwrap();
+            r.rollup.features()
+        };
+        let whole = reduce(&[]);
+        for cuts in [(1..rows).collect::<Vec<_>>(), vec![7, 300, 305, 640], vec![64, 128, 999]] {
+            assert!(reduce(&cuts) == whole, "cut at {:?}...", &cuts[..cuts.len().min(4)]);
+        }
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub struct Features;
 impl Kind for Features {
     const NAME: &'static str = "features";
     const PARAMS_SECTION: &'static str = "features";
-    const CODE_VERSION: u32 = 3;
+    const CODE_VERSION: u32 = 4;
     type Settings = FeaturesSettings;
     type Params = FeaturesParams;
 

@@ -28,13 +28,18 @@ const PIPELINE: &str = r#"stages:
 const PARAMS: &str = "validation:\n  min_rows: 1000\nfeatures:\n  snapshot_date: \"2024-06-30\"\n";
 
 fn project(defects: bool) -> Project {
+    project_of(1200, defects)
+}
+
+fn project_of(customers: usize, defects: bool) -> Project {
     let p = Project::new().file("pipeline.yaml", PIPELINE).file("params.yaml", PARAMS);
-    let mut args = vec!["generate", "--customers", "1200", "--seed", "7", "--out", "data/raw"];
+    let n = customers.to_string();
+    let mut args = vec!["generate", "--customers", &n, "--seed", "7", "--out", "data/raw"];
     if defects {
         args.push("--defects");
     }
     let out = p.ok(&args).stdout();
-    assert!(out.contains("generated 1200 customers"), "{out}");
+    assert!(out.contains(&format!("generated {customers} customers")), "{out}");
     p
 }
 
@@ -60,6 +65,27 @@ fn features_are_byte_identical_from_run_to_run() {
         assert!(
             std::fs::read(p.path("data/features.parquet")).unwrap() == first,
             "features changed between runs"
+        );
+    }
+}
+
+/// Polars cuts its streams into batches by thread count; the features must not notice
+/// (30,000 customers: the CDR table is read in several batches, cut differently by 1 and 3
+/// threads).
+#[test]
+fn features_do_not_depend_on_the_number_of_threads() {
+    let p = project_of(30_000, false);
+    p.ok(&["repro"]);
+    let first = std::fs::read(p.path("data/features.parquet")).unwrap();
+    for threads in ["1", "3"] {
+        let r = p
+            .cmd(&["repro", "--force", "--single-item", "features"])
+            .env("POLARS_MAX_THREADS", threads)
+            .output();
+        assert!(r.expect("run churnflow").status.success());
+        assert!(
+            std::fs::read(p.path("data/features.parquet")).unwrap() == first,
+            "features differ with POLARS_MAX_THREADS={threads}"
         );
     }
 }
