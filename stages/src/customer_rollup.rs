@@ -197,12 +197,21 @@ fn add_batch<R: Rollup>(rollup: &mut R, batch: &DataFrame) -> PolarsResult<()> {
     rollup.merge(&partials, &batch)
 }
 
-/// The customer rows of a batch's partials.
-fn customers_of(partials: &DataFrame) -> PolarsResult<Vec<usize>> {
+/// The customer rows of a batch's partials, each below `customers` (the rows of
+/// customers.parquet).
+fn customers_of(partials: &DataFrame, customers: usize) -> PolarsResult<Vec<usize>> {
     let rows = partials.column(CUSTOMER_ROW)?.u32()?;
     rows.iter()
-        .map(|r| {
-            r.map(|r| r as usize).ok_or_else(|| PolarsError::ComputeError("a null customer_row group".into()))
+        .map(|r| match r.map(|r| r as usize) {
+            Some(r) if r < customers => Ok(r),
+            Some(r) => Err(PolarsError::ComputeError(
+                format!(
+                    "an event names customer row {r}, but customers.parquet has {customers} rows: \
+                     the ingested tables do not belong together (run ingest again)"
+                )
+                .into(),
+            )),
+            None => Err(PolarsError::ComputeError("a null customer_row group".into())),
         })
         .collect()
 }
@@ -345,7 +354,7 @@ impl Rollup for Transactions {
         ]
     }
     fn merge(&mut self, partials: &DataFrame, _: &DataFrame) -> PolarsResult<()> {
-        let customers = customers_of(partials)?;
+        let customers = customers_of(partials, self.count.len())?;
         let (n, first, last) =
             (numbers(partials, "n")?, days(partials, "first", i32::MAX)?, days(partials, "last", i32::MIN)?);
         let (sum, k, var) =
@@ -443,7 +452,7 @@ impl Rollup for Calls {
         p
     }
     fn merge(&mut self, partials: &DataFrame, batch: &DataFrame) -> PolarsResult<()> {
-        let customers = customers_of(partials)?;
+        let customers = customers_of(partials, self.count.len())?;
         let (n, mb) = (numbers(partials, "n")?, numbers(partials, "mb")?);
         for (i, &c) in customers.iter().enumerate() {
             self.count[c] += n[i] as u32;
@@ -552,7 +561,7 @@ pub fn distinct_contacts(cdr: LazyFrame, customers: usize, snapshot: i32) -> Pol
             .agg([col(CONTACT).drop_nulls().n_unique().alias("contacts")]),
     )?;
     let mut out = vec![0.0; customers];
-    for (&c, n) in customers_of(&per_customer)?.iter().zip(numbers(&per_customer, "contacts")?) {
+    for (&c, n) in customers_of(&per_customer, customers)?.iter().zip(numbers(&per_customer, "contacts")?) {
         out[c] = n;
     }
     Ok(out)
@@ -616,7 +625,7 @@ impl Rollup for Tickets {
         p
     }
     fn merge(&mut self, partials: &DataFrame, _: &DataFrame) -> PolarsResult<()> {
-        let customers = customers_of(partials)?;
+        let customers = customers_of(partials, self.count.len())?;
         let (n, escalated, unresolved) =
             (numbers(partials, "n")?, numbers(partials, "escalated")?, numbers(partials, "unresolved")?);
         for (i, &c) in customers.iter().enumerate() {
@@ -652,7 +661,7 @@ mod tests {
                 .agg([col(CONTACT).drop_nulls().n_unique().alias("contacts")])
                 .collect()
                 .unwrap();
-            let customers = customers_of(&partials).unwrap();
+            let customers = customers_of(&partials, 3).unwrap();
             distinct.merge(&customers, &numbers(&partials, "contacts").unwrap(), &batch).unwrap();
         }
         distinct.finish()
@@ -747,6 +756,21 @@ mod tests {
         for cuts in [(1..rows).collect::<Vec<_>>(), vec![7, 300, 305, 640], vec![64, 128, 999]] {
             assert!(reduce(&cuts) == whole, "cut at {:?}...", &cuts[..cuts.len().min(4)]);
         }
+    }
+
+    #[test]
+    fn an_event_of_a_customer_row_past_the_customers_is_an_error_not_a_panic() {
+        let batch = df!(
+            CUSTOMER_ROW => [0u32, 5],
+            "transaction_date" => [19_900i32, 19_900],
+            "amount" => [1.0, 2.0],
+        )
+        .unwrap();
+        let mut t = Transactions::new(2, 19_960);
+        let mut inputs = t.inputs();
+        inputs.push(col(CUSTOMER_ROW));
+        let e = add_batch(&mut t, &batch.lazy().select(inputs).collect().unwrap()).unwrap_err();
+        assert!(e.to_string().contains("customer row 5, but customers.parquet has 2 rows"), "{e}");
     }
 
     #[test]
