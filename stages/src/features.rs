@@ -2,9 +2,9 @@
 //!
 //! Layout `events` computes the RFM/behavioural features of DESIGN.md section 6: the event
 //! tables are reduced batch by batch with polars group-bys into per-customer aggregates
-//! ([`crate::customer_rollup`]) and the features are polars expressions over those. With S = `features.snapshot_date`, every
-//! window includes both ends ("last 30 days" is S − 30 ≤ date ≤ S) and events after S are
-//! ignored. Customers without rows in a table get 0 for that table's features; events whose
+//! ([`crate::customer_rollup`]) and the features are polars expressions over those. With
+//! S = `features.snapshot_date`, every window includes both ends ("last 30 days" is
+//! S − 30 ≤ date ≤ S) and events after S are ignored. Customers without rows in a table get 0 for that table's features; events whose
 //! customer_id is not a customer (possible only with `referential_integrity: false`) are
 //! left out.
 //! [`EVENTS_FEATURE_COLUMNS`] is the output order; numeric features are Float64, `churned`
