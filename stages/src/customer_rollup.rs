@@ -31,9 +31,6 @@ use std::sync::{Arc, Mutex};
 /// Named feature columns, one value per customer row.
 pub type FeatureColumns = Vec<(&'static str, Vec<f64>)>;
 
-// Counts are kept as f64 like every other aggregate: exact up to 2^53, and features are
-// Float64 anyway.
-
 /// An inclusive range of days since 1970-01-01.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
@@ -234,11 +231,8 @@ fn days(partials: &DataFrame, name: &str, missing: i32) -> PolarsResult<Vec<i32>
     Ok(c.i32()?.iter().map(|x| x.unwrap_or(missing)).collect())
 }
 
-/// Adds `values[i]` to `target[customers[i]]`.
-fn add_to(target: &mut [f64], customers: &[usize], values: &[f64]) {
-    for (&c, v) in customers.iter().zip(values) {
-        target[c] += v;
-    }
+fn counts(n: &[u32]) -> Vec<f64> {
+    n.iter().map(|&k| f64::from(k)).collect()
 }
 
 /// `column` as a number (flags and measurements alike).
@@ -250,24 +244,27 @@ fn number(column: &str) -> Expr {
 #[derive(Debug, Clone, Default)]
 struct MeanOf {
     sum: Vec<f64>,
-    n: Vec<f64>,
+    n: Vec<u32>,
 }
 
 impl MeanOf {
     fn new(customers: usize) -> MeanOf {
-        MeanOf { sum: vec![0.0; customers], n: vec![0.0; customers] }
+        MeanOf { sum: vec![0.0; customers], n: vec![0; customers] }
     }
     /// The partials feeding it from input `name`: `<name>_sum` and `<name>_n`.
     fn partials(name: &str) -> [Expr; 2] {
         [col(name).sum().alias(format!("{name}_sum")), col(name).count().alias(format!("{name}_n"))]
     }
     fn merge(&mut self, customers: &[usize], partials: &DataFrame, name: &str) -> PolarsResult<()> {
-        add_to(&mut self.sum, customers, &numbers(partials, &format!("{name}_sum"))?);
-        add_to(&mut self.n, customers, &numbers(partials, &format!("{name}_n"))?);
+        let (sum, n) = (numbers(partials, &format!("{name}_sum"))?, numbers(partials, &format!("{name}_n"))?);
+        for (i, &c) in customers.iter().enumerate() {
+            self.sum[c] += sum[i];
+            self.n[c] += n[i] as u32;
+        }
         Ok(())
     }
     fn means(&self) -> Vec<f64> {
-        self.sum.iter().zip(&self.n).map(|(s, &n)| if n == 0.0 { 0.0 } else { s / n }).collect()
+        self.sum.iter().zip(&self.n).map(|(s, &n)| if n == 0 { 0.0 } else { s / n as f64 }).collect()
     }
 }
 
@@ -275,14 +272,14 @@ impl MeanOf {
 pub struct Transactions {
     snapshot: i32,
     recent: Window,
-    count: Vec<f64>,
+    count: Vec<u32>,
     first: Vec<i32>,
     last: Vec<i32>,
     amount: MeanOf,
     /// The running sum of squared deviations from the mean of the amounts, merged batch by
     /// batch (Chan et al.), for the standard deviation.
     m2: Vec<f64>,
-    recent_count: Vec<f64>,
+    recent_count: Vec<u32>,
     recent_sum: Vec<f64>,
 }
 
@@ -291,12 +288,12 @@ impl Transactions {
         Transactions {
             snapshot,
             recent: Window::ending(snapshot, 30),
-            count: vec![0.0; customers],
+            count: vec![0; customers],
             first: vec![i32::MAX; customers],
             last: vec![i32::MIN; customers],
             amount: MeanOf::new(customers),
             m2: vec![0.0; customers],
-            recent_count: vec![0.0; customers],
+            recent_count: vec![0; customers],
             recent_sum: vec![0.0; customers],
         }
     }
@@ -307,26 +304,26 @@ impl Transactions {
         let s = self.snapshot;
         let n = self.count.len();
         let per = |f: &dyn Fn(usize) -> f64| (0..n).map(f).collect::<Vec<f64>>();
-        let days_since =
-            |days: &[i32]| per(&|c| if self.count[c] > 0.0 { (s - days[c]) as f64 } else { 0.0 });
+        let days_since = |days: &[i32]| per(&|c| if self.count[c] > 0 { (s - days[c]) as f64 } else { 0.0 });
         let std = per(&|c| {
             let k = self.amount.n[c];
-            if k > 1.0 {
-                (self.m2[c].max(0.0) / (k - 1.0)).sqrt()
+            if k > 1 {
+                (self.m2[c].max(0.0) / (k - 1) as f64).sqrt()
             } else {
                 0.0
             }
         });
         let (recency, tenure) = (days_since(&self.last), days_since(&self.first));
+        let (frequency, recent_frequency) = (counts(&self.count), counts(&self.recent_count));
         let avg = self.amount.means();
         vec![
             ("recency_days", recency),
-            ("frequency", self.count),
+            ("frequency", frequency),
             ("monetary_total", self.amount.sum),
             ("monetary_avg", avg),
             ("monetary_std", std),
             ("tenure_days", tenure),
-            ("recent_frequency", self.recent_count),
+            ("recent_frequency", recent_frequency),
             ("recent_monetary", self.recent_sum),
         ]
     }
@@ -361,18 +358,19 @@ impl Rollup for Transactions {
     }
     fn merge(&mut self, partials: &DataFrame, _: &DataFrame) -> PolarsResult<()> {
         let customers = customers_of(partials, self.count.len())?;
-        add_to(&mut self.count, &customers, &numbers(partials, "n")?);
-        add_to(&mut self.recent_count, &customers, &numbers(partials, "recent_n")?);
-        add_to(&mut self.recent_sum, &customers, &numbers(partials, "recent_sum")?);
-        let (first, last) = (days(partials, "first", i32::MAX)?, days(partials, "last", i32::MIN)?);
+        let (n, first, last) =
+            (numbers(partials, "n")?, days(partials, "first", i32::MAX)?, days(partials, "last", i32::MIN)?);
         let (sum, k, var) =
             (numbers(partials, "amount_sum")?, numbers(partials, "amount_n")?, numbers(partials, "var")?);
+        let (recent_n, recent_sum) = (numbers(partials, "recent_n")?, numbers(partials, "recent_sum")?);
         for (i, &c) in customers.iter().enumerate() {
+            self.count[c] += n[i] as u32;
             self.first[c] = self.first[c].min(first[i]);
             self.last[c] = self.last[c].max(last[i]);
-            // Chan et al.: the squared deviations of two parts from their common mean (the
-            // part so far, then this batch's).
-            let (na, nb) = (self.amount.n[c], k[i]);
+            self.recent_count[c] += recent_n[i] as u32;
+            self.recent_sum[c] += recent_sum[i];
+            // Chan et al.: the squared deviations of two parts from their common mean.
+            let (na, nb) = (f64::from(self.amount.n[c]), k[i]);
             if nb > 0.0 {
                 let m2 = var[i] * nb;
                 self.m2[c] = if na == 0.0 {
@@ -382,15 +380,17 @@ impl Rollup for Transactions {
                     self.m2[c] + m2 + delta * delta * na * nb / (na + nb)
                 };
             }
+            self.amount.sum[c] += sum[i];
+            self.amount.n[c] += nb as u32;
         }
-        self.amount.merge(&customers, partials, "amount")
+        Ok(())
     }
 }
 
 /// Calls of the last 30 days.
 pub struct Calls {
     window: Window,
-    count: Vec<f64>,
+    count: Vec<u32>,
     duration: MeanOf,
     data_mb: Vec<f64>,
     international: MeanOf,
@@ -402,7 +402,7 @@ impl Calls {
     pub fn new(customers: usize, snapshot: i32) -> Calls {
         Calls {
             window: Window::ending(snapshot, 30),
-            count: vec![0.0; customers],
+            count: vec![0; customers],
             duration: MeanOf::new(customers),
             data_mb: vec![0.0; customers],
             international: MeanOf::new(customers),
@@ -418,14 +418,14 @@ impl Calls {
         let (avg, ratio_int, ratio_peak) =
             (self.duration.means(), self.international.means(), self.peak.means());
         let columns = vec![
-            ("calls_count_30d", self.count),
+            ("calls_count_30d", counts(&self.count)),
             ("calls_duration_avg_30d", avg),
             ("calls_duration_total_30d", self.duration.sum),
             ("data_usage_gb_30d", self.data_mb.into_iter().map(|mb| mb / 1024.0).collect()),
             ("international_calls_ratio", ratio_int),
             ("peak_hour_ratio", ratio_peak),
         ];
-        (columns, self.contacts.finish())
+        (columns, self.contacts.finish().map(|c| counts(&c)))
     }
 }
 
@@ -456,8 +456,11 @@ impl Rollup for Calls {
     }
     fn merge(&mut self, partials: &DataFrame, batch: &DataFrame) -> PolarsResult<()> {
         let customers = customers_of(partials, self.count.len())?;
-        add_to(&mut self.count, &customers, &numbers(partials, "n")?);
-        add_to(&mut self.data_mb, &customers, &numbers(partials, "mb")?);
+        let (n, mb) = (numbers(partials, "n")?, numbers(partials, "mb")?);
+        for (i, &c) in customers.iter().enumerate() {
+            self.count[c] += n[i] as u32;
+            self.data_mb[c] += mb[i];
+        }
         self.duration.merge(&customers, partials, "duration")?;
         self.international.merge(&customers, partials, "international")?;
         self.peak.merge(&customers, partials, "peak")?;
@@ -474,7 +477,7 @@ impl Rollup for Calls {
 /// batch's. A customer turning up again in a later batch any other way means the calls were
 /// not grouped, and [`CarriedDistinct::finish`] says so.
 struct CarriedDistinct {
-    counts: Vec<f64>,
+    counts: Vec<u32>,
     /// Whether a customer has been seen in an earlier batch.
     seen: Vec<bool>,
     /// The customer ending the previous batch, and its contacts so far.
@@ -485,7 +488,7 @@ struct CarriedDistinct {
 impl CarriedDistinct {
     fn new(customers: usize) -> CarriedDistinct {
         CarriedDistinct {
-            counts: vec![0.0; customers],
+            counts: vec![0; customers],
             seen: vec![false; customers],
             carry: None,
             grouped: true,
@@ -502,7 +505,7 @@ impl CarriedDistinct {
         for (i, &c) in customers.iter().enumerate() {
             if !self.seen[c] {
                 self.seen[c] = true;
-                self.counts[c] = distinct[i];
+                self.counts[c] = distinct[i] as u32;
             } else if i == 0 && carry.as_ref().is_some_and(|(carried, _)| *carried == c) {
                 continued = carry.take().map(|(_, contacts)| contacts);
             } else {
@@ -514,7 +517,7 @@ impl CarriedDistinct {
         if let Some(mut contacts) = continued {
             // The carried customer's contacts united with this batch's.
             contacts.extend(contacts_of(batch, customers[0])?);
-            self.counts[customers[0]] = contacts.len() as f64;
+            self.counts[customers[0]] = contacts.len() as u32;
             if customers.len() == 1 {
                 self.carry = Some((last, contacts));
                 return Ok(());
@@ -525,7 +528,7 @@ impl CarriedDistinct {
     }
 
     /// The counts, or `None` when the calls were not grouped by customer.
-    fn finish(self) -> Option<Vec<f64>> {
+    fn finish(self) -> Option<Vec<u32>> {
         self.grouped.then_some(self.counts)
     }
 }
@@ -565,22 +568,22 @@ pub fn distinct_contacts(cdr: LazyFrame, customers: usize, snapshot: i32) -> Pol
 /// Support tickets of the last 90 days.
 pub struct Tickets {
     window: Window,
-    count: Vec<f64>,
+    count: Vec<u32>,
     escalated: Vec<f64>,
     resolution: MeanOf,
     complaint: MeanOf,
-    unresolved: Vec<f64>,
+    unresolved: Vec<u32>,
 }
 
 impl Tickets {
     pub fn new(customers: usize, snapshot: i32) -> Tickets {
         Tickets {
             window: Window::ending(snapshot, 90),
-            count: vec![0.0; customers],
+            count: vec![0; customers],
             escalated: vec![0.0; customers],
             resolution: MeanOf::new(customers),
             complaint: MeanOf::new(customers),
-            unresolved: vec![0.0; customers],
+            unresolved: vec![0; customers],
         }
     }
 
@@ -588,11 +591,11 @@ impl Tickets {
     /// unresolved_tickets.
     pub fn features(self) -> FeatureColumns {
         vec![
-            ("support_tickets_90d", self.count),
-            ("support_escalations_90d", self.escalated),
+            ("support_tickets_90d", counts(&self.count)),
+            ("support_escalations_90d", self.escalated.clone()),
             ("avg_resolution_time_h", self.resolution.means()),
             ("complaint_ratio", self.complaint.means()),
-            ("unresolved_tickets", self.unresolved),
+            ("unresolved_tickets", counts(&self.unresolved)),
         ]
     }
 }
@@ -621,9 +624,13 @@ impl Rollup for Tickets {
     }
     fn merge(&mut self, partials: &DataFrame, _: &DataFrame) -> PolarsResult<()> {
         let customers = customers_of(partials, self.count.len())?;
-        add_to(&mut self.count, &customers, &numbers(partials, "n")?);
-        add_to(&mut self.escalated, &customers, &numbers(partials, "escalated")?);
-        add_to(&mut self.unresolved, &customers, &numbers(partials, "unresolved")?);
+        let (n, escalated, unresolved) =
+            (numbers(partials, "n")?, numbers(partials, "escalated")?, numbers(partials, "unresolved")?);
+        for (i, &c) in customers.iter().enumerate() {
+            self.count[c] += n[i] as u32;
+            self.escalated[c] += escalated[i];
+            self.unresolved[c] += unresolved[i] as u32;
+        }
         self.resolution.merge(&customers, partials, "resolution")?;
         self.complaint.merge(&customers, partials, "complaint")
     }
@@ -655,7 +662,7 @@ mod tests {
             let customers = customers_of(&partials, 3).unwrap();
             distinct.merge(&customers, &numbers(&partials, "contacts").unwrap(), &batch).unwrap();
         }
-        distinct.finish().map(|counts| counts.into_iter().map(|n| n as u32).collect())
+        distinct.finish()
     }
 
     #[test]
