@@ -1,15 +1,20 @@
 //! Command-line interface: arguments (clap), dispatch to commands, and the one place where
 //! results become exit codes and errors become messages on stderr.
+//!
+//! Exit codes are decided here and nowhere else ([`exit_code`]): 0 ok, 1 a stage failed (or
+//! the store/registry is damaged, or an I/O error while running), 2 bad input or usage
+//! caught before any stage ran, 3 another churnflow holds the project lock, 130
+//! interrupted. A broken pipe on stdout is success.
 use crate::commands;
+use crate::commands::dag::DagArgs;
+use crate::commands::repro::ReproArgs;
+use crate::compare::git::GitError;
 use crate::error::{Error, Result};
-use clap::{Args, Parser, Subcommand};
+use crate::exec::stage_call;
+use crate::store::registry::RegistryError;
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// The hidden subcommand that runs one built-in stage in a child process.
-pub const STAGE_SUBCOMMAND: &str = "__stage";
-/// Prefix of the line in which a built-in stage reports its one-line summary.
-pub const SUMMARY_PREFIX: &str = "churnflow-summary: ";
 
 #[derive(Parser)]
 #[command(
@@ -109,47 +114,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    #[command(name = STAGE_SUBCOMMAND, hide = true)]
+    #[command(name = stage_call::SUBCOMMAND, hide = true)]
     Stage { call: PathBuf },
 }
 
-#[derive(Args)]
-pub struct ReproArgs {
-    /// Stages to reproduce, with their upstream stages (default: all).
-    pub stages: Vec<String>,
-    /// Run the selected stages even if they are fresh.
-    #[arg(short, long)]
-    pub force: bool,
-    /// Print what would run and why, and change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// With --dry-run: print the plan as JSON.
-    #[arg(long, requires = "dry_run")]
-    pub json: bool,
-    /// Stages run at once (default: the number of cores).
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// After a failure, go on with the stages that do not depend on it.
-    #[arg(short, long)]
-    pub keep_going: bool,
-    /// Run the named stages and everything downstream of them (not upstream).
-    #[arg(long)]
-    pub downstream: bool,
-    /// Run only the named stages, not their upstream stages.
-    #[arg(short, long)]
-    pub single_item: bool,
-}
-
-#[derive(Args)]
-pub struct DagArgs {
-    #[arg(long, group = "format")]
-    pub dot: bool,
-    #[arg(long, group = "format")]
-    pub mermaid: bool,
-    #[arg(long, group = "format")]
-    pub json: bool,
-}
-
+/// Runs churnflow with the process's arguments: the library's one public entry point.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -167,7 +136,7 @@ pub fn main() -> ExitCode {
                 }
             }
             eprintln!("error: {e}");
-            ExitCode::from(e.exit_code())
+            ExitCode::from(exit_code(&e))
         }
     }
 }
@@ -200,7 +169,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Metrics { command } => commands::metrics::run(&root, command),
         Command::Params { command } => commands::params_diff::run(&root, command),
         Command::Report { out } => commands::report::run(&root, &out),
-        Command::Stage { call } => Ok(commands::stage::run(&call)),
+        Command::Stage { call } => Ok(stage_call::serve(&call)),
         Command::Init { .. } => Ok(0),
         Command::Score { model, input, output, threshold, json } => {
             commands::score::run(&root, &model, &input, &output, threshold, json)
@@ -208,5 +177,30 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Generate { customers, seed, out, snapshot_date, defects } => {
             commands::generate::run(&root, customers, seed, &out, snapshot_date.as_deref(), defects)
         }
+    }
+}
+
+/// The exit code of an error: the one place where this is decided.
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Usage(_) | Error::BadInput(_) | Error::UnknownStage { .. } => 2,
+        Error::Git(GitError::Run(_)) => 1,
+        Error::Git(_) => 2,
+        Error::Registry(r) => match r {
+            RegistryError::NoChampion
+            | RegistryError::UnknownModel(_)
+            | RegistryError::AmbiguousModel(_)
+            | RegistryError::NothingToRollBack
+            | RegistryError::NoEarlierChampion
+            | RegistryError::AlreadyChampion(_)
+            | RegistryError::NoModelFile(_) => 2,
+            _ => 1,
+        },
+        Error::Locked { .. } => 3,
+        Error::Interrupted => 130,
+        Error::StagesFailed { .. }
+        | Error::GenerateFailed(_)
+        | Error::CheckoutIncomplete(_)
+        | Error::Io { .. } => 1,
     }
 }

@@ -1,14 +1,14 @@
-//! Errors of the engine, how they are shown, and the exit code each one maps to.
+//! Errors of the engine and how they are shown; `cli` decides the exit code of each.
 //!
-//! Exit codes are decided here and nowhere else: 0 ok, 1 a stage failed (or an I/O error
-//! while running), 2 bad input or usage caught before any stage ran, 3 another churnflow
-//! holds the project lock, 130 interrupted.
+//! Diagnostics (a problem in a file the user wrote, at a line and column, with a hint) and
+//! the crate-wide [`Error`] live here, below every layer, so any layer may return them.
+use crate::compare::git::GitError;
+use crate::store::registry::RegistryError;
 use std::fmt;
-use std::path::Path;
 
 /// A problem in a file the user wrote, with where it is and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
+pub(crate) struct Diagnostic {
     pub file: String,
     /// 1-based line and column, when known.
     pub at: Option<(usize, usize)>,
@@ -40,28 +40,41 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// An error of any layer, as the command that met it returns it. Layers with cases that
+/// a caller tells apart have their own enum ([`GitError`], [`RegistryError`],
+/// [`StageError`](crate::exec::scheduler::StageError)); `cli` maps each to an exit code.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Bad pipeline/params/lock files or arguments: nothing ran.
+pub(crate) enum Error {
+    /// Bad pipeline/params/lock files: nothing ran.
     #[error("{}", render_all(.0))]
     Usage(Vec<Diagnostic>),
     /// A bad command-line argument or a condition found before any stage ran.
     #[error("{0}")]
     BadInput(String),
-    /// One or more stages failed; the message is the summary.
+    /// A stage named on the command line that pipeline.yaml does not have.
+    #[error("no stage named '{name}' in pipeline.yaml{}", .suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    UnknownStage { name: String, suggestion: Option<String> },
+    /// One or more stages failed (each already reported its cause).
+    #[error("stage(s) failed: {}{}", .failed.join(", "), if .not_run.is_empty() { String::new() } else { format!("; not run: {}", .not_run.join(", ")) })]
+    StagesFailed { failed: Vec<String>, not_run: Vec<String> },
+    /// `generate` could not write its data set.
     #[error("{0}")]
-    StageFailed(String),
+    GenerateFailed(String),
+    /// `checkout` could not restore these outs (one line each, with what to do).
+    #[error("{}", .0.join("\n"))]
+    CheckoutIncomplete(Vec<String>),
     #[error(
         "another churnflow (pid {pid}) holds the project lock {path}; wait for it to finish, or stop it"
     )]
     Locked { pid: String, path: String },
     #[error("interrupted")]
     Interrupted,
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
-    /// Anything else that went wrong at run time (store corruption, a broken lock).
-    #[error("{0}")]
-    Runtime(String),
 }
 
 fn render_all(diags: &[Diagnostic]) -> String {
@@ -69,39 +82,19 @@ fn render_all(diags: &[Diagnostic]) -> String {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Usage(_) | Error::BadInput(_) => 2,
-            Error::Locked { .. } => 3,
-            Error::Interrupted => 130,
-            Error::StageFailed(_) | Error::Io { .. } | Error::Runtime(_) => 1,
-        }
-    }
-
-    pub fn usage(diag: Diagnostic) -> Self {
+    pub(crate) fn usage(diag: Diagnostic) -> Self {
         Error::Usage(vec![diag])
     }
 
-    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io { context: context.into(), source }
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Adds "what we were doing, on which path" to I/O errors.
-pub trait IoContext<T> {
-    fn ctx(self, what: &str, path: &Path) -> Result<T>;
-}
-
-impl<T> IoContext<T> for std::io::Result<T> {
-    fn ctx(self, what: &str, path: &Path) -> Result<T> {
-        self.map_err(|e| Error::io(format!("{what} {}", path.display()), e))
-    }
-}
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The closest candidate to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))

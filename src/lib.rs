@@ -1,32 +1,28 @@
 //! churnflow: a content-hashed stage graph for customer-churn machine learning.
 //!
-//! The engine — pipeline spec, graph, fingerprints, store, executor, registry, reports —
-//! knows nothing of polars or linfa; the built-in churn stages live in the
-//! `churnflow-stages` crate and are run in child processes of this binary.
-pub mod atomic;
-pub mod cli;
-pub mod commands;
-pub mod compare;
-pub mod error;
-pub mod exec;
-pub mod fingerprint;
-pub mod freshness;
-pub mod git;
-pub mod graph;
-pub mod hashing;
-pub mod lockfile;
-pub mod metrics;
-pub mod params;
-pub mod paths;
-pub mod pipeline;
-pub mod plan;
-pub mod process;
-pub mod progress;
-pub mod project;
-pub mod project_lock;
-pub mod registry;
-pub mod report;
-pub mod spec;
-pub mod store;
-pub mod table;
-pub mod yaml;
+//! The engine knows nothing of polars or linfa; the built-in churn stages live in the
+//! `churnflow-stages` crate and are run in child processes of this binary. The layers, from
+//! the bottom (see docs/engine.md and the module docs):
+//!
+//! * [`error`] — the error type shared by every layer, and diagnostics;
+//! * [`pipeline`] — pipeline.yaml and params.yaml, resolved; the stage graph;
+//! * [`store`] — objects, hashes, pipeline.lock, the registry, the project lock;
+//! * [`plan`] — fingerprints, freshness, restorability, the predicted plan;
+//! * [`exec`] — the scheduler, processes, progress, the `__stage` protocol;
+//! * [`compare`] — the workspace and git revisions side by side: metrics, params;
+//! * [`report`] — the HTML report;
+//! * [`cli`] and [`commands`] — arguments, one module per command, exit codes.
+//!
+//! Only [`main`] is public: everything else is private to the crate, so the compiler
+//! reports dead code. `tests/layering` checks which layer may import which.
+mod cli;
+mod commands;
+mod compare;
+mod error;
+mod exec;
+mod pipeline;
+mod plan;
+mod report;
+mod store;
+
+pub use cli::main;

@@ -1,8 +1,8 @@
 //! `churnflow checkout`: put the outs recorded in pipeline.lock back into the workspace.
 use crate::error::{Error, Result};
-use crate::project::Project;
-use crate::project_lock::ProjectLock;
-use crate::store::Store;
+use crate::plan::project::Project;
+use crate::store::objects::Store;
+use crate::store::project_lock::ProjectLock;
 use std::path::Path;
 
 pub fn run(root: &Path, targets: &[String]) -> Result<u8> {
@@ -42,19 +42,9 @@ pub fn run(root: &Path, targets: &[String]) -> Result<u8> {
                 ));
                 continue;
             }
-            if let Some(h) = &current {
-                if !project.store.has(h.hash()) {
-                    let saved = project.store.put(&dest, h).is_ok();
-                    eprintln!(
-                        "warning: {} was changed by hand; {}",
-                        out.path,
-                        if saved {
-                            format!("its content is saved in the store as {}", &h.hash()[..12])
-                        } else {
-                            "it could not be saved".into()
-                        }
-                    );
-                }
+            let saved = project.store.save_hand_edit(&project.state, &dest, Some(&record.hash));
+            if let Some(warning) = saved.warning(&stage.name, &out.path) {
+                eprintln!("{warning}");
             }
             match project.store.restore(record, &dest) {
                 Ok(()) => {
@@ -73,6 +63,6 @@ pub fn run(root: &Path, targets: &[String]) -> Result<u8> {
     if problems.is_empty() {
         Ok(0)
     } else {
-        Err(Error::Runtime(problems.join("\n")))
+        Err(Error::CheckoutIncomplete(problems))
     }
 }

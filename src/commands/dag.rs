@@ -1,10 +1,20 @@
 //! `churnflow dag`: the stage graph as text, Graphviz dot, Mermaid or JSON.
-use crate::cli::DagArgs;
 use crate::error::Result;
-use crate::graph::Graph;
-use crate::pipeline::Pipeline;
+use crate::pipeline::graph::Graph;
+use crate::pipeline::resolve::Pipeline;
+use clap::Args;
 use serde_json::json;
 use std::path::Path;
+
+#[derive(Args)]
+pub struct DagArgs {
+    #[arg(long, group = "format")]
+    pub dot: bool,
+    #[arg(long, group = "format")]
+    pub mermaid: bool,
+    #[arg(long, group = "format")]
+    pub json: bool,
+}
 
 pub fn run(root: &Path, args: &DagArgs) -> Result<u8> {
     let pipeline = Pipeline::load(root)?;

@@ -3,12 +3,13 @@
 //! Kept: everything the workspace pipeline.lock refers to, every pipeline.lock at git HEAD,
 //! branches and tags, every registry model, and the run records all of whose objects are
 //! kept (with those objects). Directory outs keep their manifest and every file in it.
+use crate::compare::git;
 use crate::error::{Error, Result};
-use crate::git;
-use crate::lockfile::{LockFile, LOCK_FILE};
-use crate::project_lock::ProjectLock;
-use crate::registry::Registry;
-use crate::store::{OutRecord, Store};
+use crate::store::lockfile::{LockFile, LOCK_FILE};
+use crate::store::objects::{OutRecord, Store};
+use crate::store::project_lock::ProjectLock;
+use crate::store::registry::Registry;
+use crate::store::short_hash;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,7 +21,7 @@ pub fn run(root: &Path, dry_run: bool, as_json: bool) -> Result<u8> {
     for rev in git::kept_revisions(root) {
         if let Some(text) = git::show(root, &rev, LOCK_FILE)? {
             // A lock at some revision that this churnflow can't read keeps nothing; say so.
-            match LockFile::parse(&text, &format!("{}:{LOCK_FILE}", &rev[..12.min(rev.len())])) {
+            match LockFile::parse(&text, &format!("{}:{LOCK_FILE}", short_hash(&rev))) {
                 Ok(l) => locks.push(l),
                 Err(d) => eprintln!("warning: {d}"),
             }

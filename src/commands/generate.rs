@@ -21,7 +21,7 @@ pub fn run(
             .map_err(|e| Error::BadInput(format!("--snapshot-date: {e}")))?;
     }
     opts.defects = defects;
-    let summary = churnflow_stages::generate(&opts).map_err(|e| Error::StageFailed(e.to_string()))?;
+    let summary = churnflow_stages::generate(&opts).map_err(|e| Error::GenerateFailed(e.to_string()))?;
     println!(
         "generated {} customers ({:.1} % churned), {} transactions, {} CDR rows, {} support tickets in {} ({:.1} MB)",
         summary.customers,

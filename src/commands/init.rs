@@ -43,7 +43,7 @@ pub fn run(dir: &Path, example: Example) -> Result<u8> {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
         }
-        crate::atomic::write(&path, bytes, false)
+        crate::store::atomic::write(&path, bytes, false)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     };
     write(".gitignore", GITIGNORE.as_bytes())?;

@@ -5,14 +5,13 @@
 //! Exit codes: 0 ok; 1 a `--fail-on` check failed or a metrics file that should be readable
 //! was not (a cached object missing from the store, invalid JSON) — the table is still
 //! printed; 2 a bad revision, expression, or pipeline/params/lock file.
-use crate::compare::{self, Content, Rev, Side};
+use crate::commands::table::Table;
+use crate::compare::metric_files::{collect, Collected, Problem};
+use crate::compare::metrics::{self, cell, change_cell, relative_cell, Check, Row};
+use crate::compare::side::{self, Rev, Side};
 use crate::error::{did_you_mean, Error, Result};
-use crate::metrics::{self, cell, change_cell, relative_cell, Check, Flat, Row};
-use crate::table::Table;
-use churnflow_stages::OutRole;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Subcommand)]
@@ -64,67 +63,6 @@ pub fn run(root: &Path, command: MetricsCommand) -> Result<u8> {
     }
 }
 
-/// Something worth saying about one side's metrics file.
-pub(crate) struct Problem {
-    pub side: &'static str,
-    pub path: Option<String>,
-    /// `true`: the file should have been readable and was not (exit 1).
-    pub error: bool,
-    pub message: String,
-}
-
-impl Problem {
-    fn to_json(&self) -> Value {
-        json!({
-            "side": self.side, "path": self.path,
-            "severity": if self.error { "error" } else { "note" }, "message": self.message,
-        })
-    }
-}
-
-/// The metrics files of one side: path → (stage, flattened values), and what went wrong.
-pub(crate) struct Collected {
-    pub files: BTreeMap<String, Flat>,
-    pub stages: BTreeMap<String, String>,
-    pub problems: Vec<Problem>,
-}
-
-impl Collected {
-    fn unreadable(&self, path: &str) -> bool {
-        self.problems.iter().any(|p| p.error && p.path.as_deref() == Some(path))
-    }
-}
-
-/// Reads and flattens every metrics file declared at `side`.
-pub(crate) fn collect(side: &Side, name: &'static str) -> Result<Collected> {
-    let mut c = Collected { files: BTreeMap::new(), stages: BTreeMap::new(), problems: Vec::new() };
-    if side.pipeline.is_none() {
-        c.problems.push(Problem {
-            side: name,
-            path: None,
-            error: false,
-            message: format!("{} has no pipeline.yaml, so it declares no metrics", side.rev.label()),
-        });
-    }
-    for (stage, out) in side.outs(|o| o.role == OutRole::Metrics) {
-        c.stages.insert(out.path.clone(), stage.to_string());
-        let mut problem = |error: bool, message: String| {
-            c.problems.push(Problem { side: name, path: Some(out.path.clone()), error, message })
-        };
-        match side.read_out(stage, out)? {
-            Content::Bytes(bytes) => match metrics::parse_file(&out.path, &bytes) {
-                Ok(flat) => {
-                    c.files.insert(out.path.clone(), flat);
-                }
-                Err(e) => problem(true, format!("{}: {e}", side.rev.label())),
-            },
-            Content::Absent(msg) => problem(false, msg),
-            Content::Unreadable(msg) => problem(true, msg),
-        }
-    }
-    Ok(c)
-}
-
 fn report_problems(problems: &[&Problem]) {
     for p in problems {
         let level = if p.error { "error" } else { "note" };
@@ -165,7 +103,7 @@ fn show(root: &Path, args: &ShowArgs) -> Result<u8> {
 }
 
 /// The outcome of one `--fail-on` check on one row.
-struct Outcome {
+struct CheckOutcome {
     check: Check,
     path: Option<String>,
     key: String,
@@ -179,7 +117,7 @@ fn evaluate_checks(
     old: &Collected,
     new: &Collected,
     new_label: &str,
-) -> Result<Vec<Outcome>> {
+) -> Result<Vec<CheckOutcome>> {
     let mut out = Vec::new();
     for check in checks {
         let matching: Vec<&Row> = rows.iter().filter(|r| check.matches(r)).collect();
@@ -192,7 +130,7 @@ fn evaluate_checks(
                 new.stages.keys().filter(|p| relevant(p) && !new.files.contains_key(p.as_str())).collect();
             if !unread.is_empty() {
                 let names: Vec<&str> = unread.iter().map(|p| p.as_str()).collect();
-                out.push(Outcome {
+                out.push(CheckOutcome {
                     check: check.clone(),
                     path: check.path.clone(),
                     key: check.key.clone(),
@@ -230,7 +168,7 @@ fn evaluate_checks(
                 Ok(m) => (true, m),
                 Err(m) => (false, m),
             };
-            out.push(Outcome {
+            out.push(CheckOutcome {
                 check: check.clone(),
                 path: Some(row.path.clone()),
                 key: row.key.clone(),
@@ -245,7 +183,7 @@ fn evaluate_checks(
 fn diff(root: &Path, args: &DiffArgs) -> Result<u8> {
     let checks =
         args.fail_on.iter().map(|e| Check::parse(e).map_err(Error::BadInput)).collect::<Result<Vec<_>>>()?;
-    let (old_rev, new_rev) = compare::sides(root, &args.revs)?;
+    let (old_rev, new_rev) = side::sides(root, &args.revs)?;
     let old_side = Side::load(root, old_rev, true)?;
     let new_side = Side::load(root, new_rev, true)?;
     let old = collect(&old_side, "old")?;

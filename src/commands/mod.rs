@@ -1,18 +1,19 @@
-//! One module per command; each takes the project root and parsed arguments and returns
-//! the exit code (errors carry their own).
-pub mod checkout;
-pub mod dag;
-pub mod gc;
-pub mod generate;
-pub mod init;
-pub mod metrics;
-pub mod models;
-pub mod params_diff;
-pub mod report;
-pub mod repro;
-pub mod score;
-pub mod stage;
-pub mod status;
+//! One module per command, on top of every layer: each owns its clap Args, turns them into
+//! the options its layer takes, and returns the exit code (errors carry their own; `cli`
+//! maps them). Nothing below `cli`/`commands` imports from here.
+pub(crate) mod checkout;
+pub(crate) mod dag;
+pub(crate) mod gc;
+pub(crate) mod generate;
+pub(crate) mod init;
+pub(crate) mod metrics;
+pub(crate) mod models;
+pub(crate) mod params_diff;
+pub(crate) mod report;
+pub(crate) mod repro;
+pub(crate) mod score;
+pub(crate) mod status;
+pub(crate) mod table;
 
 /// Prints a JSON value to stdout (pretty, with a trailing newline).
 pub(crate) fn print_json(value: &serde_json::Value) -> crate::error::Result<()> {

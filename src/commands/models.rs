@@ -1,8 +1,9 @@
 //! `churnflow models list|show|rollback|verify`: the registry's champions and audit log.
-use crate::error::{Error, Result};
-use crate::project_lock::ProjectLock;
-use crate::registry::{Action, Registry};
-use crate::store::Store;
+use crate::error::Result;
+use crate::store::objects::Store;
+use crate::store::project_lock::ProjectLock;
+use crate::store::registry::{EventAction, Registry, RegistryError};
+use crate::store::short_hash;
 use clap::Subcommand;
 use serde_json::json;
 use std::path::Path;
@@ -33,7 +34,7 @@ pub enum ModelsCommand {
 }
 
 fn short(h: &Option<String>) -> String {
-    h.as_deref().map(|h| h[..12.min(h.len())].to_string()).unwrap_or_else(|| "-".into())
+    h.as_deref().map(short_hash).unwrap_or("-").to_string()
 }
 
 pub fn run(root: &Path, command: ModelsCommand) -> Result<u8> {
@@ -56,9 +57,9 @@ pub fn run(root: &Path, command: ModelsCommand) -> Result<u8> {
             );
             for e in &events {
                 let action = match e.action {
-                    Action::Promote => "promote",
-                    Action::Reject => "reject",
-                    Action::Rollback => "rollback",
+                    EventAction::Promote => "promote",
+                    EventAction::Reject => "reject",
+                    EventAction::Rollback => "rollback",
                 };
                 println!(
                     "{:>4}  {:<8}  {:<12}  {:<12}  {:<20}  {}",
@@ -124,7 +125,7 @@ pub fn run(root: &Path, command: ModelsCommand) -> Result<u8> {
                     println!("registry OK: {n} event(s), hash chain intact, model files match");
                     Ok(0)
                 }
-                Err(e) => Err(Error::Runtime(format!("registry verification failed: {e}"))),
+                Err(e) => Err(RegistryError::VerifyFailed(e).into()),
             }
         }
     }

@@ -1,19 +1,15 @@
 //! `churnflow params diff`: the params that stages declare, compared between two sides
 //! (HEAD vs the workspace by default), with the stages each one feeds.
 //!
-//! Only declared params are shown — keys in a stage's `params:`, `${}` keys used in its
-//! `cmd`/settings, and a built-in kind's params section — because only those can change a
-//! result. A declared section is flattened to its leaves (`train` → `train.max_depth`, …).
-//! A param declared at either side is shown with its value in each side's params.yaml
-//! (null where that file lacks it); its stages are those declaring it on either side.
+//! Which params count and how they are compared: see [`crate::compare::params`].
 use crate::commands::metrics::FormatArgs;
-use crate::compare::{self, Side};
+use crate::commands::table::Table;
+use crate::compare::metrics::cell;
+use crate::compare::params::rows;
+use crate::compare::side::{self, Side};
 use crate::error::Result;
-use crate::metrics::{cell, flatten, Flat};
-use crate::table::Table;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 #[derive(Subcommand)]
@@ -35,50 +31,9 @@ pub struct ParamsDiffArgs {
     pub all: bool,
 }
 
-/// One declared param compared.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParamRow {
-    pub param: String,
-    pub old: Option<Value>,
-    pub new: Option<Value>,
-    pub stages: Vec<String>,
-}
-
-/// Declared leaf params of one side → the stages declaring them.
-pub fn declared(side: &Side) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for stage in side.pipeline.iter().flat_map(|p| &p.stages) {
-        for (key, value) in &stage.params {
-            let mut leaves = Flat::new();
-            flatten(key, value, &mut leaves);
-            for leaf in leaves.into_keys() {
-                out.entry(leaf).or_default().insert(stage.name.clone());
-            }
-        }
-    }
-    out
-}
-
-/// Rows for every param declared on either side (unchanged ones only with `all`).
-pub fn rows(old: &Side, new: &Side, all: bool) -> Vec<ParamRow> {
-    let mut keys = declared(old);
-    for (k, stages) in declared(new) {
-        keys.entry(k).or_default().extend(stages);
-    }
-    keys.into_iter()
-        .map(|(param, stages)| ParamRow {
-            old: old.params.get(&param).cloned(),
-            new: new.params.get(&param).cloned(),
-            stages: stages.into_iter().collect(),
-            param,
-        })
-        .filter(|r| all || r.old != r.new)
-        .collect()
-}
-
 pub fn run(root: &Path, command: ParamsCommand) -> Result<u8> {
     let ParamsCommand::Diff(args) = command;
-    let (old_rev, new_rev) = compare::sides(root, &args.revs)?;
+    let (old_rev, new_rev) = side::sides(root, &args.revs)?;
     let old = Side::load(root, old_rev, false)?;
     let new = Side::load(root, new_rev, false)?;
     for side in [&old, &new] {

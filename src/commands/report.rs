@@ -21,7 +21,7 @@ pub fn run(root: &Path, out: &Path) -> Result<u8> {
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
-    crate::atomic::write(&dest, report.html.as_bytes(), false)
+    crate::store::atomic::write(&dest, report.html.as_bytes(), false)
         .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
     for n in &report.notes {
         eprintln!("note: {n}");

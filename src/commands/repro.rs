@@ -1,14 +1,57 @@
 //! `churnflow repro`: run what is stale, restore what the store has, skip what is fresh.
-use crate::cli::ReproArgs;
-use crate::commands::status::reasons_json;
 use crate::error::Result;
-use crate::exec::{self, ReproOptions};
-use crate::plan::plan;
-use crate::progress::Progress;
-use crate::project::Project;
-use crate::project_lock::ProjectLock;
-use crate::store::Store;
+use crate::exec::progress::Progress;
+use crate::exec::scheduler::{self, ReproOptions};
+use crate::plan::freshness::reasons_json;
+use crate::plan::predict::plan;
+use crate::plan::project::Project;
+use crate::store::objects::Store;
+use crate::store::project_lock::ProjectLock;
+use clap::Args;
 use std::path::Path;
+
+#[derive(Args)]
+pub struct ReproArgs {
+    /// Stages to reproduce, with their upstream stages (default: all).
+    pub stages: Vec<String>,
+    /// Run the selected stages even if they are fresh.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Print what would run and why, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print the plan as JSON.
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+    /// Stages run at once (default: the number of cores).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// After a failure, go on with the stages that do not depend on it.
+    #[arg(short, long)]
+    pub keep_going: bool,
+    /// Run the named stages and everything downstream of them (not upstream).
+    #[arg(long)]
+    pub downstream: bool,
+    /// Run only the named stages, not their upstream stages.
+    #[arg(short, long)]
+    pub single_item: bool,
+}
+
+impl ReproArgs {
+    /// The options the executor takes.
+    fn options(&self) -> ReproOptions {
+        ReproOptions {
+            targets: self.stages.clone(),
+            force: self.force,
+            jobs: self
+                .jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+            keep_going: self.keep_going,
+            downstream: self.downstream,
+            single_item: self.single_item,
+        }
+    }
+}
 
 pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
     if args.dry_run {
@@ -16,16 +59,8 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
     }
     let _lock = ProjectLock::acquire(Store::new(root).dir())?;
     let mut project = Project::load(root)?;
-    let opts = ReproOptions {
-        targets: args.stages.clone(),
-        force: args.force,
-        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
-        keep_going: args.keep_going,
-        downstream: args.downstream,
-        single_item: args.single_item,
-    };
     let progress = Progress::new(false);
-    let summary = exec::repro(&mut project, &opts, &progress)?;
+    let summary = scheduler::repro(&mut project, &args.options(), &progress)?;
     progress.line(&summary.line());
     Ok(0)
 }

@@ -1,6 +1,7 @@
 //! `churnflow score`: batch predictions with a registry model or a model file.
 use crate::error::{Error, Result};
-use crate::registry::Registry;
+use crate::store::registry::Registry;
+use crate::store::short_hash;
 use churnflow_stages::ScoreOptions;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ fn resolve_model(root: &Path, spec: &str) -> Result<(PathBuf, Option<f64>, Strin
         let path = registry.model_path(&hash).ok_or_else(|| {
             Error::BadInput(format!(
                 "the registry has no model file for {}; restore registry/ from git",
-                &hash[..12]
+                short_hash(&hash)
             ))
         })?;
         // The operating point chosen at evaluation (e.g. max_profit) travels with the promotion.
@@ -23,7 +24,7 @@ fn resolve_model(root: &Path, spec: &str) -> Result<(PathBuf, Option<f64>, Strin
             .rev()
             .filter(|e| e.model.as_deref() == Some(hash.as_str()))
             .find_map(|e| e.metrics.get("threshold").and_then(|t| t.as_f64()));
-        return Ok((path, threshold, format!("registry model {}", &hash[..12])));
+        return Ok((path, threshold, format!("registry model {}", short_hash(&hash))));
     }
     let path = if Path::new(spec).is_absolute() { PathBuf::from(spec) } else { root.join(spec) };
     if !path.is_file() {

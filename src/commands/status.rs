@@ -1,24 +1,10 @@
 //! `churnflow status`: every stale stage and exactly why; `--json` for machines.
 use crate::error::Result;
-use crate::freshness::StaleReason;
-use crate::plan::plan;
-use crate::project::Project;
+use crate::plan::freshness::reasons_json;
+use crate::plan::predict::plan;
+use crate::plan::project::Project;
 use serde_json::{json, Value};
 use std::path::Path;
-
-/// Reasons as JSON objects: the typed fields plus the sentence `status` prints.
-pub fn reasons_json(reasons: &[StaleReason]) -> Vec<Value> {
-    reasons
-        .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-            if let Value::Object(map) = &mut v {
-                map.insert("message".into(), Value::String(r.to_string()));
-            }
-            v
-        })
-        .collect()
-}
 
 pub fn run(root: &Path, as_json: bool) -> Result<u8> {
     let project = Project::load(root)?;

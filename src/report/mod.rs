@@ -14,15 +14,16 @@
 //! * model card: every out whose path ends in `model_card.md`.
 //!
 //! A file that is missing or unreadable becomes a sentence in the page, never an error.
-pub mod html;
-pub mod plots;
+pub(crate) mod html;
+pub(crate) mod plots;
 
-use crate::commands::metrics::collect;
-use crate::commands::params_diff::declared;
-use crate::compare::{Content, Rev, Side};
+use crate::compare::metric_files::collect;
+use crate::compare::metrics::{self, cell, change_cell, relative_cell};
+use crate::compare::params::declared;
+use crate::compare::side::{Content, Rev, Side};
 use crate::error::Result;
-use crate::metrics::{self, cell, change_cell, relative_cell};
-use crate::pipeline::Action;
+use crate::pipeline::resolve::StageAction;
+use crate::store::short_hash;
 use churnflow_stages::OutRole;
 use html::esc;
 use std::path::Path;
@@ -58,11 +59,11 @@ pub fn build(root: &Path) -> Result<Report> {
     let mut body = String::new();
     let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     body.push_str(&format!("<h1>churnflow report: {}</h1>", esc(&name)));
-    let head = crate::git::is_repo(root).then(|| Rev::commit(root, "HEAD").ok()).flatten();
+    let head = crate::compare::git::is_repo(root).then(|| Rev::commit(root, "HEAD").ok()).flatten();
     match head.as_ref().and_then(Rev::id) {
         Some(id) => body.push_str(&format!(
             "<p class=\"muted\">The workspace, compared with HEAD ({}) where noted.</p>",
-            esc(&id[..12.min(id.len())])
+            esc(short_hash(id))
         )),
         None => body.push_str("<p class=\"muted\">The workspace.</p>"),
     }
@@ -218,9 +219,9 @@ pub fn build(root: &Path) -> Result<Report> {
     // Validation.
     body.push_str("<section id=\"validation\"><h2>Validation</h2>");
     let stages = side.pipeline.iter().flat_map(|p| &p.stages);
-    let validation: Vec<(&str, &crate::pipeline::Out)> = stages
+    let validation: Vec<(&str, &crate::pipeline::resolve::Out)> = stages
         .flat_map(|s| {
-            let validate = matches!(&s.action, Action::Builtin { kind, .. } if kind == "validate");
+            let validate = matches!(&s.action, StageAction::Builtin { kind, .. } if kind == "validate");
             s.outs
                 .iter()
                 .filter(move |o| {

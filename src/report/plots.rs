@@ -272,7 +272,7 @@ fn confusion(data: &Value) -> Result<String, String> {
                         )))
                         .map_err(err)?;
                     let name = [["TN", "FP"], ["FN", "TP"]][actual][pred];
-                    let text = format!("{name} {}", crate::metrics::number(n));
+                    let text = format!("{name} {}", crate::compare::metrics::number(n));
                     chart
                         .draw_series(std::iter::once(Text::new(
                             text,

@@ -4,12 +4,13 @@
 //! the hash the lock records. Otherwise the reasons are typed ([`StaleReason`]) and each has
 //! one sentence; `status` prints them and `--json` exposes them. The fingerprint is compared
 //! first; only on a mismatch is the lock entry diffed to find the reasons.
-use crate::fingerprint::fingerprint;
-use crate::hashing::HashState;
-use crate::lockfile::StageLock;
-use crate::params;
-use crate::pipeline::{Action, Stage, Template};
-use crate::registry::Registry;
+use crate::pipeline::params;
+use crate::pipeline::resolve::{Stage, StageAction, Template};
+use crate::plan::fingerprint::fingerprint;
+use crate::store::hashing::HashState;
+use crate::store::lockfile::StageLock;
+use crate::store::registry::Registry;
+use crate::store::short_hash;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -47,10 +48,6 @@ fn short(v: &Value) -> String {
         Value::Null => "(none)".into(),
         other => other.to_string(),
     }
-}
-
-fn short_hash(h: &str) -> &str {
-    h.get(..12).unwrap_or(h)
 }
 
 impl fmt::Display for StaleReason {
@@ -91,6 +88,21 @@ impl fmt::Display for StaleReason {
             DefinitionChanged => write!(f, "stage definition changed"),
         }
     }
+}
+
+/// Reasons as JSON objects: the typed fields plus the sentence `status` prints (the
+/// `reasons` of `status --json` and `repro --dry-run --json`).
+pub fn reasons_json(reasons: &[StaleReason]) -> Vec<Value> {
+    reasons
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut v {
+                map.insert("message".into(), Value::String(r.to_string()));
+            }
+            v
+        })
+        .collect()
 }
 
 /// What was found about a stage's current inputs.
@@ -223,7 +235,7 @@ fn diff(
         }
     };
     match &stage.action {
-        Action::Cmd(cmds) => {
+        StageAction::Cmd(cmds) => {
             if lock.cmd.as_ref() != Some(cmds) && !(same_template && lock.uses.is_none()) {
                 if lock.uses.is_some() {
                     reasons.push(StaleReason::KindChanged { old: lock.uses.clone(), new: "cmd".into() });
@@ -232,7 +244,7 @@ fn diff(
                 }
             }
         }
-        Action::Builtin { kind, settings, code_version, .. } => {
+        StageAction::Builtin { kind, settings, code_version, .. } => {
             if lock.uses.as_deref() != Some(kind.as_str()) {
                 reasons.push(StaleReason::KindChanged { old: lock.uses.clone(), new: kind.clone() });
             } else {

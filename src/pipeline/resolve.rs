@@ -5,16 +5,17 @@
 //! outs that no two stages share, deps that some stage writes or that exist on disk.
 //! Problems are collected and reported together, each at its line and column.
 use crate::error::{did_you_mean, Diagnostic, Error, Result};
-use crate::params::{self, canonical, InterpError, Params};
-use crate::paths;
-use crate::spec::{self, ActionSpec, At, Spec, PIPELINE_FILE};
+use crate::pipeline::params::{self, canonical, InterpError, Params};
+use crate::pipeline::paths;
+use crate::pipeline::spec::{self, ActionSpec, At, Spec, PIPELINE_FILE};
 use churnflow_stages::OutRole;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+/// What a stage runs.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub enum StageAction {
     /// Shell commands run in order by `/bin/sh -c` from the project root.
     Cmd(Vec<String>),
     /// A built-in kind from the stages crate, run in a child process of this binary.
@@ -45,8 +46,7 @@ pub struct Stage {
     pub name: String,
     pub template: Template,
     pub at: Option<(usize, usize)>,
-    pub desc: Option<String>,
-    pub action: Action,
+    pub action: StageAction,
     /// Normalised, deduplicated, in declaration order.
     pub deps: Vec<At<String>>,
     pub outs: Vec<Out>,
@@ -62,22 +62,26 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// May this stage be restored from (and write) run records? Not with `persist` outs,
+    /// `always_changed`, uncached outs, or a registry side effect (promote). Whether a given
+    /// run record is complete is [`crate::plan::restorable::run_record`]'s question.
     pub fn uses_run_records(&self) -> bool {
-        !self.always_changed && !self.outs.iter().any(|o| o.persist) && self.registry_decision.is_none()
+        !self.always_changed
+            && self.outs.iter().all(|o| o.cache && !o.persist)
+            && self.registry_decision.is_none()
     }
 
     /// A one-line description of what the stage does, for `dag` and dry runs.
     pub fn action_text(&self) -> String {
         match &self.action {
-            Action::Cmd(cmds) => cmds.join(" && "),
-            Action::Builtin { kind, .. } => format!("uses: {kind}"),
+            StageAction::Cmd(cmds) => cmds.join(" && "),
+            StageAction::Builtin { kind, .. } => format!("uses: {kind}"),
         }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    pub root: PathBuf,
     pub stages: Vec<Stage>,
 }
 
@@ -104,10 +108,6 @@ impl Pipeline {
         let spec = spec::parse(&text).map_err(Error::Usage)?;
         let params = Params::load(root).map_err(Error::usage)?;
         resolve(root, &spec, &params).map_err(Error::Usage)
-    }
-
-    pub fn stage(&self, name: &str) -> Option<&Stage> {
-        self.stages.iter().find(|s| s.name == name)
     }
 
     pub fn index_of(&self, name: &str) -> Option<usize> {
@@ -161,7 +161,7 @@ fn resolve_with(
         check_deps(root, &stages, &mut errors);
     }
     if errors.is_empty() {
-        Ok(Pipeline { root: root.to_path_buf(), stages })
+        Ok(Pipeline { stages })
     } else {
         Err(errors)
     }
@@ -191,7 +191,7 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
                     Err(e) => errors.push(interp_error(e, params, c.at, &what)),
                 }
             }
-            Action::Cmd(resolved)
+            StageAction::Cmd(resolved)
         }
         ActionSpec::Uses { kind, with, with_at } => {
             let settings = match params::interpolate_value(with, params, &mut used) {
@@ -234,7 +234,7 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
                     declared.insert(io.params_section.to_string(), canonical(&section_params));
                     challenger_model = io.challenger_model.and_then(|m| paths::normalize(&m).ok());
                     registry_decision = io.registry_decision;
-                    Action::Builtin {
+                    StageAction::Builtin {
                         kind: kind.value.clone(),
                         settings: canonical(&settings),
                         code_version: io.code_version,
@@ -312,7 +312,6 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
         name: name.clone(),
         template,
         at: s.name.at,
-        desc: s.desc.clone(),
         action,
         deps: all_deps,
         outs: all_outs,

@@ -2,9 +2,9 @@
 //!
 //! This module only checks the shape of the file (known keys, right types). What the
 //! values mean — params, paths, edges — is checked when the spec is resolved into a
-//! [`crate::pipeline::Pipeline`].
+//! [`crate::pipeline::resolve::Pipeline`].
 use crate::error::Diagnostic;
-use crate::yaml::{self, loc, type_name, unknown_keys};
+use crate::pipeline::yaml::{self, loc, type_name, unknown_keys};
 use churnflow_stages::OutRole;
 use marked_yaml::types::MarkedMappingNode;
 use marked_yaml::Node;
@@ -49,7 +49,6 @@ pub struct OutSpec {
 #[derive(Debug, Clone)]
 pub struct StageSpec {
     pub name: At<String>,
-    pub desc: Option<String>,
     pub action: ActionSpec,
     pub deps: Vec<At<String>>,
     pub params: Vec<At<String>>,
@@ -229,13 +228,12 @@ fn parse_stage(name: At<String>, node: &Node) -> Result<StageSpec, Vec<Diagnosti
     for (key, role) in [("outs", OutRole::Out), ("metrics", OutRole::Metrics), ("plots", OutRole::Plots)] {
         outs.extend(out_list(map, key, role, &what, &mut errors));
     }
-    let desc = map.get_scalar("desc").map(|s| s.as_str().to_string());
     let frozen = flag(map, "frozen", &what, &mut errors);
     let always_changed = flag(map, "always_changed", &what, &mut errors);
 
     match action {
         Some(action) if errors.is_empty() => {
-            Ok(StageSpec { name, desc, action, deps, params, outs, frozen, always_changed })
+            Ok(StageSpec { name, action, deps, params, outs, frozen, always_changed })
         }
         _ => Err(errors),
     }

@@ -8,13 +8,13 @@
 //! (every restore verifies the hash). Restores copy (never hardlink, so a hand edit can't
 //! corrupt an object) into a temp file next to the target, verify, then rename. A corrupt
 //! object is reported, removed, and never used.
-use crate::atomic;
-use crate::hashing::{hash_bytes, manifest_bytes, ManifestEntry, PathHash};
+use crate::store::atomic;
+use crate::store::hashing::{hash_bytes, manifest_bytes, HashState, ManifestEntry, PathHash};
+use crate::store::short_hash;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 pub const STORE_DIR: &str = "artifacts";
@@ -106,19 +106,16 @@ impl Store {
         if dest.is_file() {
             return Ok(());
         }
-        let dir = dest.parent().unwrap_or(&self.dir);
-        fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-        let actual = copy_hashing(&mut File::open(src)?, tmp.as_file_mut())?;
+        fs::create_dir_all(dest.parent().unwrap_or(&self.dir))?;
+        let mut staged = atomic::stage(&dest)?;
+        let actual = copy_hashing(&mut File::open(src)?, staged.file())?;
         if actual != expected {
             return Err(io::Error::other(format!(
                 "{} changed while it was being stored; run again",
                 src.display()
             )));
         }
-        tmp.as_file().set_permissions(fs::Permissions::from_mode(0o444))?;
-        tmp.persist(&dest).map_err(|e| e.error)?;
-        Ok(())
+        staged.commit(&dest, atomic::OBJECT_MODE, false)
     }
 
     /// Puts bytes into the store; returns their hash.
@@ -126,12 +123,10 @@ impl Store {
         let hash = hash_bytes(bytes);
         let dest = self.object_path(&hash);
         if !dest.is_file() {
-            let dir = dest.parent().unwrap_or(&self.dir);
-            fs::create_dir_all(dir)?;
-            let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-            tmp.write_all(bytes)?;
-            tmp.as_file().set_permissions(fs::Permissions::from_mode(0o444))?;
-            tmp.persist(&dest).map_err(|e| e.error)?;
+            fs::create_dir_all(dest.parent().unwrap_or(&self.dir))?;
+            let mut staged = atomic::stage(&dest)?;
+            staged.file().write_all(bytes)?;
+            staged.commit(&dest, atomic::OBJECT_MODE, false)?;
         }
         Ok(hash)
     }
@@ -199,19 +194,17 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
-        let dir = dest.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::Builder::new().prefix(".churnflow-tmp-").tempfile_in(dir)?;
-        let actual = copy_hashing(&mut src, tmp.as_file_mut())?;
+        fs::create_dir_all(dest.parent().unwrap_or(Path::new(".")))?;
+        let mut staged = atomic::stage(dest)?;
+        let actual = copy_hashing(&mut src, staged.file())?;
         if actual != hash {
             let _ = fs::remove_file(&obj);
             return Err(RestoreError::Corrupt { hash: hash.to_string(), actual });
         }
-        tmp.as_file().set_permissions(fs::Permissions::from_mode(0o644))?;
         if fs::symlink_metadata(dest).map(|m| m.is_dir()).unwrap_or(false) {
             fs::remove_dir_all(dest)?;
         }
-        tmp.persist(dest).map_err(|e| e.error)?;
+        staged.commit(dest, atomic::WORKSPACE_MODE, false)?;
         Ok(())
     }
 
@@ -294,6 +287,49 @@ impl Store {
     }
 }
 
+/// What [`Store::save_hand_edit`] found and did.
+#[derive(Debug)]
+pub(crate) enum HandEdit {
+    /// Nothing there, or content that the lock or the store already knows.
+    Known,
+    /// Unknown content, now in the store under this hash.
+    Saved(String),
+    /// Unknown content that could not be stored; it will be replaced all the same.
+    NotSaved(io::Error),
+}
+
+impl HandEdit {
+    /// The warning to print before `out` of `stage` is replaced, if any.
+    pub(crate) fn warning(&self, stage: &str, out: &str) -> Option<String> {
+        match self {
+            HandEdit::Known => None,
+            HandEdit::Saved(hash) => Some(format!(
+                "warning: {stage}: out {out} was changed outside churnflow; its content is saved in the store as {} before it is replaced",
+                short_hash(hash)
+            )),
+            HandEdit::NotSaved(e) => Some(format!(
+                "warning: {stage}: out {out} was changed by hand and could not be saved ({e}); it is replaced"
+            )),
+        }
+    }
+}
+
+impl Store {
+    /// Before an out at `path` is replaced: content that neither `known` (the hash the lock
+    /// records for it) nor the store knows — a hand edit — is saved into the store first,
+    /// so it is never silently lost. The one place that decides this.
+    pub(crate) fn save_hand_edit(&self, state: &HashState, path: &Path, known: Option<&str>) -> HandEdit {
+        let Ok(Some(current)) = state.hash_path(path) else { return HandEdit::Known };
+        if known == Some(current.hash()) || self.has(current.hash()) {
+            return HandEdit::Known;
+        }
+        match self.put(path, &current) {
+            Ok(()) => HandEdit::Saved(current.hash().to_string()),
+            Err(e) => HandEdit::NotSaved(e),
+        }
+    }
+}
+
 /// Removes a file or directory without following symlinks; missing is fine.
 pub fn remove_path(path: &Path) -> io::Result<()> {
     match fs::symlink_metadata(path) {
@@ -321,7 +357,7 @@ fn copy_hashing(src: &mut File, dest: &mut File) -> io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hashing::HashState;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn a_flipped_byte_in_an_object_is_detected_and_never_restored() {

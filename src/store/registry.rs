@@ -12,9 +12,9 @@
 //! stage's decision is applied by the engine under the project lock, only if the baseline the
 //! challenger was compared against is still the baseline (compare-and-swap), and applying
 //! the same decision twice is a no-op.
-use crate::atomic;
-use crate::error::{Error, Result};
-use crate::hashing::{hash_bytes, hash_file};
+use crate::store::atomic;
+use crate::store::hashing::{hash_bytes, hash_file};
+use crate::store::short_hash;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -24,9 +24,78 @@ pub const REGISTRY_DIR: &str = "registry";
 const LOG_FILE: &str = "audit.jsonl";
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Why the registry could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RegistryError {
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error(
+        "{}:{line}: not a registry event ({source}); the audit log was edited by hand — restore it from git",
+        .path.display()
+    )]
+    BadEvent { path: PathBuf, line: usize, source: serde_json::Error },
+    #[error("{path}: not a promotion decision: {source}")]
+    BadDecision { path: String, source: serde_json::Error },
+    /// Compare-and-swap failed: another champion was promoted after the evaluation.
+    #[error(
+        "the registry changed since this challenger was evaluated (baseline now {}, evaluated against {}); run 'churnflow repro' again",
+        .now.as_deref().map(short_hash).unwrap_or("none"),
+        .evaluated.as_deref().map(short_hash).unwrap_or("none")
+    )]
+    BaselineMoved { now: Option<String>, evaluated: Option<String> },
+    /// The log failed verification when something was to be appended to it.
+    #[error("the registry audit log failed verification: {0}; restore registry/ from git")]
+    Tampered(VerifyError),
+    /// `models verify` found a problem.
+    #[error("registry verification failed: {0}")]
+    VerifyFailed(VerifyError),
+    #[error("cannot encode a registry event: {0}")]
+    Encode(serde_json::Error),
+    #[error("registry lock poisoned")]
+    Poisoned,
+    #[error("the registry has no champion yet; run 'churnflow repro' to train and promote one")]
+    NoChampion,
+    #[error("no model '{0}' in the registry (see 'churnflow models list')")]
+    UnknownModel(String),
+    #[error("'{0}' matches several models; give more of the hash")]
+    AmbiguousModel(String),
+    #[error("the registry has no champion to roll back")]
+    NothingToRollBack,
+    #[error("there is no earlier champion to roll back to")]
+    NoEarlierChampion,
+    #[error("model {} is already the champion", short_hash(.0))]
+    AlreadyChampion(String),
+    #[error("the registry has no model file for {}", short_hash(.0))]
+    NoModelFile(String),
+}
+
+impl RegistryError {
+    fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        RegistryError::Io { context: context.into(), source }
+    }
+}
+
+/// The first problem [`Registry::verify`] finds in the audit log or the model files.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum VerifyError {
+    #[error("event {index} has sequence number {seq} (events were removed or reordered)")]
+    Sequence { index: usize, seq: u64 },
+    #[error("event {seq} does not follow event {previous} (the chain is broken)")]
+    ChainBroken { seq: u64, previous: usize },
+    #[error("event {0} was modified after it was written")]
+    EventModified(u64),
+    #[error("event {seq}: the model file {model}.model is missing")]
+    ModelMissing { seq: u64, model: String },
+    #[error("event {seq}: the model file {model}.model was modified")]
+    ModelModified { seq: u64, model: String },
+}
+
+type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// What an audit-log event did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum EventAction {
     Promote,
     Reject,
     Rollback,
@@ -36,7 +105,7 @@ pub enum Action {
 pub struct Event {
     pub seq: u64,
     pub prev: String,
-    pub action: Action,
+    pub action: EventAction,
     /// The model this event is about (blake3 of its file).
     pub model: Option<String>,
     /// The champion the model was compared against.
@@ -62,7 +131,7 @@ impl Event {
     }
 
     pub fn sets_champion(&self) -> bool {
-        matches!(self.action, Action::Promote | Action::Rollback)
+        matches!(self.action, EventAction::Promote | EventAction::Rollback)
     }
 }
 
@@ -97,16 +166,14 @@ impl Registry {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+            Err(e) => return Err(RegistryError::io(format!("cannot read {}", path.display()), e)),
         };
         let mut events = Vec::new();
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let event: Event = serde_json::from_str(line).map_err(|e| {
-                Error::Runtime(format!(
-                    "{}:{}: not a registry event ({e}); the audit log was edited by hand — restore it from git",
-                    path.display(),
-                    n + 1
-                ))
+            let event: Event = serde_json::from_str(line).map_err(|source| RegistryError::BadEvent {
+                path: path.clone(),
+                line: n + 1,
+                source,
             })?;
             events.push(event);
         }
@@ -140,11 +207,7 @@ impl Registry {
     /// Finds a model by `champion` or a hash prefix.
     pub fn resolve(&self, name: &str) -> Result<String> {
         if name == "champion" {
-            return self.champion().ok_or_else(|| {
-                Error::BadInput(
-                    "the registry has no champion yet; run 'churnflow repro' to train and promote one".into(),
-                )
-            });
+            return self.champion().ok_or(RegistryError::NoChampion);
         }
         let mut found: Vec<String> =
             self.events().into_iter().filter_map(|e| e.model).filter(|m| m.starts_with(name)).collect();
@@ -152,40 +215,33 @@ impl Registry {
         found.dedup();
         match found.len() {
             1 => Ok(found.remove(0)),
-            0 => Err(Error::BadInput(format!(
-                "no model '{name}' in the registry (see 'churnflow models list')"
-            ))),
-            _ => Err(Error::BadInput(format!("'{name}' matches several models; give more of the hash"))),
+            0 => Err(RegistryError::UnknownModel(name.to_string())),
+            _ => Err(RegistryError::AmbiguousModel(name.to_string())),
         }
     }
 
-    /// Checks the hash chain. Returns the first broken event's description.
-    pub fn verify(&self) -> std::result::Result<usize, String> {
+    /// Checks the hash chain and the champions' model files. Returns the number of events.
+    pub fn verify(&self) -> Result<usize, VerifyError> {
         let events = self.events();
         let mut prev = GENESIS.to_string();
         for (i, e) in events.iter().enumerate() {
             if e.seq != i as u64 + 1 {
-                return Err(format!(
-                    "event {} has sequence number {} (events were removed or reordered)",
-                    i + 1,
-                    e.seq
-                ));
+                return Err(VerifyError::Sequence { index: i + 1, seq: e.seq });
             }
             if e.prev != prev {
-                return Err(format!("event {} does not follow event {} (the chain is broken)", e.seq, i));
+                return Err(VerifyError::ChainBroken { seq: e.seq, previous: i });
             }
             if e.compute_hash() != e.hash {
-                return Err(format!("event {} was modified after it was written", e.seq));
+                return Err(VerifyError::EventModified(e.seq));
             }
             if e.sets_champion() {
                 if let Some(m) = &e.model {
+                    let model = m.clone();
                     match self.model_path(m) {
-                        None => return Err(format!("event {}: the model file {m}.model is missing", e.seq)),
+                        None => return Err(VerifyError::ModelMissing { seq: e.seq, model }),
                         Some(p) => match hash_file(&p) {
                             Ok((h, _)) if &h == m => {}
-                            _ => {
-                                return Err(format!("event {}: the model file {m}.model was modified", e.seq))
-                            }
+                            _ => return Err(VerifyError::ModelModified { seq: e.seq, model }),
                         },
                     }
                 }
@@ -196,30 +252,26 @@ impl Registry {
     }
 
     fn append(&self, mut event: Event) -> Result<Event> {
-        self.verify().map_err(|e| {
-            Error::Runtime(format!(
-                "the registry audit log failed verification: {e}; restore registry/ from git"
-            ))
-        })?;
-        let mut events = self.events.write().map_err(|_| Error::Runtime("registry lock poisoned".into()))?;
+        self.verify().map_err(RegistryError::Tampered)?;
+        let mut events = self.events.write().map_err(|_| RegistryError::Poisoned)?;
         event.seq = events.len() as u64 + 1;
         event.prev = events.last().map(|e| e.hash.clone()).unwrap_or_else(|| GENESIS.to_string());
         event.hash = event.compute_hash();
         let mut text = String::new();
         for e in events.iter().chain(std::iter::once(&event)) {
-            text.push_str(&serde_json::to_string(e).map_err(|e| Error::Runtime(e.to_string()))?);
+            text.push_str(&serde_json::to_string(e).map_err(RegistryError::Encode)?);
             text.push('\n');
         }
         std::fs::create_dir_all(&self.dir)
-            .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
+            .map_err(|e| RegistryError::io(format!("cannot create {}", self.dir.display()), e))?;
         let path = self.dir.join(LOG_FILE);
         atomic::write(&path, text.as_bytes(), true)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+            .map_err(|e| RegistryError::io(format!("cannot write {}", path.display()), e))?;
         events.push(event.clone());
         Ok(event)
     }
 
-    fn new_event(action: Action, reason: String) -> Event {
+    fn new_event(action: EventAction, reason: String) -> Event {
         Event {
             seq: 0,
             prev: String::new(),
@@ -242,13 +294,13 @@ impl Registry {
     /// Applies a promote stage's decision file. Returns a sentence for the log.
     pub fn apply_decision(&self, root: &Path, decision_rel: &str, stage: &str) -> Result<String> {
         let path = root.join(decision_rel);
-        let bytes =
-            std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| RegistryError::io(format!("cannot read {}", path.display()), e))?;
         let decision: Decision = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Runtime(format!("{decision_rel}: not a promotion decision: {e}")))?;
+            .map_err(|source| RegistryError::BadDecision { path: decision_rel.to_string(), source })?;
         let model_path = root.join(&decision.model);
         let (model_hash, _) = hash_file(&model_path)
-            .map_err(|e| Error::io(format!("cannot read model {}", model_path.display()), e))?;
+            .map_err(|e| RegistryError::io(format!("cannot read model {}", model_path.display()), e))?;
         // The same decision about the same model is applied once.
         let decision_hash = hash_bytes(&[bytes.as_slice(), model_hash.as_bytes()].concat());
         if self.events().iter().any(|e| e.decision.as_deref() == Some(&decision_hash)) {
@@ -256,25 +308,22 @@ impl Registry {
         }
         let current = self.baseline_for(Some(&model_hash));
         if current != decision.baseline_hash {
-            return Err(Error::Runtime(format!(
-                "the registry changed since this challenger was evaluated (baseline now {}, evaluated against {}); run 'churnflow repro' again",
-                current.as_deref().map(|h| &h[..12.min(h.len())]).unwrap_or("none"),
-                decision.baseline_hash.as_deref().map(|h| &h[..12.min(h.len())]).unwrap_or("none"),
-            )));
+            return Err(RegistryError::BaselineMoved { now: current, evaluated: decision.baseline_hash });
         }
         if decision.promote && self.champion().as_deref() == Some(model_hash.as_str()) {
-            return Ok(format!("model {} is already the champion", &model_hash[..12]));
+            return Ok(format!("model {} is already the champion", short_hash(&model_hash)));
         }
-        let action = if decision.promote { Action::Promote } else { Action::Reject };
+        let action = if decision.promote { EventAction::Promote } else { EventAction::Reject };
         if decision.promote {
             let dest = self.dir.join("models").join(format!("{model_hash}.model"));
             if !dest.is_file() {
-                let bytes = std::fs::read(&model_path)
-                    .map_err(|e| Error::io(format!("cannot read model {}", model_path.display()), e))?;
+                let bytes = std::fs::read(&model_path).map_err(|e| {
+                    RegistryError::io(format!("cannot read model {}", model_path.display()), e)
+                })?;
                 std::fs::create_dir_all(self.dir.join("models"))
-                    .map_err(|e| Error::io("cannot create registry/models".to_string(), e))?;
+                    .map_err(|e| RegistryError::io("cannot create registry/models".to_string(), e))?;
                 atomic::write(&dest, &bytes, true)
-                    .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
+                    .map_err(|e| RegistryError::io(format!("cannot write {}", dest.display()), e))?;
             }
         }
         let mut event = Registry::new_event(action, decision.reason.clone());
@@ -286,30 +335,26 @@ impl Registry {
         event.metrics = decision.metrics;
         self.append(event)?;
         Ok(if decision.promote {
-            format!("promoted model {} to champion ({})", &model_hash[..12], decision.reason)
+            format!("promoted model {} to champion ({})", short_hash(&model_hash), decision.reason)
         } else {
-            format!("challenger {} not promoted: {}", &model_hash[..12], decision.reason)
+            format!("challenger {} not promoted: {}", short_hash(&model_hash), decision.reason)
         })
     }
 
     /// Makes the previous champion the champion again (itself an audited event).
     pub fn rollback(&self, to: Option<&str>, reason: &str) -> Result<Event> {
-        let current = self
-            .champion()
-            .ok_or_else(|| Error::BadInput("the registry has no champion to roll back".into()))?;
+        let current = self.champion().ok_or(RegistryError::NothingToRollBack)?;
         let target = match to {
             Some(name) => self.resolve(name)?,
-            None => self
-                .baseline_for(Some(&current))
-                .ok_or_else(|| Error::BadInput("there is no earlier champion to roll back to".into()))?,
+            None => self.baseline_for(Some(&current)).ok_or(RegistryError::NoEarlierChampion)?,
         };
         if target == current {
-            return Err(Error::BadInput(format!("model {} is already the champion", &target[..12])));
+            return Err(RegistryError::AlreadyChampion(target));
         }
         if self.model_path(&target).is_none() {
-            return Err(Error::BadInput(format!("the registry has no model file for {}", &target[..12])));
+            return Err(RegistryError::NoModelFile(target));
         }
-        let mut event = Registry::new_event(Action::Rollback, reason.to_string());
+        let mut event = Registry::new_event(EventAction::Rollback, reason.to_string());
         event.model = Some(target);
         event.baseline = Some(current);
         self.append(event)
@@ -382,6 +427,7 @@ mod tests {
         decide(root, b"A", true, None).unwrap();
         // Evaluated when there was no champion, but A became champion meanwhile.
         let err = decide(root, b"B", true, None).unwrap_err();
+        assert!(matches!(err, RegistryError::BaselineMoved { now: Some(_), evaluated: None }), "{err}");
         assert!(err.to_string().contains("registry changed since this challenger was evaluated"), "{err}");
         assert_eq!(Registry::load(root).unwrap().champion(), Some(hash(b"A")));
     }
@@ -395,7 +441,7 @@ mod tests {
         assert!(msg.contains("not promoted"), "{msg}");
         let reg = Registry::load(root).unwrap();
         assert_eq!(reg.champion(), Some(hash(b"A")));
-        assert_eq!(reg.events()[1].action, Action::Reject);
+        assert_eq!(reg.events()[1].action, EventAction::Reject);
     }
 
     #[test]
@@ -405,7 +451,7 @@ mod tests {
         decide(root, b"A", true, None).unwrap();
         decide(root, b"B", true, Some(&hash(b"A"))).unwrap();
         let event = Registry::load(root).unwrap().rollback(None, "B misbehaves").unwrap();
-        assert_eq!(event.action, Action::Rollback);
+        assert_eq!(event.action, EventAction::Rollback);
         let reg = Registry::load(root).unwrap();
         assert_eq!(reg.champion(), Some(hash(b"A")));
         assert_eq!(reg.verify(), Ok(3));
@@ -422,7 +468,8 @@ mod tests {
             std::fs::read_to_string(&log).unwrap().replace("\"reason\":\"gates\"", "\"reason\":\"forged\"");
         std::fs::write(&log, text).unwrap();
         let err = Registry::load(root).unwrap().verify().unwrap_err();
-        assert!(err.contains("event 1 was modified"), "{err}");
+        assert_eq!(err, VerifyError::EventModified(1));
+        assert_eq!(err.to_string(), "event 1 was modified after it was written");
         // And nothing more is appended to a tampered log.
         assert!(decide(root, b"C", false, Some(&hash(b"A"))).is_err());
     }
@@ -437,6 +484,7 @@ mod tests {
         let text = std::fs::read_to_string(&log).unwrap();
         let second_only: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
         std::fs::write(&log, second_only).unwrap();
-        assert!(Registry::load(root).unwrap().verify().is_err());
+        let err = Registry::load(root).unwrap().verify().unwrap_err();
+        assert_eq!(err, VerifyError::Sequence { index: 1, seq: 2 });
     }
 }

@@ -12,13 +12,14 @@
 //!   pipeline.lock records for it.
 //!
 //! Problems name the revision and file (`HEAD~1:pipeline.lock: ...`) and say what to do.
+use crate::compare::git::{self, GitError};
 use crate::error::{Diagnostic, Error, Result};
-use crate::git;
-use crate::lockfile::{LockFile, LOCK_FILE};
-use crate::params::{Params, PARAMS_FILE};
-use crate::pipeline::{self, Out, Pipeline};
-use crate::spec::{self, PIPELINE_FILE};
-use crate::store::{RestoreError, Store};
+use crate::pipeline::params::{Params, PARAMS_FILE};
+use crate::pipeline::resolve::{self, Out, Pipeline};
+use crate::pipeline::spec::{self, PIPELINE_FILE};
+use crate::store::lockfile::{LockFile, LOCK_FILE};
+use crate::store::objects::{RestoreError, Store};
+use crate::store::short_hash;
 use std::path::{Path, PathBuf};
 
 /// Which state of the project one side of a comparison shows.
@@ -34,7 +35,7 @@ pub enum Rev {
 
 impl Rev {
     /// Resolves a revision the user named; an unknown one is a usage error (exit 2).
-    pub fn commit(root: &Path, name: &str) -> Result<Rev> {
+    pub fn commit(root: &Path, name: &str) -> Result<Rev, GitError> {
         let id = git::verify_rev(root, name)?;
         Ok(Rev::Commit { name: name.to_string(), id })
     }
@@ -73,21 +74,16 @@ impl Rev {
 /// one = that revision vs the workspace, two = the first vs the second.
 pub fn sides(root: &Path, revs: &[String]) -> Result<(Rev, Rev)> {
     match revs {
-        [] => Ok((Rev::commit(root, "HEAD").map_err(no_head)?, Rev::Workspace)),
+        [] => {
+            let head = Rev::commit(root, "HEAD").map_err(|e| match e {
+                GitError::UnknownRevision(_) => GitError::NoCommitYet,
+                other => other,
+            })?;
+            Ok((head, Rev::Workspace))
+        }
         [a] => Ok((Rev::commit(root, a)?, Rev::Workspace)),
         [a, b] => Ok((Rev::commit(root, a)?, Rev::commit(root, b)?)),
         _ => Err(Error::BadInput("give at most two revisions: [REV_A [REV_B]]".into())),
-    }
-}
-
-fn no_head(e: Error) -> Error {
-    match e {
-        Error::BadInput(msg) if msg.starts_with("unknown git revision") => Error::BadInput(
-            "this repository has no commit yet (HEAD does not exist), so there is nothing to compare with; \
-             commit first, or name two revisions"
-                .into(),
-        ),
-        other => other,
     }
 }
 
@@ -122,7 +118,7 @@ impl Side {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(Error::io(format!("cannot read {}", root.join(rel).display()), e)),
                 },
-                Rev::Commit { id, .. } => git::show(root, id, rel),
+                Rev::Commit { id, .. } => Ok(git::show(root, id, rel)?),
             }
         };
         let retag = |mut d: Diagnostic| {
@@ -146,7 +142,7 @@ impl Side {
                     Some(t) => {
                         let spec = spec::parse(&t)
                             .map_err(|ds| Error::Usage(ds.into_iter().map(retag).collect()))?;
-                        let p = pipeline::resolve_at_revision(root, &spec, &params)
+                        let p = resolve::resolve_at_revision(root, &spec, &params)
                             .map_err(|ds| Error::Usage(ds.into_iter().map(retag).collect()))?;
                         Some(p)
                     }
@@ -225,7 +221,7 @@ impl Side {
                         record.hash
                     )));
                 }
-                let short = &record.hash[..12.min(record.hash.len())];
+                let short = short_hash(&record.hash);
                 match Store::new(&self.root).read_verified(&record.hash) {
                     Ok(b) => Ok(Content::Bytes(b)),
                     Err(RestoreError::Missing(_)) => Ok(Content::Unreadable(format!(

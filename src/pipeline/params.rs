@@ -75,7 +75,7 @@ impl Params {
     pub fn missing(&self, key: &str, at: Option<(usize, usize)>, what: &str) -> Diagnostic {
         let keys = self.keys();
         let d = Diagnostic::new(
-            crate::spec::PIPELINE_FILE,
+            crate::pipeline::spec::PIPELINE_FILE,
             at,
             format!("{what} uses param '{key}', which params.yaml does not define"),
         );

@@ -1,17 +1,10 @@
 //! A stage's fingerprint: blake3 over a canonical encoding of everything that decides its
 //! results.
 //!
-//! | in the fingerprint                          | not in it                                 |
-//! |---------------------------------------------|-------------------------------------------|
-//! | resolved `cmd` strings, or kind + settings  | mtimes, sizes, inode numbers              |
-//! | per-kind code version (built-in kinds)      | absolute paths (moving the project keeps  |
-//! | each dep's content hash (dirs: manifest)    |   every fingerprint)                      |
-//! | each declared param's canonical JSON value  | params the stage does not declare         |
-//! | declared out paths                          | `desc`, out options such as `cache`       |
-//! | the baseline champion (stages that use it)  | hostnames, users, timestamps              |
+//! What is in it and what is not, and why: see the design notes in [`crate::plan`].
 //!
 //! The key is a serialisable struct streamed as JSON into the hasher; map keys are sorted.
-use crate::pipeline::{Action, Stage};
+use crate::pipeline::resolve::{Stage, StageAction};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -39,8 +32,8 @@ struct StageKey<'a> {
 /// The fingerprint of `stage` given its deps' hashes and the baseline it would compare to.
 pub fn fingerprint(stage: &Stage, deps: &BTreeMap<String, String>, baseline: Option<&str>) -> String {
     let action = match &stage.action {
-        Action::Cmd(cmds) => ActionKey::Cmd(cmds),
-        Action::Builtin { kind, settings, code_version, .. } => {
+        StageAction::Cmd(cmds) => ActionKey::Cmd(cmds),
+        StageAction::Builtin { kind, settings, code_version, .. } => {
             ActionKey::Uses { kind, settings, code_version: *code_version }
         }
     };

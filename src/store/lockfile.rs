@@ -5,7 +5,7 @@
 //! diffs and merges sanely in git. Directory manifests live in the store, not here. It is
 //! rewritten atomically (temp file, fsync, rename) after each stage that succeeds.
 use crate::error::{Diagnostic, Error, Result};
-use crate::store::OutRecord;
+use crate::store::objects::OutRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -107,7 +107,7 @@ impl LockFile {
 
     pub fn save(&self, root: &Path) -> Result<()> {
         let path = root.join(LOCK_FILE);
-        crate::atomic::write(&path, self.to_text().as_bytes(), true)
+        crate::store::atomic::write(&path, self.to_text().as_bytes(), true)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     }
 }

@@ -2,8 +2,9 @@
 //! stage could be restored from a run record instead of running. Used by `status` and
 //! `repro --dry-run`; `repro` itself decides each stage again once its upstream is done.
 use crate::error::{Error, Result};
-use crate::freshness::{assess, StaleReason};
-use crate::project::Project;
+use crate::plan::freshness::{assess, StaleReason};
+use crate::plan::project::Project;
+use crate::plan::restorable::run_record;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,11 +57,7 @@ pub fn plan(project: &Project, selected: &[bool], force: bool) -> Result<Vec<Pla
         let restorable = !upstream
             && !force
             && !reasons.is_empty()
-            && stage.uses_run_records()
-            && stage.outs.iter().all(|o| o.cache)
-            && a.fingerprint.as_deref().and_then(|fp| project.store.read_run(fp)).is_some_and(|rec| {
-                stage.outs.iter().all(|o| rec.outs.get(&o.path).is_some_and(|r| project.store.can_restore(r)))
-            });
+            && a.fingerprint.as_deref().and_then(|fp| run_record(&project.store, stage, fp)).is_some();
         stale[i] = !reasons.is_empty();
         planned.push(PlannedStage {
             stage: stage.name.clone(),

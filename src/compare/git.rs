@@ -2,9 +2,27 @@
 //!
 //! The project may be a subfolder of the repository, so paths are taken relative to the
 //! project root and prefixed with its place in the repository.
-use crate::error::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Why a revision could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GitError {
+    #[error("{} is not in a git repository, so revision '{rev}' cannot be read", .root.display())]
+    NotARepo { root: PathBuf, rev: String },
+    #[error("unknown git revision '{0}' (try 'git log --oneline' for valid ones)")]
+    UnknownRevision(String),
+    /// HEAD was asked for (the default side of a comparison) and there is no commit yet.
+    #[error(
+        "this repository has no commit yet (HEAD does not exist), so there is nothing to compare with; \
+         commit first, or name two revisions"
+    )]
+    NoCommitYet,
+    #[error("cannot run git: {0}")]
+    Run(#[source] std::io::Error),
+}
+
+type Result<T> = std::result::Result<T, GitError>;
 
 fn git(root: &Path, args: &[&str]) -> std::io::Result<std::process::Output> {
     Command::new("git").arg("-C").arg(root).args(args).output()
@@ -17,25 +35,19 @@ pub fn is_repo(root: &Path) -> bool {
 
 /// The project's folder inside the repository ("" at the top, else "sub/dir/").
 fn prefix(root: &Path) -> Result<String> {
-    let out = git(root, &["rev-parse", "--show-prefix"]).map_err(|e| Error::io("cannot run git", e))?;
+    let out = git(root, &["rev-parse", "--show-prefix"]).map_err(GitError::Run)?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Checks that `rev` names a commit; a clear usage error if not.
 pub fn verify_rev(root: &Path, rev: &str) -> Result<String> {
     if !is_repo(root) {
-        return Err(Error::BadInput(format!(
-            "{} is not in a git repository, so revision '{rev}' cannot be read",
-            root.display()
-        )));
+        return Err(GitError::NotARepo { root: root.to_path_buf(), rev: rev.to_string() });
     }
     let spec = format!("{rev}^{{commit}}");
-    let out = git(root, &["rev-parse", "--verify", "--quiet", &spec])
-        .map_err(|e| Error::io("cannot run git", e))?;
+    let out = git(root, &["rev-parse", "--verify", "--quiet", &spec]).map_err(GitError::Run)?;
     if !out.status.success() {
-        return Err(Error::BadInput(format!(
-            "unknown git revision '{rev}' (try 'git log --oneline' for valid ones)"
-        )));
+        return Err(GitError::UnknownRevision(rev.to_string()));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -43,7 +55,7 @@ pub fn verify_rev(root: &Path, rev: &str) -> Result<String> {
 /// The text of the project file `rel` at `rev`, or `None` if it did not exist there.
 pub fn show(root: &Path, rev: &str, rel: &str) -> Result<Option<String>> {
     let object = format!("{rev}:{}{rel}", prefix(root)?);
-    let out = git(root, &["show", &object]).map_err(|e| Error::io("cannot run git", e))?;
+    let out = git(root, &["show", &object]).map_err(GitError::Run)?;
     Ok(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 

@@ -7,17 +7,21 @@
 //! stores them, writes the run record, and only then records the stage in pipeline.lock
 //! (rewritten atomically after every stage, so a crash keeps earlier progress). A stage that
 //! fails or is interrupted records nothing and its downstream stages do not start.
+//! Why a stage failed is a [`StageError`], printed as `<stage>: FAILED: <error>`.
 use crate::error::{Error, Result};
-use crate::freshness::{assess, Assessment};
-use crate::hashing::PathHash;
-use crate::lockfile::{LockFile, StageLock};
-use crate::pipeline::{Action, Stage};
-use crate::process;
-use crate::progress::Progress;
-use crate::project::Project;
-use crate::store::{remove_path, OutRecord, RunRecord};
+use crate::exec::process;
+use crate::exec::progress::Progress;
+use crate::exec::stage_call::{self, CallFile};
+use crate::pipeline::resolve::{Stage, StageAction};
+use crate::plan::freshness::{assess, Assessment};
+use crate::plan::project::Project;
+use crate::plan::restorable;
+use crate::store::hashing::PathHash;
+use crate::store::lockfile::{LockFile, StageLock};
+use crate::store::objects::{remove_path, OutRecord, RestoreError, RunRecord};
+use crate::store::short_hash;
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -31,16 +35,9 @@ pub struct ReproOptions {
     pub single_item: bool,
 }
 
-/// What the engine hands to the child process that runs a built-in stage.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct StageCall {
-    pub kind: String,
-    pub invocation: churnflow_stages::Invocation,
-}
-
 /// How one stage ended.
 #[derive(Debug)]
-enum Outcome {
+enum StageOutcome {
     UpToDate,
     Restored(StageLock),
     Ran(StageLock),
@@ -97,7 +94,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
     let jobs = opts.jobs.max(1);
 
     std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+        let (tx, rx) = mpsc::channel::<(usize, StageOutcome)>();
         let mut running = 0usize;
         loop {
             while running < jobs && !stop && !process::interrupted() {
@@ -118,16 +115,16 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
             running -= 1;
             let name = project.pipeline.stages[i].name.clone();
             let succeeded = match outcome {
-                Outcome::UpToDate => {
+                StageOutcome::UpToDate => {
                     summary.up_to_date.push(name);
                     true
                 }
-                Outcome::Restored(entry) => {
+                StageOutcome::Restored(entry) => {
                     record(&mut lock, &project.root, &name, entry)?;
                     summary.restored.push(name);
                     true
                 }
-                Outcome::Ran(entry) => {
+                StageOutcome::Ran(entry) => {
                     // A decision is applied to the registry before the stage is recorded: if
                     // applying fails the stage is not fresh and runs again; if churnflow dies
                     // between the two, the rerun re-applies the same decision, a no-op.
@@ -148,12 +145,12 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                     summary.ran.push(name);
                     true
                 }
-                Outcome::Failed => {
+                StageOutcome::Failed => {
                     summary.failed.push(name);
                     stop |= !opts.keep_going;
                     false
                 }
-                Outcome::Interrupted => {
+                StageOutcome::Interrupted => {
                     interrupted = true;
                     stop = true;
                     false
@@ -197,12 +194,8 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
         return Err(Error::Interrupted);
     }
     if !summary.failed.is_empty() {
-        let mut msg = format!("stage(s) failed: {}", summary.failed.join(", "));
-        if !summary.not_run.is_empty() {
-            msg.push_str(&format!("; not run: {}", summary.not_run.join(", ")));
-        }
         progress.line(&summary.line());
-        return Err(Error::StageFailed(msg));
+        return Err(Error::StagesFailed { failed: summary.failed, not_run: summary.not_run });
     }
     Ok(summary)
 }
@@ -221,65 +214,119 @@ fn record(lock: &mut LockFile, root: &std::path::Path, name: &str, entry: StageL
     lock.save(root)
 }
 
+/// Why one stage failed (or stopped), as the line after `<stage>: FAILED: ` says it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StageError {
+    #[error("cannot hash its files: {0}")]
+    Hash(#[source] std::io::Error),
+    /// A dep is missing, so there is no fingerprint to run with.
+    #[error("cannot run: {}", .0.join("; "))]
+    Blocked(Vec<String>),
+    #[error("cannot remove old out {out}: {source}")]
+    RemoveOut { out: String, source: std::io::Error },
+    #[error("cannot create {}: {source}", .dir.display())]
+    CreateDir { dir: PathBuf, source: std::io::Error },
+    #[error("cannot create its log {}: {source}", .path.display())]
+    CreateLog { path: PathBuf, source: std::io::Error },
+    #[error("cannot write its invocation: {0}")]
+    WriteCall(#[source] std::io::Error),
+    #[error("cannot find churnflow itself: {0}")]
+    FindSelf(#[source] std::io::Error),
+    #[error("cannot start: {0}")]
+    Start(#[source] std::io::Error),
+    /// The command exited non-zero (`code`: `None` when a signal killed it); `log_tail`
+    /// holds the last lines of its log.
+    #[error("{}\n{log_tail}", exit_text(*.code))]
+    Exited { code: Option<i32>, log_tail: String },
+    #[error("finished but did not write its out {0}")]
+    OutNotWritten(String),
+    #[error("cannot hash its out {out}: {source}")]
+    HashOut { out: String, source: std::io::Error },
+    #[error("cannot store its out {out}: {source}")]
+    StoreOut { out: String, source: std::io::Error },
+    #[error("cannot write its run record: {0}")]
+    WriteRun(#[source] std::io::Error),
+    #[error("cannot restore {out}: {source}")]
+    Restore { out: String, source: RestoreError },
+    #[error("frozen, and its uncached out {0} changed; restore it from git")]
+    FrozenUncached(String),
+    #[error("frozen, and its out {out} cannot be restored: {source}")]
+    FrozenRestore { out: String, source: RestoreError },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+fn exit_text(code: Option<i32>) -> String {
+    code.map(|c| format!("exit code {c}")).unwrap_or_else(|| "killed by a signal".into())
+}
+
 fn run_stage(
     project: &Project,
     i: usize,
     lock: Option<&StageLock>,
     force: bool,
     progress: &Progress,
-) -> Outcome {
+) -> StageOutcome {
     let stage = &project.pipeline.stages[i];
     let name = &stage.name;
     let a = match assess(&project.root, stage, lock, &project.state, &project.registry, force) {
         Ok(a) => a,
-        Err(e) => return fail(progress, name, format!("cannot hash its files: {e}")),
+        Err(e) => return fail(progress, name, StageError::Hash(e)),
     };
     if a.is_fresh() {
         progress.line(&format!("{name}: up to date"));
-        return Outcome::UpToDate;
+        return StageOutcome::UpToDate;
     }
     if stage.frozen {
         if let Some(lock) = lock {
-            return restore_frozen(project, stage, lock, progress);
+            return match restore_frozen(project, stage, lock, progress) {
+                Ok(()) => {
+                    progress.line(&format!("{}: frozen, outs restored", stage.name));
+                    StageOutcome::Restored(lock.clone())
+                }
+                Err(e) => fail(progress, name, e),
+            };
         }
     }
     let Some(fp) = a.fingerprint.clone() else {
-        let missing: Vec<String> = a.reasons.iter().map(|r| r.to_string()).collect();
-        return fail(progress, name, format!("cannot run: {}", missing.join("; ")));
+        return fail(progress, name, StageError::Blocked(a.reasons.iter().map(|r| r.to_string()).collect()));
     };
-    if !force && stage.uses_run_records() && stage.outs.iter().all(|o| o.cache) {
-        if let Some(run) = project.store.read_run(&fp) {
+    if !force {
+        if let Some(run) = restorable::run_record(&project.store, stage, &fp) {
+            progress.start(name, "restoring from the store");
             match restore_run(project, stage, lock, &run, progress) {
-                Ok(true) => {
-                    progress.finish(name, &format!("{name}: restored from the store (run {})", &fp[..12]));
-                    return Outcome::Restored(lock_entry(stage, &a, fp, run.outs));
+                Ok(()) => {
+                    progress
+                        .finish(name, &format!("{name}: restored from the store (run {})", short_hash(&fp)));
+                    return StageOutcome::Restored(lock_entry(stage, &a, fp, run.outs));
                 }
-                Ok(false) => {}
-                Err(msg) => progress.line(&format!("warning: {name}: {msg}; running it instead")),
+                Err(e) => progress.line(&format!("warning: {name}: {e}; running it instead")),
             }
         }
     }
     let reasons: Vec<String> = a.reasons.iter().map(|r| r.to_string()).collect();
     progress.start(name, &format!("running ({})", reasons.join("; ")));
     let started = Instant::now();
-    match execute(project, stage, lock, a.baseline.as_deref(), progress) {
-        Ok(summary) => finish_run(project, stage, &a, fp, started, summary, progress),
-        Err(ExecError::Interrupted) => {
-            progress.finish(name, &format!("{name}: interrupted"));
-            Outcome::Interrupted
+    let ran = execute(project, stage, lock, a.baseline.as_deref(), progress)
+        .and_then(|summary| finish_run(project, stage, &fp, summary));
+    match ran {
+        Ok((outs, summary)) => {
+            let took = started.elapsed();
+            let detail = summary.as_deref().map(|s| format!(": {s}")).unwrap_or_default();
+            progress.finish(name, &format!("{name}: done in {:.1}s{detail}", took.as_secs_f64()));
+            StageOutcome::Ran(lock_entry(stage, &a, fp, outs))
         }
-        Err(ExecError::Failed(msg)) => fail(progress, name, msg),
+        Err(StageError::Interrupted) => {
+            progress.finish(name, &format!("{name}: interrupted"));
+            StageOutcome::Interrupted
+        }
+        Err(e) => fail(progress, name, e),
     }
 }
 
-fn fail(progress: &Progress, name: &str, msg: String) -> Outcome {
-    progress.finish(name, &format!("{name}: FAILED: {msg}"));
-    Outcome::Failed
-}
-
-enum ExecError {
-    Failed(String),
-    Interrupted,
+fn fail(progress: &Progress, name: &str, e: StageError) -> StageOutcome {
+    progress.finish(name, &format!("{name}: FAILED: {e}"));
+    StageOutcome::Failed
 }
 
 fn lock_entry(
@@ -289,8 +336,8 @@ fn lock_entry(
     outs: BTreeMap<String, OutRecord>,
 ) -> StageLock {
     let (cmd, uses, settings, code_version) = match &stage.action {
-        Action::Cmd(c) => (Some(c.clone()), None, None, None),
-        Action::Builtin { kind, settings, code_version, .. } => {
+        StageAction::Cmd(c) => (Some(c.clone()), None, None, None),
+        StageAction::Builtin { kind, settings, code_version, .. } => {
             (None, Some(kind.clone()), Some(settings.clone()), Some(*code_version))
         }
     };
@@ -307,8 +354,7 @@ fn lock_entry(
     }
 }
 
-/// Before an out is replaced: content that neither the lock nor the store knows (a hand
-/// edit) is saved into the store first, with a warning naming it.
+/// Before an out is replaced: a hand edit is saved into the store, with a warning.
 fn save_hand_edit(
     project: &Project,
     stage: &Stage,
@@ -316,56 +362,48 @@ fn save_hand_edit(
     out: &str,
     progress: &Progress,
 ) {
-    let path = project.root.join(out);
-    let Ok(Some(current)) = project.state.hash_path(&path) else { return };
-    let known = lock.and_then(|l| l.outs.get(out)).is_some_and(|r| r.hash == current.hash());
-    if known || project.store.has(current.hash()) {
-        return;
-    }
-    match project.store.put(&path, &current) {
-        Ok(()) => progress.line(&format!(
-            "warning: {}: out {out} was changed outside churnflow; its content is saved in the store as {} before it is replaced",
-            stage.name,
-            &current.hash()[..12]
-        )),
-        Err(e) => progress.line(&format!("warning: {}: out {out} was changed by hand and could not be saved ({e}); it is replaced", stage.name)),
+    let known = lock.and_then(|l| l.outs.get(out)).map(|r| r.hash.as_str());
+    let saved = project.store.save_hand_edit(&project.state, &project.root.join(out), known);
+    if let Some(warning) = saved.warning(&stage.name, out) {
+        progress.line(&warning);
     }
 }
 
-/// Restores every out of `run`. `Ok(false)`: some object is missing (run instead).
+/// Restores every out of `run` (which [`restorable::run_record`] found complete).
 fn restore_run(
     project: &Project,
     stage: &Stage,
     lock: Option<&StageLock>,
     run: &RunRecord,
     progress: &Progress,
-) -> std::result::Result<bool, String> {
-    let mut records = Vec::new();
+) -> Result<(), StageError> {
     for out in &stage.outs {
-        match run.outs.get(&out.path) {
-            Some(r) if project.store.can_restore(r) => records.push((out.path.as_str(), r)),
-            _ => return Ok(false),
-        }
-    }
-    progress.start(&stage.name, "restoring from the store");
-    for (path, record) in records {
-        let dest = project.root.join(path);
+        let Some(record) = run.outs.get(&out.path) else { continue };
+        let dest = project.root.join(&out.path);
         if let Ok(Some(h)) = project.state.hash_path(&dest) {
             if h.hash() == record.hash {
                 continue;
             }
         }
-        save_hand_edit(project, stage, lock, path, progress);
-        project.store.restore(record, &dest).map_err(|e| format!("cannot restore {path}: {e}"))?;
+        save_hand_edit(project, stage, lock, &out.path, progress);
+        project
+            .store
+            .restore(record, &dest)
+            .map_err(|source| StageError::Restore { out: out.path.clone(), source })?;
         if !record.is_dir() {
             project.state.record(&dest, &record.hash);
         }
     }
-    Ok(true)
+    Ok(())
 }
 
 /// A frozen stage never reruns; missing or edited outs come back from the store.
-fn restore_frozen(project: &Project, stage: &Stage, lock: &StageLock, progress: &Progress) -> Outcome {
+fn restore_frozen(
+    project: &Project,
+    stage: &Stage,
+    lock: &StageLock,
+    progress: &Progress,
+) -> Result<(), StageError> {
     for out in &stage.outs {
         let Some(record) = lock.outs.get(&out.path) else { continue };
         let dest = project.root.join(&out.path);
@@ -375,23 +413,15 @@ fn restore_frozen(project: &Project, stage: &Stage, lock: &StageLock, progress: 
             }
         }
         if !out.cache {
-            return fail(
-                progress,
-                &stage.name,
-                format!("frozen, and its uncached out {} changed; restore it from git", out.path),
-            );
+            return Err(StageError::FrozenUncached(out.path.clone()));
         }
         save_hand_edit(project, stage, Some(lock), &out.path, progress);
-        if let Err(e) = project.store.restore(record, &dest) {
-            return fail(
-                progress,
-                &stage.name,
-                format!("frozen, and its out {} cannot be restored: {e}", out.path),
-            );
-        }
+        project
+            .store
+            .restore(record, &dest)
+            .map_err(|source| StageError::FrozenRestore { out: out.path.clone(), source })?;
     }
-    progress.line(&format!("{}: frozen, outs restored", stage.name));
-    Outcome::Restored(lock.clone())
+    Ok(())
 }
 
 /// Runs the stage's action. Returns the built-in kind's one-line summary, if any.
@@ -401,27 +431,29 @@ fn execute(
     lock: Option<&StageLock>,
     baseline: Option<&str>,
     progress: &Progress,
-) -> std::result::Result<Option<String>, ExecError> {
+) -> Result<Option<String>, StageError> {
     let root = &project.root;
     for out in &stage.outs {
         let path = root.join(&out.path);
         if !out.persist {
             save_hand_edit(project, stage, lock, &out.path, progress);
-            remove_path(&path)
-                .map_err(|e| ExecError::Failed(format!("cannot remove old out {}: {e}", out.path)))?;
+            remove_path(&path).map_err(|source| StageError::RemoveOut { out: out.path.clone(), source })?;
         }
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
-                .map_err(|e| ExecError::Failed(format!("cannot create {}: {e}", parent.display())))?;
+                .map_err(|source| StageError::CreateDir { dir: parent.to_path_buf(), source })?;
         }
     }
     let log_path = project.store.log_path(&stage.name);
     let log = std::fs::create_dir_all(log_path.parent().unwrap_or(root))
         .and_then(|_| std::fs::File::create(&log_path))
-        .map_err(|e| ExecError::Failed(format!("cannot create its log {}: {e}", log_path.display())))?;
-    let commands: Vec<std::process::Command> = match &stage.action {
-        Action::Cmd(cmds) => cmds.iter().map(|c| process::shell(c, root)).collect(),
-        Action::Builtin { kind, settings, params_section, .. } => {
+        .map_err(|source| StageError::CreateLog { path: log_path.clone(), source })?;
+    match &stage.action {
+        StageAction::Cmd(cmds) => {
+            let commands = cmds.iter().map(|c| process::shell(c, root)).collect();
+            run_commands(commands, &stage.name, &log, &log_path).map(|_| None)
+        }
+        StageAction::Builtin { kind, settings, params_section, .. } => {
             let invocation = churnflow_stages::Invocation {
                 root: root.clone(),
                 stage: stage.name.clone(),
@@ -429,64 +461,42 @@ fn execute(
                 params: stage.params.get(params_section).cloned().unwrap_or(serde_json::Value::Null),
                 baseline_model: baseline.and_then(|h| project.registry.model_path(h)),
             };
-            let dir = project.store.dir().join("tmp");
-            let file = std::fs::create_dir_all(&dir)
-                .and_then(|_| {
-                    tempfile::Builder::new()
-                        .prefix(&format!("{}-", stage.name))
-                        .suffix(".json")
-                        .tempfile_in(&dir)
-                })
-                .and_then(|mut f| {
-                    let call = StageCall { kind: kind.clone(), invocation };
-                    serde_json::to_writer(&mut f, &call).map_err(std::io::Error::other)?;
-                    f.flush()?;
-                    Ok(f)
-                })
-                .map_err(|e| ExecError::Failed(format!("cannot write its invocation: {e}")))?;
-            let exe = std::env::current_exe()
-                .map_err(|e| ExecError::Failed(format!("cannot find churnflow itself: {e}")))?;
-            let mut c = std::process::Command::new(exe);
-            c.arg(crate::cli::STAGE_SUBCOMMAND).arg(file.path()).current_dir(root);
-            // The temp file lives until the command below has run.
-            return run_commands(vec![c], &stage.name, &log, &log_path).map(|_| {
-                drop(file);
-                read_summary(&log_path)
-            });
+            let call = CallFile::write(&project.store.dir().join("tmp"), kind, invocation)
+                .map_err(StageError::WriteCall)?;
+            let exe = std::env::current_exe().map_err(StageError::FindSelf)?;
+            // The call file lives until the command below has run.
+            run_commands(vec![call.command(&exe, root)], &stage.name, &log, &log_path)?;
+            drop(call);
+            Ok(stage_call::read_summary(&log_path))
         }
-    };
-    run_commands(commands, &stage.name, &log, &log_path).map(|_| None)
+    }
 }
 
 fn run_commands(
     commands: Vec<std::process::Command>,
     stage: &str,
     log: &std::fs::File,
-    log_path: &std::path::Path,
-) -> std::result::Result<(), ExecError> {
+    log_path: &Path,
+) -> Result<(), StageError> {
     for mut command in commands {
         command.env("CHURNFLOW_STAGE", stage);
         let status = match process::run_logged(command, log) {
             Ok(s) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(ExecError::Interrupted),
-            Err(e) => return Err(ExecError::Failed(format!("cannot start: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(StageError::Interrupted),
+            Err(e) => return Err(StageError::Start(e)),
         };
         if process::interrupted() {
-            return Err(ExecError::Interrupted);
+            return Err(StageError::Interrupted);
         }
         if !status.success() {
-            let code = status
-                .code()
-                .map(|c| format!("exit code {c}"))
-                .unwrap_or_else(|| "killed by a signal".into());
-            return Err(ExecError::Failed(format!("{code}\n{}", log_tail(log_path, 20))));
+            return Err(StageError::Exited { code: status.code(), log_tail: log_tail(log_path, 20) });
         }
     }
     Ok(())
 }
 
 /// The last lines of a stage's log, indented, with where the whole log is.
-fn log_tail(path: &std::path::Path, lines: usize) -> String {
+fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     let tail = &all[all.len().saturating_sub(lines)..];
@@ -495,51 +505,32 @@ fn log_tail(path: &std::path::Path, lines: usize) -> String {
     out
 }
 
-fn read_summary(path: &std::path::Path) -> Option<String> {
-    let file = std::fs::File::open(path).ok()?;
-    std::io::BufReader::new(file)
-        .lines()
-        .map_while(|l| l.ok())
-        .filter_map(|l| l.strip_prefix(crate::cli::SUMMARY_PREFIX).map(str::to_string))
-        .last()
-}
-
-#[allow(clippy::too_many_arguments)]
+/// After a successful run: checks, hashes and stores the outs and writes the run record.
 fn finish_run(
     project: &Project,
     stage: &Stage,
-    a: &Assessment,
-    fp: String,
-    started: Instant,
+    fp: &str,
     summary: Option<String>,
-    progress: &Progress,
-) -> Outcome {
-    let name = &stage.name;
+) -> Result<(BTreeMap<String, OutRecord>, Option<String>), StageError> {
     let mut outs = BTreeMap::new();
     for out in &stage.outs {
         let path = project.root.join(&out.path);
         let h: PathHash = match project.state.hash_path(&path) {
             Ok(Some(h)) => h,
-            Ok(None) => {
-                return fail(progress, name, format!("finished but did not write its out {}", out.path))
-            }
-            Err(e) => return fail(progress, name, format!("cannot hash its out {}: {e}", out.path)),
+            Ok(None) => return Err(StageError::OutNotWritten(out.path.clone())),
+            Err(source) => return Err(StageError::HashOut { out: out.path.clone(), source }),
         };
         if out.cache {
-            if let Err(e) = project.store.put(&path, &h) {
-                return fail(progress, name, format!("cannot store its out {}: {e}", out.path));
-            }
+            project
+                .store
+                .put(&path, &h)
+                .map_err(|source| StageError::StoreOut { out: out.path.clone(), source })?;
         }
         outs.insert(out.path.clone(), OutRecord::of(&h));
     }
-    if stage.uses_run_records() && stage.outs.iter().all(|o| o.cache) {
-        let run = RunRecord { stage: name.clone(), outs: outs.clone() };
-        if let Err(e) = project.store.write_run(&fp, &run) {
-            return fail(progress, name, format!("cannot write its run record: {e}"));
-        }
+    if stage.uses_run_records() {
+        let run = RunRecord { stage: stage.name.clone(), outs: outs.clone() };
+        project.store.write_run(fp, &run).map_err(StageError::WriteRun)?;
     }
-    let took = started.elapsed();
-    let detail = summary.as_deref().map(|s| format!(": {s}")).unwrap_or_default();
-    progress.finish(name, &format!("{name}: done in {:.1}s{detail}", took.as_secs_f64()));
-    Outcome::Ran(lock_entry(stage, a, fp, outs))
+    Ok((outs, summary))
 }

@@ -1,11 +1,12 @@
-//! A loaded project: its root, resolved pipeline, graph, lock, store and hash cache.
+//! A loaded project: its root, resolved pipeline, graph, lock, store, hash cache and
+//! registry — everything a plan is made over and the executor works on.
 use crate::error::{did_you_mean, Error, Result};
-use crate::graph::Graph;
-use crate::hashing::HashState;
-use crate::lockfile::LockFile;
-use crate::pipeline::Pipeline;
-use crate::registry::Registry;
-use crate::store::Store;
+use crate::pipeline::graph::Graph;
+use crate::pipeline::resolve::Pipeline;
+use crate::store::hashing::HashState;
+use crate::store::lockfile::LockFile;
+use crate::store::objects::Store;
+use crate::store::registry::Registry;
 use std::path::{Path, PathBuf};
 
 pub struct Project {
@@ -43,11 +44,8 @@ impl Project {
                 Some(i) => indices.push(i),
                 None => {
                     let names = self.pipeline.stages.iter().map(|s| s.name.as_str());
-                    let hint = match did_you_mean(t, names) {
-                        Some(s) => format!(" (did you mean '{s}'?)"),
-                        None => String::new(),
-                    };
-                    return Err(Error::BadInput(format!("no stage named '{t}' in pipeline.yaml{hint}")));
+                    let suggestion = did_you_mean(t, names).map(str::to_string);
+                    return Err(Error::UnknownStage { name: t.clone(), suggestion });
                 }
             }
         }

@@ -43,14 +43,6 @@ impl PathHash {
             PathHash::File { hash, .. } | PathHash::Dir { hash, .. } => hash,
         }
     }
-    pub fn size(&self) -> u64 {
-        match self {
-            PathHash::File { size, .. } | PathHash::Dir { size, .. } => *size,
-        }
-    }
-    pub fn is_dir(&self) -> bool {
-        matches!(self, PathHash::Dir { .. })
-    }
 }
 
 /// One file of a directory manifest.
@@ -147,6 +139,7 @@ impl HashState {
     }
 
     /// A cache that is never saved.
+    #[cfg(test)]
     pub fn in_memory() -> HashState {
         HashState { file: None, entries: RwLock::new(HashMap::new()), dirty: AtomicBool::new(false) }
     }
@@ -169,7 +162,7 @@ impl HashState {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        crate::atomic::write(file, &bytes, false)
+        crate::store::atomic::write(file, &bytes, false)
     }
 
     fn cached(&self, key: &str, meta: &Metadata) -> Option<String> {

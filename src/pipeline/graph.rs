@@ -3,9 +3,9 @@
 //! Stage B depends on stage A when one of B's deps is, or lies inside, one of A's outs.
 //! A cycle is an error that names every stage on it.
 use crate::error::{Diagnostic, Error, Result};
-use crate::paths;
-use crate::pipeline::Pipeline;
-use crate::spec::PIPELINE_FILE;
+use crate::pipeline::paths;
+use crate::pipeline::resolve::Pipeline;
+use crate::pipeline::spec::PIPELINE_FILE;
 use petgraph::algo::{kosaraju_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Dfs, Reversed};

@@ -1,0 +1,23 @@
+//! Everything churnflow keeps on disk for itself, and how it is written.
+//!
+//! * [`objects`] — the content-addressed store in `artifacts/`: objects, run records, logs;
+//! * [`hashing`] — blake3 of files and folders, and the hash cache (`artifacts/state`);
+//! * [`lockfile`] — `pipeline.lock`, the committed record of what last ran;
+//! * [`registry`] — `registry/`: champion models and the hash-chained audit log;
+//! * [`project_lock`] — the `flock` that lets one churnflow at a time change the project;
+//! * [`atomic`] — the one atomic writer (temp file, mode, rename, optional fsync).
+//!
+//! This layer knows files and hashes, not stages: it imports nothing from `pipeline`,
+//! `plan`, `exec` or above.
+pub(crate) mod atomic;
+pub(crate) mod hashing;
+pub(crate) mod lockfile;
+pub(crate) mod objects;
+pub(crate) mod project_lock;
+pub(crate) mod registry;
+
+/// The form in which hashes are shown to people: the first 12 hex digits (the whole hash if
+/// it is shorter). JSON output and files always keep the full hash.
+pub(crate) fn short_hash(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
