@@ -1,5 +1,5 @@
 //! The store, checkout, gc, the project lock and interruption.
-use crate::support::{counts, diamond, Project};
+use crate::support::{counts, diamond, Project, Test};
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
@@ -120,4 +120,28 @@ fn ctrl_c_kills_the_running_stage_and_records_nothing() {
     assert!(!p.exists("pipeline.lock") || !p.read("pipeline.lock").contains("slow"));
     // The lock is free again.
     p.ok(&["status"]);
+}
+
+#[test]
+fn checkout_saves_a_hand_edit_with_the_same_warning_as_repro_and_writes_0644() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    p.write("work/left.txt", "my precious edit\n");
+    std::fs::set_permissions(p.path("work/left.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let edit = blake3::hash(b"my precious edit\n").to_hex().to_string();
+    let p = Test::at(p)
+        .args(["checkout", "left"])
+        .stderr(&format!(
+            "
+            warning: left: out work/left.txt was changed outside churnflow; its content is saved in the store as {} before it is replaced
+            left: restored work/left.txt
+            1 out(s) restored
+            ",
+            &edit[..12]
+        ))
+        .run();
+    assert_eq!(p.read("work/left.txt"), "raw\nleft 2\n");
+    assert!(p.path(&format!("artifacts/objects/{}/{}", &edit[..2], &edit[2..])).is_file());
+    let mode = std::fs::metadata(p.path("work/left.txt")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "a restored out is 0644 whatever the umask");
 }

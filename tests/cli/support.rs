@@ -136,3 +136,142 @@ pub fn diamond() -> Project {
 pub fn counts(p: &Project) -> [usize; 4] {
     [p.count("prepare"), p.count("left"), p.count("right"), p.count("join")]
 }
+
+/// Text written indented inside a test, unindented: a leading newline is dropped, and the
+/// indentation common to every non-blank line is removed (blank lines become empty), so
+/// YAML and expected output can be written at the indentation of the code around them.
+pub fn unindent(text: &str) -> String {
+    let text = text.strip_prefix('\n').unwrap_or(text);
+    let indent = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let lines: Vec<&str> =
+        text.split('\n').map(|l| if l.trim().is_empty() { "" } else { &l[indent..] }).collect();
+    lines.join("\n")
+}
+
+/// One run of churnflow as a specification, in the style of casey/just's tests:
+///
+/// ```ignore
+/// Test::new()
+///     .pipeline("
+///         stages:
+///           a:
+///             cmd: echo
+///     ")
+///     .args(["repro", "b"])
+///     .stderr_contains("no stage named 'b'")
+///     .status(2)
+///     .run();
+/// ```
+///
+/// Text given to `file`, `pipeline`, `params`, `stdout` and `stderr` is [`unindent`]ed.
+/// Without `status`, exit code 0 is expected. [`Test::run`] returns the project, and
+/// [`Test::at`] runs again in the same folder (a cache hit, a second repro, …).
+#[must_use]
+pub struct Test {
+    project: Project,
+    args: Vec<String>,
+    status: i32,
+    stdout: Option<String>,
+    stderr: Option<String>,
+    stdout_contains: Vec<String>,
+    stderr_contains: Vec<String>,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test::at(Project::new())
+    }
+
+    /// A test in an existing project folder.
+    pub fn at(project: Project) -> Test {
+        Test {
+            project,
+            args: Vec::new(),
+            status: 0,
+            stdout: None,
+            stderr: None,
+            stdout_contains: Vec::new(),
+            stderr_contains: Vec::new(),
+        }
+    }
+
+    pub fn file(self, rel: &str, content: &str) -> Test {
+        self.project.write(rel, &unindent(content));
+        self
+    }
+
+    pub fn pipeline(self, yaml: &str) -> Test {
+        self.file("pipeline.yaml", yaml)
+    }
+
+    pub fn params(self, yaml: &str) -> Test {
+        self.file("params.yaml", yaml)
+    }
+
+    pub fn args<const N: usize>(mut self, args: [&str; N]) -> Test {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// The exact stdout.
+    pub fn stdout(mut self, expected: &str) -> Test {
+        self.stdout = Some(unindent(expected));
+        self
+    }
+
+    /// The exact stderr.
+    pub fn stderr(mut self, expected: &str) -> Test {
+        self.stderr = Some(unindent(expected));
+        self
+    }
+
+    pub fn stdout_contains(mut self, part: &str) -> Test {
+        self.stdout_contains.push(part.to_string());
+        self
+    }
+
+    pub fn stderr_contains(mut self, part: &str) -> Test {
+        self.stderr_contains.push(part.to_string());
+        self
+    }
+
+    pub fn status(mut self, code: i32) -> Test {
+        self.status = code;
+        self
+    }
+
+    /// Runs churnflow and checks everything that was specified; a failure points at the
+    /// test that called this.
+    #[track_caller]
+    pub fn run(self) -> Project {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let r = self.project.run(&args);
+        let all = r.all();
+        assert_eq!(r.code(), self.status, "churnflow {args:?}: unexpected exit code\n{all}");
+        assert!(!r.stderr().contains("panicked"), "churnflow {args:?} panicked\n{all}");
+        if let Some(expected) = &self.stdout {
+            assert_eq!(&r.stdout(), expected, "churnflow {args:?}: stdout\n{all}");
+        }
+        if let Some(expected) = &self.stderr {
+            assert_eq!(&r.stderr(), expected, "churnflow {args:?}: stderr\n{all}");
+        }
+        for part in &self.stdout_contains {
+            assert!(r.stdout().contains(part.as_str()), "churnflow {args:?}: stdout lacks {part:?}\n{all}");
+        }
+        for part in &self.stderr_contains {
+            assert!(r.stderr().contains(part.as_str()), "churnflow {args:?}: stderr lacks {part:?}\n{all}");
+        }
+        self.project
+    }
+}
+
+#[test]
+fn unindent_removes_the_common_indentation_and_the_first_newline() {
+    assert_eq!(unindent("\n    a:\n      b: 1\n\n    c\n    "), "a:\n  b: 1\n\nc\n");
+    assert_eq!(unindent("x\n"), "x\n");
+}
