@@ -6,8 +6,15 @@
 //! caught before any stage ran, 3 another churnflow holds the project lock, 130
 //! interrupted. A broken pipe on stdout is success.
 use crate::commands;
+use crate::commands::checkout::CheckoutArgs;
 use crate::commands::dag::DagArgs;
+use crate::commands::gc::GcArgs;
+use crate::commands::generate::GenerateArgs;
+use crate::commands::init::InitArgs;
+use crate::commands::report::ReportArgs;
 use crate::commands::repro::ReproArgs;
+use crate::commands::score::ScoreArgs;
+use crate::commands::status::StatusArgs;
 use crate::compare::git::GitError;
 use crate::error::{Error, Result};
 use crate::exec::stage_call;
@@ -33,33 +40,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create a project that runs at once: pipeline.yaml, params.yaml and data.
-    Init {
-        /// Where (created if missing; default: the current folder).
-        dir: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "events")]
-        example: commands::init::Example,
-    },
+    Init(InitArgs),
     /// Run the stages that are not fresh (restoring from the store where possible).
     Repro(ReproArgs),
     /// Show every stale stage and why.
-    Status {
-        #[arg(long)]
-        json: bool,
-    },
+    Status(StatusArgs),
     /// Show the stage graph.
     Dag(DagArgs),
     /// Restore the outs recorded in pipeline.lock from the store.
-    Checkout {
-        /// Only these stages (default: all).
-        stages: Vec<String>,
-    },
+    Checkout(CheckoutArgs),
     /// Remove store objects that no lock, registry model or kept run record refers to.
-    Gc {
-        #[arg(long)]
-        dry_run: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Gc(GcArgs),
     /// The model registry: champions, history, rollback, verification.
     Models {
         #[command(subcommand)]
@@ -76,44 +67,11 @@ enum Command {
         command: commands::params_diff::ParamsCommand,
     },
     /// Write one self-contained HTML report: metrics, plots, params, validation, model card.
-    Report {
-        /// The HTML file to write, relative to the project root.
-        #[arg(long, value_name = "FILE", default_value = commands::report::DEFAULT_OUT)]
-        out: PathBuf,
-    },
+    Report(ReportArgs),
     /// Write a synthetic telecom data set (customers, transactions, CDR, support tickets).
-    Generate {
-        #[arg(long)]
-        customers: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Folder for the four CSV files.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// No event after this day (YYYY-MM-DD; default 2024-06-30).
-        #[arg(long, value_name = "DATE")]
-        snapshot_date: Option<String>,
-        /// Inject a few realistic faults (blank prices, a duplicated customer, an orphan ticket).
-        #[arg(long)]
-        defects: bool,
-    },
+    Generate(GenerateArgs),
     /// Score a table with a model: id, churn_probability, churn_prediction, risk_tier.
-    Score {
-        /// `registry:champion`, `registry:<hash prefix>`, or a model file.
-        #[arg(long, default_value = "registry:champion")]
-        model: String,
-        /// CSV or Parquet (by extension).
-        #[arg(long, value_name = "TABLE")]
-        input: PathBuf,
-        /// CSV or Parquet (by extension).
-        #[arg(long, value_name = "TABLE")]
-        output: PathBuf,
-        /// Decision threshold (default: the one the model was promoted with, else its own).
-        #[arg(long)]
-        threshold: Option<f64>,
-        #[arg(long)]
-        json: bool,
-    },
+    Score(ScoreArgs),
     #[command(name = stage_call::SUBCOMMAND, hide = true)]
     Stage { call: PathBuf },
 }
@@ -142,15 +100,12 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8> {
-    if let Command::Init { dir, example } = &cli.command {
+    if let Command::Init(args) = &cli.command {
         let base = match &cli.project {
             Some(p) => p.clone(),
             None => std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?,
         };
-        let dir = dir.as_ref().map(|d| base.join(d)).unwrap_or(base);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-        return commands::init::run(&dir, *example);
+        return commands::init::run(&base, args);
     }
     let root = match cli.project {
         Some(p) => p,
@@ -161,22 +116,18 @@ fn run(cli: Cli) -> Result<u8> {
         .map_err(|e| Error::BadInput(format!("project folder {}: {e}", root.display())))?;
     match cli.command {
         Command::Repro(args) => commands::repro::run(&root, &args),
-        Command::Status { json } => commands::status::run(&root, json),
+        Command::Status(args) => commands::status::run(&root, &args),
         Command::Dag(args) => commands::dag::run(&root, &args),
-        Command::Checkout { stages } => commands::checkout::run(&root, &stages),
-        Command::Gc { dry_run, json } => commands::gc::run(&root, dry_run, json),
+        Command::Checkout(args) => commands::checkout::run(&root, &args),
+        Command::Gc(args) => commands::gc::run(&root, &args),
         Command::Models { command } => commands::models::run(&root, command),
         Command::Metrics { command } => commands::metrics::run(&root, command),
         Command::Params { command } => commands::params_diff::run(&root, command),
-        Command::Report { out } => commands::report::run(&root, &out),
+        Command::Report(args) => commands::report::run(&root, &args),
+        Command::Generate(args) => commands::generate::run(&root, &args),
+        Command::Score(args) => commands::score::run(&root, &args),
         Command::Stage { call } => Ok(stage_call::serve(&call)),
-        Command::Init { .. } => Ok(0),
-        Command::Score { model, input, output, threshold, json } => {
-            commands::score::run(&root, &model, &input, &output, threshold, json)
-        }
-        Command::Generate { customers, seed, out, snapshot_date, defects } => {
-            commands::generate::run(&root, customers, seed, &out, snapshot_date.as_deref(), defects)
-        }
+        Command::Init(_) => Ok(0),
     }
 }
 

@@ -5,7 +5,14 @@ use crate::store::objects::Store;
 use crate::store::project_lock::ProjectLock;
 use std::path::Path;
 
-pub fn run(root: &Path, targets: &[String]) -> Result<u8> {
+#[derive(clap::Args)]
+pub struct CheckoutArgs {
+    /// Only these stages (default: all).
+    pub stages: Vec<String>,
+}
+
+pub fn run(root: &Path, args: &CheckoutArgs) -> Result<u8> {
+    let targets = &args.stages;
     let _lock = ProjectLock::acquire(Store::new(root).dir())?;
     let project = Project::load(root)?;
     let selected = project.select(targets, false, true)?;

@@ -14,7 +14,16 @@ use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-pub fn run(root: &Path, dry_run: bool, as_json: bool) -> Result<u8> {
+#[derive(clap::Args)]
+pub struct GcArgs {
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(root: &Path, args: &GcArgs) -> Result<u8> {
+    let (dry_run, as_json) = (args.dry_run, args.json);
     let store = Store::new(root);
     let _lock = ProjectLock::acquire(store.dir())?;
     let mut locks = vec![LockFile::load(root)?];

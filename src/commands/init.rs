@@ -2,8 +2,9 @@
 //!
 //! The files are the ones this repository runs and tests (the root demo and
 //! examples/telco), built into the binary so a fresh machine needs nothing else.
+use crate::commands::generate::GenerateArgs;
 use crate::error::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const EVENTS_PIPELINE: &str = include_str!("../../pipeline.yaml");
 const EVENTS_PARAMS: &str = include_str!("../../params.yaml");
@@ -30,7 +31,20 @@ pub enum Example {
     Telco,
 }
 
-pub fn run(dir: &Path, example: Example) -> Result<u8> {
+#[derive(clap::Args)]
+pub struct InitArgs {
+    /// Where (created if missing; default: the current folder).
+    pub dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "events")]
+    pub example: Example,
+}
+
+/// Scaffolds the project in `args.dir`, relative to `base` (the `-C` folder or the current one).
+pub fn run(base: &Path, args: &InitArgs) -> Result<u8> {
+    let dir = args.dir.as_ref().map(|d| base.join(d)).unwrap_or_else(|| base.to_path_buf());
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let dir = dir.as_path();
+    let example = args.example;
     if dir.join("pipeline.yaml").exists() {
         return Err(Error::BadInput(format!(
             "{} already has a pipeline.yaml; init only scaffolds new projects",
@@ -51,7 +65,14 @@ pub fn run(dir: &Path, example: Example) -> Result<u8> {
         Example::Events => {
             write("pipeline.yaml", EVENTS_PIPELINE.as_bytes())?;
             write("params.yaml", EVENTS_PARAMS.as_bytes())?;
-            crate::commands::generate::run(dir, 2000, 42, Path::new("data/raw"), None, false)?;
+            let data = GenerateArgs {
+                customers: 2000,
+                seed: 42,
+                out: PathBuf::from("data/raw"),
+                snapshot_date: None,
+                defects: false,
+            };
+            crate::commands::generate::run(dir, &data)?;
         }
         Example::Telco => {
             write("pipeline.yaml", TELCO_PIPELINE.as_bytes())?;

@@ -8,7 +8,15 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT_OUT: &str = "reports/index.html";
 
-pub fn run(root: &Path, out: &Path) -> Result<u8> {
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// The HTML file to write, relative to the project root.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_OUT)]
+    pub out: PathBuf,
+}
+
+pub fn run(root: &Path, args: &ReportArgs) -> Result<u8> {
+    let out = args.out.as_path();
     let report = crate::report::build(root)?;
     let dest: PathBuf = if out.is_absolute() { out.to_path_buf() } else { root.join(out) };
     if dest.is_dir() {

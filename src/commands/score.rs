@@ -35,14 +35,27 @@ fn resolve_model(root: &Path, spec: &str) -> Result<(PathBuf, Option<f64>, Strin
     Ok((path, None, spec.to_string()))
 }
 
-pub fn run(
-    root: &Path,
-    model: &str,
-    input: &Path,
-    output: &Path,
-    threshold: Option<f64>,
-    as_json: bool,
-) -> Result<u8> {
+#[derive(clap::Args)]
+pub struct ScoreArgs {
+    /// `registry:champion`, `registry:<hash prefix>`, or a model file.
+    #[arg(long, default_value = "registry:champion")]
+    pub model: String,
+    /// CSV or Parquet (by extension).
+    #[arg(long, value_name = "TABLE")]
+    pub input: PathBuf,
+    /// CSV or Parquet (by extension).
+    #[arg(long, value_name = "TABLE")]
+    pub output: PathBuf,
+    /// Decision threshold (default: the one the model was promoted with, else its own).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(root: &Path, args: &ScoreArgs) -> Result<u8> {
+    let ScoreArgs { model, input, output, threshold, json: as_json } = args;
+    let (threshold, as_json) = (*threshold, *as_json);
     let (model_path, promoted_threshold, shown) = resolve_model(root, model)?;
     let input = if input.is_absolute() { input.to_path_buf() } else { root.join(input) };
     let output = if output.is_absolute() { output.to_path_buf() } else { root.join(output) };

@@ -6,7 +6,14 @@ use crate::plan::project::Project;
 use serde_json::{json, Value};
 use std::path::Path;
 
-pub fn run(root: &Path, as_json: bool) -> Result<u8> {
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(root: &Path, args: &StatusArgs) -> Result<u8> {
+    let as_json = args.json;
     let project = Project::load(root)?;
     let all = vec![true; project.pipeline.stages.len()];
     let planned = plan(&project, &all, false)?;
