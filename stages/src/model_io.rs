@@ -77,6 +77,7 @@ pub(crate) fn atomic_write(
         write(&mut writer).map_err(|e| io_error(path, "write", &e))?;
         writer.flush().map_err(|e| io_error(path, "write", &e))?;
     }
+    crate::table::make_readable(tmp.as_file(), path)?;
     tmp.persist(path).map_err(|e| io_error(path, "rename into place", &e.error))?;
     Ok(())
 }
