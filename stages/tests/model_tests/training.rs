@@ -2,9 +2,9 @@
 //! save/load, unseen categories, bad training data, model format versions.
 
 use crate::support::*;
-use churnflow_stages::metrics;
-use churnflow_stages::model::{load_model, Algorithm};
-use churnflow_stages::train::{train_frame, ClassWeight, TrainParams};
+use churnflow_stages::testing::metrics;
+use churnflow_stages::testing::model::{load_model, Algorithm};
+use churnflow_stages::testing::train::{train_frame, ClassWeight, TrainParams};
 use polars::prelude::*;
 use std::path::Path;
 

@@ -77,9 +77,10 @@ impl Invocation {
     }
 }
 
-/// What a finished stage reports: one line for the log.
+/// What a finished stage reports: one line for the log (the engine prints it after the
+/// stage's name). Named apart from the engine's own run outcomes.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Outcome {
+pub struct StageSummary {
     pub summary: String,
 }
 
@@ -111,7 +112,7 @@ pub trait Kind {
         settings: Self::Settings,
         params: Self::Params,
         invocation: &Invocation,
-    ) -> Result<Outcome, StageError>;
+    ) -> Result<StageSummary, StageError>;
 }
 
 /// Parses settings and params for `K`.
@@ -143,7 +144,7 @@ pub fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo
 }
 
 /// [`crate::run`] for one kind.
-pub fn run_kind<K: Kind>(invocation: &Invocation) -> Result<Outcome, StageError> {
+pub fn run_kind<K: Kind>(invocation: &Invocation) -> Result<StageSummary, StageError> {
     let (s, p) = parse::<K>(&invocation.settings, &invocation.params).map_err(|e| StageError::new(e.0))?;
     K::run(&invocation.root, s, p, invocation)
 }

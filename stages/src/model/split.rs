@@ -11,8 +11,10 @@
 //! With the setting `test_ids` (a .txt file with one id per line, or a CSV/Parquet table whose
 //! id column — or first column — lists them) exactly those customers are the test set.
 
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::model_io::{self, column, id_values, label_values, write_table};
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::io::io_error;
+use crate::io::table::{self, column, write_table};
+use crate::io::values::{id_values, label_values};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -91,7 +93,12 @@ impl Kind for Split {
         Ok((deps, vec![OutDecl::out(&s.train), OutDecl::out(&s.test)]))
     }
 
-    fn run(root: &Path, s: SplitSettings, p: SplitParams, _inv: &Invocation) -> Result<Outcome, StageError> {
+    fn run(
+        root: &Path,
+        s: SplitSettings,
+        p: SplitParams,
+        _inv: &Invocation,
+    ) -> Result<StageSummary, StageError> {
         let test_ids = s.test_ids.as_ref().map(|t| root.join(t));
         let r = split_files(
             &root.join(&s.input),
@@ -100,7 +107,7 @@ impl Kind for Split {
             test_ids.as_deref(),
             &p,
         )?;
-        Ok(Outcome {
+        Ok(StageSummary {
             summary: format!(
                 "train {} rows ({} churners), test {} rows ({} churners)",
                 r.train_rows, r.train_positives, r.test_rows, r.test_positives
@@ -150,7 +157,7 @@ pub fn split_files(
     test_ids: Option<&Path>,
     p: &SplitParams,
 ) -> Result<SplitSummary, StageError> {
-    let df = model_io::read_table(input)?;
+    let df = table::read_table(input)?;
     if df.height() == 0 {
         return Err(StageError::new(format!("{}: the table has no rows", input.display())));
     }
@@ -210,10 +217,10 @@ pub fn split_files(
 fn read_id_list(path: &Path, id_name: &str) -> Result<HashSet<String>, StageError> {
     let is_txt = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("txt"));
     if is_txt {
-        let text = std::fs::read_to_string(path).map_err(|e| model_io::io_error(path, "read", &e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, "read", &e))?;
         return Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect());
     }
-    let df = model_io::read_table(path)?;
+    let df = table::read_table(path)?;
     let col = match df.column(id_name) {
         Ok(c) => c,
         Err(_) => df

@@ -9,8 +9,9 @@
 //! are all different (event ids, hashes, measurements), where polars' writer would first
 //! estimate the cardinality of every page only to fall back to plain encoding.
 
-use crate::kind::StageError;
-use crate::table;
+use crate::contract::StageError;
+use crate::io::atomic::{AtomicFile, PendingRename};
+use crate::io::table;
 use polars::prelude::*;
 use polars_parquet::arrow::write::{
     array_to_columns, compress, fallible_streaming_iterator, to_parquet_type, CompressedPage,
@@ -93,7 +94,7 @@ impl ParquetLayout {
 /// A Parquet file being written; see the module doc.
 pub struct ParquetOut {
     writer: FileWriter<BufWriter<std::fs::File>>,
-    tmp: tempfile::TempPath,
+    pending: PendingRename,
     target: PathBuf,
     rows: u64,
 }
@@ -102,14 +103,14 @@ impl ParquetOut {
     /// Starts writing `target` (into a temp file next to it).
     pub fn create(target: &Path, layout: &ParquetLayout) -> Result<ParquetOut, StageError> {
         let shown = target.display().to_string();
-        let (file, tmp) = table::temp_file_beside(target, ".parquet")?.into_parts();
+        let (file, pending) = AtomicFile::create(target, ".parquet")?.into_parts();
         let writer = FileWriter::try_new(
             BufWriter::with_capacity(1 << 22, file),
             layout.arrow.clone(),
             layout.options,
         )
         .map_err(table::polars_err(&shown, "cannot start the Parquet file"))?;
-        Ok(ParquetOut { writer, tmp, target: target.to_path_buf(), rows: 0 })
+        Ok(ParquetOut { writer, pending, target: target.to_path_buf(), rows: 0 })
     }
 
     /// Appends one encoded row group.
@@ -136,10 +137,7 @@ impl ParquetOut {
         let mut buf = self.writer.into_inner();
         buf.flush().map_err(|e| StageError::new(format!("{shown}: cannot write: {e}")))?;
         let file = buf.into_inner().map_err(|e| StageError::new(format!("{shown}: cannot write: {e}")))?;
-        table::make_readable(&file, &self.target)?;
-        self.tmp.persist(&self.target).map_err(|e| {
-            StageError::new(format!("{shown}: cannot move the finished file into place: {e}"))
-        })?;
+        self.pending.commit(&file)?;
         Ok(self.rows)
     }
 }

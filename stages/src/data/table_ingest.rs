@@ -1,9 +1,9 @@
 //! Ingesting one table of the `events` layout: typed columns in, one Parquet file and the
-//! table's [`profile`](crate::profile) out, in a single pass over the raw file.
+//! table's [`profile`](crate::data::profile) out, in a single pass over the raw file.
 //!
-//! A CSV file is cut into chunks ([`crate::typed_csv`]) that worker threads parse, profile,
+//! A CSV file is cut into chunks ([`crate::data::typed_csv`]) that worker threads parse, profile,
 //! link to their customers and encode; the row groups are written in file order
-//! ([`crate::ordered`], [`crate::parquet_out`]). Memory stays at a few chunks per thread
+//! ([`crate::data::ordered`], [`crate::data::parquet_out`]). Memory stays at a few chunks per thread
 //! whatever the file size. A Parquet input (or a CSV whose quoted line breaks straddle a
 //! chunk boundary) is read whole through [`crate::table`] instead.
 //!
@@ -11,12 +11,12 @@
 //! customer in `customers.parquet`, null when the customer_id is blank or not a customer.
 //! It is the join key of `features` and gives `validate` its referential-integrity count.
 
-use crate::kind::StageError;
-use crate::ordered::ordered_map;
-use crate::parquet_out::{self, ColumnEncoding, ParquetLayout, ParquetOut};
-use crate::profile::{self, ColumnProfile, ColumnStats, TableProfile};
-use crate::table::{self, Ty};
-use crate::typed_csv::{self, ChunkParser};
+use crate::contract::StageError;
+use crate::data::ordered::ordered_map;
+use crate::data::parquet_out::{self, ColumnEncoding, ParquetLayout, ParquetOut};
+use crate::data::profile::{self, ColumnProfile, ColumnStats, TableProfile};
+use crate::data::typed_csv::{self, ChunkParser};
+use crate::io::table::{self, Ty};
 use polars::prelude::*;
 use polars_arrow::array::Array;
 use std::path::Path;
@@ -190,7 +190,7 @@ fn layout_for(schema: &Schema, spec: &TableSpec<'_>) -> PolarsResult<ParquetLayo
 
 /// One parsed, profiled and encoded chunk.
 struct Done {
-    group: crate::parquet_out::EncodedRowGroup,
+    group: crate::data::parquet_out::EncodedRowGroup,
     stats: Vec<ColumnStats>,
     rows: usize,
     unknown: u64,
@@ -335,7 +335,7 @@ mod tests {
             ingest_table_in_chunks(&self.dir.path().join(name), name, spec, link, &out, chunk)
         }
         fn read(&self, table: &str) -> DataFrame {
-            table::read_parquet(&self.dir.path().join(format!("{table}.parquet"))).unwrap()
+            table::read_table(&self.dir.path().join(format!("{table}.parquet"))).unwrap()
         }
     }
 

@@ -14,8 +14,8 @@
 //! whitespace) is null; `Str` cells are trimmed, `Text` cells kept verbatim; numbers and
 //! dates may carry surrounding spaces; NaN and ±inf are bad data.
 
-use crate::kind::StageError;
-use crate::table::Ty;
+use crate::contract::StageError;
+use crate::io::table::Ty;
 use polars::prelude::*;
 use polars_arrow::array::{BinaryViewArray, MutableBinaryViewArray, PrimitiveArray, View};
 use polars_arrow::bitmap::MutableBitmap;

@@ -19,12 +19,14 @@
 //! A row in the report is the 1-based data row of the ingested table, which is the data row of
 //! the raw file (ingest keeps row order).
 
-use crate::ingest::{self, IngestManifest};
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::profile::{ColumnProfile, Profile, TableProfile};
-use crate::snapshot::SnapshotSpec;
-use crate::table;
-use crate::table_ingest::CUSTOMER_ROW;
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::data::ingest::{self, IngestManifest};
+use crate::data::profile::{ColumnProfile, Profile, TableProfile};
+use crate::data::snapshot::SnapshotSpec;
+use crate::data::table_ingest::CUSTOMER_ROW;
+use crate::io::atomic::write_bytes_atomic;
+use crate::io::json::write_json;
+use crate::io::table;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -215,7 +217,7 @@ impl Kind for Validate {
         settings: ValidateSettings,
         params: ValidationParams,
         _invocation: &Invocation,
-    ) -> Result<Outcome, StageError> {
+    ) -> Result<StageSummary, StageError> {
         let report = validate(root, &settings, &params)?;
         let n = report.expectations_total;
         let f = report.expectations_failed;
@@ -225,13 +227,13 @@ impl Kind for Validate {
                 settings.report,
                 report.failure_summary()
             ))),
-            "warned" => Ok(Outcome {
+            "warned" => Ok(StageSummary {
                 summary: format!(
                     "validation: {f} of {n} expectations failed (on_failure: warn; report: {})",
                     settings.report
                 ),
             }),
-            _ => Ok(Outcome { summary: format!("validation passed: {n} expectations") }),
+            _ => Ok(StageSummary { summary: format!("validation passed: {n} expectations") }),
         }
     }
 }
@@ -684,9 +686,9 @@ pub fn validate(
         expectations_failed: failed,
         expectations: results,
     };
-    ingest::write_json(&root.join(&settings.report), &report)?;
+    write_json(&root.join(&settings.report), &report)?;
     if let Some(h) = &settings.html {
-        table::write_bytes_atomic(&root.join(h), render_html(&report).as_bytes())?;
+        write_bytes_atomic(&root.join(h), render_html(&report).as_bytes())?;
     }
     Ok(report)
 }

@@ -3,18 +3,19 @@
 //! Layout `events` reads the four tables of DESIGN.md section 5 and writes
 //! `out/{customers,transactions,cdr,support_tickets}.parquet` with exactly the documented
 //! columns (extra raw columns are dropped), typed as [`EVENTS_SCHEMA`] says. Layout
-//! `snapshot` reads one table, infers its cleaning ([`crate::snapshot`]) and writes
+//! `snapshot` reads one table, infers its cleaning ([`crate::data::snapshot`]) and writes
 //! `out/table.parquet` and `out/snapshot.json`. Both write `out/ingest.json`
 //! ([`IngestManifest`]), which `validate` and `features` read to learn the layout.
 //!
 //! Ingest types cells and refuses what cannot be typed (file, row, column in the message);
 //! whether the typed values make sense (domains, duplicates, references) is `validate`'s job.
 
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::profile::{self, Profile, TableProfile};
-use crate::snapshot::{self, SnapshotSpec};
-use crate::table::{self, Ty};
-use crate::table_ingest::{self, Link, TableSpec};
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::data::profile::{self, Profile, TableProfile};
+use crate::data::snapshot::{self, SnapshotSpec};
+use crate::data::table_ingest::{self, Link, TableSpec};
+use crate::io::json::write_json;
+use crate::io::table::{self, Ty};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -202,11 +203,11 @@ impl Kind for Ingest {
         settings: IngestSettings,
         params: IngestParams,
         _invocation: &Invocation,
-    ) -> Result<Outcome, StageError> {
+    ) -> Result<StageSummary, StageError> {
         let s = ingest(root, &settings, &params)?;
         let rows: Vec<String> =
             s.manifest.tables.iter().map(|t| format!("{} {} rows", t.name, t.rows)).collect();
-        Ok(Outcome { summary: format!("ingested {} layout: {}", s.manifest.layout, rows.join(", ")) })
+        Ok(StageSummary { summary: format!("ingested {} layout: {}", s.manifest.layout, rows.join(", ")) })
     }
 }
 
@@ -259,7 +260,7 @@ pub fn ingest(
                 &params.string_columns,
             )?;
             let mut typed = snapshot::clean_snapshot(raw, &spec, source)?;
-            table::write_parquet_atomic(&mut typed, &out_dir.join(format!("{SNAPSHOT_TABLE}.parquet")))?;
+            table::write_parquet(&out_dir.join(format!("{SNAPSHOT_TABLE}.parquet")), &mut typed)?;
             write_json(&out_dir.join(SNAPSHOT_SPEC_FILE), &spec)?;
             let stats = profile::measure_frame(&typed, &["customer_id"]);
             let table = TableProfile {
@@ -283,12 +284,4 @@ pub fn ingest(
             Ok(IngestSummary { manifest, snapshot: Some(spec) })
         }
     }
-}
-
-/// Writes pretty JSON atomically, with a trailing newline.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StageError> {
-    let mut text = serde_json::to_string_pretty(value)
-        .map_err(|e| StageError::new(format!("{}: cannot encode JSON: {e}", path.display())))?;
-    text.push('\n');
-    table::write_bytes_atomic(path, text.as_bytes())
 }

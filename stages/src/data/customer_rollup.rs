@@ -22,7 +22,7 @@
 //! batch carried over and united. Calls in any other order ([`Calls::features`] says so)
 //! are counted by one polars group-by over the whole window ([`distinct_contacts`]).
 
-use crate::table_ingest::CUSTOMER_ROW;
+use crate::data::table_ingest::CUSTOMER_ROW;
 use polars::prelude::*;
 use polars_core::series::IsSorted;
 use std::collections::HashSet;
@@ -553,7 +553,7 @@ fn contacts_of(batch: &DataFrame, c: usize) -> PolarsResult<impl Iterator<Item =
 /// unique_contacts_30d for calls in any order: one polars group-by over the calls of the
 /// window (memory grows with the distinct (customer, contact) pairs).
 pub fn distinct_contacts(cdr: LazyFrame, customers: usize, snapshot: i32) -> PolarsResult<Vec<f64>> {
-    let per_customer = crate::table::collect_streaming(
+    let per_customer = crate::io::table::collect_streaming(
         cdr.filter(Window::ending(snapshot, 30).predicate("call_date").and(col(CUSTOMER_ROW).is_not_null()))
             .group_by([col(CUSTOMER_ROW)])
             .agg([col(CONTACT).drop_nulls().n_unique().alias("contacts")]),

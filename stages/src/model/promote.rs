@@ -16,8 +16,10 @@
 //! A failing gate is a normal outcome: the stage succeeds and the decision says `promote:
 //! false` with the first failing gate as `reason`.
 
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::model_io;
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::io::hash_file;
+use crate::io::json;
+use crate::model::file::load_model;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -142,13 +144,13 @@ impl Kind for Promote {
         s: PromoteSettings,
         p: PromoteParams,
         _inv: &Invocation,
-    ) -> Result<Outcome, StageError> {
+    ) -> Result<StageSummary, StageError> {
         p.check().map_err(StageError::new)?;
         let d =
             decide(&root.join(&s.metrics), &root.join(&s.comparison), &root.join(&s.model), &s.model, &p)?;
-        model_io::write_json(&root.join(&s.decision), &d)?;
+        json::write_json(&root.join(&s.decision), &d)?;
         let verdict = if d.promote { "promote" } else { "keep the champion" };
-        Ok(Outcome { summary: format!("{verdict}: {}", d.reason) })
+        Ok(StageSummary { summary: format!("{verdict}: {}", d.reason) })
     }
 }
 
@@ -164,10 +166,10 @@ pub fn decide(
     model_display: &str,
     p: &PromoteParams,
 ) -> Result<Decision, StageError> {
-    let metrics: serde_json::Map<String, Value> = model_io::read_json(metrics_path, "metrics")?;
-    let comparison: Value = model_io::read_json(comparison_path, "comparison")?;
-    let model_hash = model_io::hash_file(model_path)?;
-    let model = crate::model::load_model(model_path)?;
+    let metrics: serde_json::Map<String, Value> = json::read_json(metrics_path, "metrics")?;
+    let comparison: Value = json::read_json(comparison_path, "comparison")?;
+    let model_hash = hash_file(model_path)?;
+    let model = load_model(model_path)?;
     let compared_hash = comparison["challenger"]["model_blake3"].as_str().unwrap_or_default();
     if compared_hash != model_hash {
         return Err(StageError::new(format!(

@@ -9,7 +9,7 @@
 //! share a hash means no two are equal; if two do share one, the profile says "not proven"
 //! and validate compares the values themselves.
 
-use crate::kind::StageError;
+use crate::contract::StageError;
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
