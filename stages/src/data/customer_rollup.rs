@@ -299,7 +299,7 @@ impl Transactions {
     }
 
     /// recency_days, frequency, monetary_total, monetary_avg, monetary_std, tenure_days,
-    /// recent_frequency, recent_monetary (DESIGN.md section 6), one value per customer row.
+    /// recent_frequency, recent_monetary (formulas in docs/stages-data.md, kind `features`), one value per customer row.
     pub fn features(self) -> FeatureColumns {
         let s = self.snapshot;
         let n = self.count.len();

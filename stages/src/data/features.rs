@@ -1,6 +1,6 @@
 //! Kind `features`: one row per customer, sorted by `customer_id`, in a fixed column order.
 //!
-//! Layout `events` computes the RFM/behavioural features of DESIGN.md section 6: the event
+//! Layout `events` computes the RFM/behavioural features listed in docs/stages-data.md (kind `features`): the event
 //! tables are reduced batch by batch with polars group-bys into per-customer aggregates
 //! ([`crate::data::customer_rollup`]) and the features are polars expressions over those. With
 //! S = `features.snapshot_date`, every window includes both ends ("last 30 days" is

@@ -1,4 +1,5 @@
-//! `churnflow generate`: a synthetic telecom extract in the `events` schema (DESIGN.md section 5).
+//! `churnflow generate`: a synthetic telecom extract in the `events` schema
+//! ([`EVENTS_SCHEMA`](crate::data::ingest::EVENTS_SCHEMA); docs/stages-data.md, raw input tables).
 //!
 //! Every customer has latent traits — contract, tenure, price, payment method, a support
 //! frustration level and (for those about to churn) a usage decline — and the label is drawn

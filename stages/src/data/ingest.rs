@@ -1,6 +1,6 @@
 //! Kind `ingest`: raw CSV/Parquet tables in, typed Parquet out, plus `ingest.json`.
 //!
-//! Layout `events` reads the four tables of DESIGN.md section 5 and writes
+//! Layout `events` reads the four raw tables of docs/stages-data.md and writes
 //! `out/{customers,transactions,cdr,support_tickets}.parquet` with exactly the documented
 //! columns (extra raw columns are dropped), typed as [`EVENTS_SCHEMA`] says. Layout
 //! `snapshot` reads one table, infers its cleaning ([`crate::data::snapshot`]) and writes
@@ -84,7 +84,7 @@ pub const SNAPSHOT_TABLE: &str = "table";
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "layout", rename_all = "lowercase", deny_unknown_fields)]
 pub enum IngestSettings {
-    /// The four event tables of DESIGN.md section 5.
+    /// The four event tables ([`EVENTS_SCHEMA`]; docs/stages-data.md, raw input tables).
     Events { customers: String, transactions: String, cdr: String, support_tickets: String, out: String },
     /// One row per customer, any columns.
     Snapshot {

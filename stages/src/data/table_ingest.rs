@@ -1,11 +1,11 @@
 //! Ingesting one table of the `events` layout: typed columns in, one Parquet file and the
-//! table's [`profile`](crate::data::profile) out, in a single pass over the raw file.
+//! table's [`profile`] out, in a single pass over the raw file.
 //!
 //! A CSV file is cut into chunks ([`crate::data::typed_csv`]) that worker threads parse, profile,
 //! link to their customers and encode; the row groups are written in file order
 //! ([`crate::data::ordered`], [`crate::data::parquet_out`]). Memory stays at a few chunks per thread
 //! whatever the file size. A Parquet input (or a CSV whose quoted line breaks straddle a
-//! chunk boundary) is read whole through [`crate::table`] instead.
+//! chunk boundary) is read whole through [`crate::io::table`] instead.
 //!
 //! Event tables gain a column `customer_row` (UInt32): the 0-based row of the event's
 //! customer in `customers.parquet`, null when the customer_id is blank or not a customer.

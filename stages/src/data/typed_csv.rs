@@ -10,7 +10,7 @@
 //! Chunk boundaries are placed after a line break near every `chunk_bytes` of the file. A
 //! boundary that falls inside a quoted field shows up as an unterminated quote at the end of
 //! a chunk ([`Problem::QuoteAcrossChunks`]); the caller then reads the file another way.
-//! Typing rules, the same as the careful path of [`crate::table`]: a blank cell (empty or
+//! Typing rules, the same as the careful path of [`crate::io::table`]: a blank cell (empty or
 //! whitespace) is null; `Str` cells are trimmed, `Text` cells kept verbatim; numbers and
 //! dates may carry surrounding spaces; NaN and ±inf are bad data.
 
@@ -300,7 +300,7 @@ fn spare(buffer: polars_buffer::Buffer<u8>) -> Option<Vec<u8>> {
 
 impl ChunkParser {
     /// A parser for `specs` over a file with `header`. Every spec column must be in the header
-    /// (check with [`crate::table`]'s header check first: this only maps positions).
+    /// (check with [`crate::io::table`]'s header check first: this only maps positions).
     pub fn new(header: &CsvHeader, specs: &[(&str, Ty)]) -> ChunkParser {
         let targets = header.names.iter().map(|n| specs.iter().position(|(s, _)| s == n)).collect();
         ChunkParser { specs: specs.iter().map(|(n, t)| (n.to_string(), *t)).collect(), targets }

@@ -1,8 +1,8 @@
 //! Kind `validate`: data expectations over an ingested dir, a JSON (+ optional HTML) report,
 //! and a stage failure when an expectation fails and `on_failure: fail`.
 //!
-//! The expectations, with defaults chosen so that any clean `events` data set (DESIGN.md
-//! section 5) of at least `min_rows` customers passes:
+//! The expectations, with defaults chosen so that any clean `events` data set (raw input
+//! tables in docs/stages-data.md) of at least `min_rows` customers passes:
 //!
 //! | expectation | events default | snapshot default |
 //! |---|---|---|

@@ -2,7 +2,7 @@
 //! decision, and `churnflow score`.
 //!
 //! * kinds: [`split`], [`train`], [`evaluate`], [`promote`]; [`score`] for the command;
-//! * the model file format ([`file`]): the serialised [`file::Model`], loaded with checks;
+//! * the model file format ([`file`](mod@file)): the serialised [`file::Model`], loaded with checks;
 //! * the encoded training matrix and the fitted feature schema ([`encoded`]);
 //! * the estimators, which read only [`encoded`] (and [`sampling`]): [`logistic`],
 //!   [`tree`], and [`forest`] (bagged trees);
