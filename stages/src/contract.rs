@@ -85,7 +85,7 @@ pub struct StageSummary {
 }
 
 /// A built-in stage kind: typed settings and params, the files they name, and the run.
-pub trait Kind {
+pub(crate) trait Kind {
     const NAME: &'static str;
     const PARAMS_SECTION: &'static str;
     const CODE_VERSION: u32;
@@ -116,7 +116,10 @@ pub trait Kind {
 }
 
 /// Parses settings and params for `K`.
-pub fn parse<K: Kind>(settings: &Value, params: &Value) -> Result<(K::Settings, K::Params), SettingsError> {
+pub(crate) fn parse<K: Kind>(
+    settings: &Value,
+    params: &Value,
+) -> Result<(K::Settings, K::Params), SettingsError> {
     let s: K::Settings = serde_json::from_value(settings.clone())
         .map_err(|e| SettingsError::new(format!("settings of kind '{}': {e}", K::NAME)))?;
     let p: K::Params = if params.is_null() {
@@ -130,7 +133,7 @@ pub fn parse<K: Kind>(settings: &Value, params: &Value) -> Result<(K::Settings, 
 }
 
 /// [`crate::describe`] for one kind.
-pub fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
+pub(crate) fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
     let (s, p) = parse::<K>(settings, params)?;
     let (deps, outs) = K::io(&s, &p).map_err(SettingsError::new)?;
     Ok(KindIo {
@@ -144,7 +147,7 @@ pub fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo
 }
 
 /// [`crate::run`] for one kind.
-pub fn run_kind<K: Kind>(invocation: &Invocation) -> Result<StageSummary, StageError> {
+pub(crate) fn run_kind<K: Kind>(invocation: &Invocation) -> Result<StageSummary, StageError> {
     let (s, p) = parse::<K>(&invocation.settings, &invocation.params).map_err(|e| StageError::new(e.0))?;
     K::run(&invocation.root, s, p, invocation)
 }

@@ -25,6 +25,8 @@
 //! Every module is private; this file is the one public entry point and re-exports exactly
 //! what the engine uses. [`testing`] is for this crate's own tests, examples and benches.
 
+#![warn(unreachable_pub)]
+
 mod contract;
 mod data;
 mod io;

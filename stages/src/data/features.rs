@@ -80,7 +80,7 @@ pub struct FeaturesParams {
 }
 
 /// The built-in kind `features`.
-pub struct Features;
+pub(crate) struct Features;
 
 impl Kind for Features {
     const NAME: &'static str = "features";
@@ -187,7 +187,7 @@ fn at_least(x: Expr, floor: f64) -> Expr {
 /// The per-customer aggregates come from [`crate::data::customer_rollup`] (the three event tables
 /// are folded at the same time); the features built from them, one row per customer, are
 /// polars expressions.
-pub fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, StageError> {
+pub(crate) fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, StageError> {
     let sd = table::epoch_days(s);
     let shown = dir.display().to_string();
     let customers = table::read_table(&dir.join("customers.parquet"))?

@@ -24,10 +24,10 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 /// Customers per chunk (part of the output's definition: changing it changes the bytes).
-pub const CHUNK: usize = 2048;
+pub(crate) const CHUNK: usize = 2048;
 
 /// The default snapshot date of generated data.
-pub fn default_snapshot_date() -> NaiveDate {
+pub(crate) fn default_snapshot_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2024, 6, 30).unwrap_or_default()
 }
 
@@ -373,12 +373,12 @@ fn fmt_f(x: f64) -> String {
 }
 
 /// Days since 1970-01-01.
-pub fn epoch_days(d: NaiveDate) -> i32 {
+pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
     crate::io::table::epoch_days(d)
 }
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01), proleptic Gregorian.
-pub fn format_date(days: i32) -> String {
+pub(crate) fn format_date(days: i32) -> String {
     // Howard Hinnant's civil_from_days.
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);

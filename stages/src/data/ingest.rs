@@ -64,7 +64,7 @@ pub const EVENTS_SCHEMA: &[(&str, &[(&str, Ty)])] = &[
 
 /// The columns of each events table whose values identify a row (their uniqueness is
 /// profiled as the table is ingested).
-pub fn events_keys(table: &str) -> &'static [&'static str] {
+pub(crate) fn events_keys(table: &str) -> &'static [&'static str] {
     match table {
         "customers" => &["customer_id"],
         "cdr" => &["call_id"],
@@ -74,11 +74,11 @@ pub fn events_keys(table: &str) -> &'static [&'static str] {
 }
 
 /// The file name of the manifest every ingest writes into its out dir.
-pub const MANIFEST_FILE: &str = "ingest.json";
+pub(crate) const MANIFEST_FILE: &str = "ingest.json";
 /// The file name of the snapshot cleaning spec (layout `snapshot`).
-pub const SNAPSHOT_SPEC_FILE: &str = "snapshot.json";
+pub(crate) const SNAPSHOT_SPEC_FILE: &str = "snapshot.json";
 /// The table name (and `<name>.parquet`) of a snapshot layout.
-pub const SNAPSHOT_TABLE: &str = "table";
+pub(crate) const SNAPSHOT_TABLE: &str = "table";
 
 /// The `with:` settings of an `ingest` stage, by layout.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -172,7 +172,7 @@ pub struct IngestSummary {
 }
 
 /// The built-in kind `ingest`.
-pub struct Ingest;
+pub(crate) struct Ingest;
 
 impl Kind for Ingest {
     const NAME: &'static str = "ingest";

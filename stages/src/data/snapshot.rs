@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The schema version of `snapshot.json`.
-pub const SNAPSHOT_SPEC_VERSION: u32 = 1;
+pub(crate) const SNAPSHOT_SPEC_VERSION: u32 = 1;
 
 /// How a raw snapshot table is cleaned into the typed table `features` and `score` use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +60,7 @@ impl SnapshotSpec {
 /// Infers the spec of a raw table whose columns are all text (see [`crate::io::table::read_raw_strings`]).
 ///
 /// `force_string` names columns to keep as text even when they look numeric (e.g. zip codes).
-pub fn infer_spec(
+pub(crate) fn infer_spec(
     raw: &DataFrame,
     shown: &str,
     id_column: &str,

@@ -22,7 +22,7 @@ use polars_arrow::array::Array;
 use std::path::Path;
 
 /// The name of the column linking an event to its customer.
-pub const CUSTOMER_ROW: &str = "customer_row";
+pub(crate) const CUSTOMER_ROW: &str = "customer_row";
 
 /// Bytes of CSV per chunk: large enough for efficient row groups (~200,000 CDR rows), small
 /// enough that a few chunks per thread fit in memory easily and that the allocator recycles
@@ -31,7 +31,7 @@ const CHUNK_BYTES: u64 = 12 << 20;
 
 /// customer_id → row of the customers table (first occurrence).
 #[derive(Default)]
-pub struct CustomerIndex {
+pub(crate) struct CustomerIndex {
     rows: PlHashMap<Box<str>, u32>,
 }
 
@@ -82,7 +82,7 @@ impl CustomerIndex {
 }
 
 /// How to ingest one table.
-pub struct TableSpec<'a> {
+pub(crate) struct TableSpec<'a> {
     /// The table's name in the ingested dir (`<name>.parquet`).
     pub name: &'a str,
     pub columns: &'a [(&'a str, Ty)],
@@ -91,14 +91,14 @@ pub struct TableSpec<'a> {
 }
 
 /// What ingesting one table produced.
-pub struct Ingested {
+pub(crate) struct Ingested {
     pub profile: TableProfile,
     /// For the customers table: its index, for linking the event tables.
     pub customers: Option<CustomerIndex>,
 }
 
 /// Where a table's events get their customers from.
-pub enum Link<'a> {
+pub(crate) enum Link<'a> {
     /// This is the customers table: build the index.
     BuildIndex,
     /// An event table: add `customer_row` from the index.
@@ -106,7 +106,7 @@ pub enum Link<'a> {
 }
 
 /// Ingests `path` (`shown` in messages) into `out` as `spec` says.
-pub fn ingest_table(
+pub(crate) fn ingest_table(
     path: &Path,
     shown: &str,
     spec: &TableSpec<'_>,

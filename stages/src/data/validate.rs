@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The report's schema version.
-pub const REPORT_VERSION: u32 = 1;
+pub(crate) const REPORT_VERSION: u32 = 1;
 
 /// The `with:` settings of a `validate` stage.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -180,7 +180,7 @@ impl ValidationReport {
 }
 
 /// The built-in kind `validate`.
-pub struct Validate;
+pub(crate) struct Validate;
 
 impl Kind for Validate {
     const NAME: &'static str = "validate";
@@ -842,7 +842,7 @@ fn resolve(tables: &[Loaded], key: &str) -> Vec<(usize, String)> {
 }
 
 /// A self-contained HTML page of the report.
-pub fn render_html(report: &ValidationReport) -> String {
+pub(crate) fn render_html(report: &ValidationReport) -> String {
     let mut h = String::new();
     h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>churnflow validation</title>");
     h.push_str(

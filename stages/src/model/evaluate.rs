@@ -31,11 +31,11 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub struct Evaluate;
+pub(crate) struct Evaluate;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EvaluateSettings {
+pub(crate) struct EvaluateSettings {
     pub model: String,
     pub test: String,
     pub metrics: String,
@@ -51,7 +51,7 @@ pub struct EvaluateSettings {
 /// A fixed threshold or a rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum ThresholdRule {
+pub(crate) enum ThresholdRule {
     Fixed(f64),
     /// "max_profit" or "model".
     Rule(String),
@@ -65,7 +65,7 @@ impl Default for ThresholdRule {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct BootstrapParams {
+pub(crate) struct BootstrapParams {
     pub resamples: usize,
     pub seed: u64,
     pub confidence: f64,
@@ -79,7 +79,7 @@ impl Default for BootstrapParams {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct EvaluateParams {
+pub(crate) struct EvaluateParams {
     pub threshold: ThresholdRule,
     pub economics: Economics,
     pub fairness_columns: Vec<String>,
@@ -106,7 +106,7 @@ impl Default for EvaluateParams {
 }
 
 impl EvaluateParams {
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         match &self.threshold {
             ThresholdRule::Fixed(t) if !(0.0..=1.0).contains(t) => {
                 return Err(format!("evaluation.threshold must be in [0, 1], got {t}"))
@@ -139,7 +139,7 @@ impl EvaluateParams {
 }
 
 /// The JSON twin path of a model card.
-pub fn card_json_path(card: &str) -> String {
+pub(crate) fn card_json_path(card: &str) -> String {
     let p = Path::new(card);
     p.with_extension("json").to_string_lossy().into_owned()
 }
@@ -202,7 +202,7 @@ impl Kind for Evaluate {
 
 /// Where `evaluate` reads and writes (absolute), plus the project-relative names for the card.
 #[derive(Debug, Clone)]
-pub struct EvaluatePaths {
+pub(crate) struct EvaluatePaths {
     pub model: PathBuf,
     pub test: PathBuf,
     pub metrics: PathBuf,
@@ -216,7 +216,7 @@ pub struct EvaluatePaths {
 
 /// What `evaluate` found: the stage's one-line summary (the figures are in its outs).
 #[derive(Debug, Clone)]
-pub struct EvaluateSummary {
+pub(crate) struct EvaluateSummary {
     pub summary: String,
 }
 
@@ -299,7 +299,7 @@ fn fairness(
 }
 
 /// Runs the evaluation. `baseline` is the current champion's model file, if any.
-pub fn evaluate(
+pub(crate) fn evaluate(
     paths: &EvaluatePaths,
     baseline: Option<&Path>,
     params: &EvaluateParams,
@@ -596,7 +596,7 @@ fn fmt_num(v: Option<&Value>) -> String {
 }
 
 /// The Markdown model card, rendered from its JSON twin.
-pub fn render_card(card: &Value) -> String {
+pub(crate) fn render_card(card: &Value) -> String {
     let mut s = String::new();
     let m = &card["model"];
     s.push_str(&format!("# Model card: churn model ({})\n\n", m["algorithm"].as_str().unwrap_or("?")));

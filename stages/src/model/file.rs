@@ -35,9 +35,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The model file format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 /// The `format` tag of a model file.
-pub const FORMAT_TAG: &str = "churnflow-model";
+pub(crate) const FORMAT_TAG: &str = "churnflow-model";
 
 /// The learning algorithm (params `train.algorithm`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

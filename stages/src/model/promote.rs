@@ -24,11 +24,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
 
-pub struct Promote;
+pub(crate) struct Promote;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PromoteSettings {
+pub(crate) struct PromoteSettings {
     pub metrics: String,
     pub comparison: String,
     pub model: String,
@@ -38,7 +38,7 @@ pub struct PromoteSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct PromoteParams {
+pub(crate) struct PromoteParams {
     pub min_auc_roc: Option<f64>,
     pub min_recall: Option<f64>,
     pub max_auc_drop: Option<f64>,
@@ -64,7 +64,7 @@ impl Default for PromoteParams {
 }
 
 impl PromoteParams {
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if !["recall", "fpr", "predicted_positive_rate", "auc"].contains(&self.fairness_metric.as_str()) {
             return Err(format!(
                 "promotion.fairness_metric: '{}' is not one of recall, fpr, predicted_positive_rate, auc",
@@ -159,7 +159,7 @@ fn gate(name: &str, observed: Option<f64>, bound: f64, passed: bool, detail: Str
 }
 
 /// Reads the evaluation outputs and applies the gates.
-pub fn decide(
+pub(crate) fn decide(
     metrics_path: &Path,
     comparison_path: &Path,
     model_path: &Path,

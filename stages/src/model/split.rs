@@ -20,11 +20,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-pub struct Split;
+pub(crate) struct Split;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SplitSettings {
+pub(crate) struct SplitSettings {
     /// The features table (Parquet or CSV).
     pub input: String,
     /// Output paths.
@@ -37,7 +37,7 @@ pub struct SplitSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum SplitMethod {
+pub(crate) enum SplitMethod {
     #[default]
     HashRank,
     HashThreshold,
@@ -45,7 +45,7 @@ pub enum SplitMethod {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct SplitParams {
+pub(crate) struct SplitParams {
     pub test_size: f64,
     pub seed: u64,
     pub stratify: bool,
@@ -70,7 +70,7 @@ impl Default for SplitParams {
 
 /// Counts of a finished split.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SplitSummary {
+pub(crate) struct SplitSummary {
     pub train_rows: usize,
     pub test_rows: usize,
     pub train_positives: usize,
@@ -117,7 +117,7 @@ impl Kind for Split {
 }
 
 /// `u = blake3(seed ‖ id)` as a number in [0, 1).
-pub fn hash_unit(seed: u64, id: &str) -> f64 {
+pub(crate) fn hash_unit(seed: u64, id: &str) -> f64 {
     let mut h = blake3::Hasher::new();
     h.update(&seed.to_le_bytes());
     h.update(id.as_bytes());
@@ -128,7 +128,7 @@ pub fn hash_unit(seed: u64, id: &str) -> f64 {
 }
 
 /// Which rows go to test (true), from ids and labels.
-pub fn assign_test(ids: &[String], labels: &[u8], p: &SplitParams) -> Vec<bool> {
+pub(crate) fn assign_test(ids: &[String], labels: &[u8], p: &SplitParams) -> Vec<bool> {
     let u: Vec<f64> = ids.iter().map(|id| hash_unit(p.seed, id)).collect();
     match p.method {
         SplitMethod::HashThreshold => u.iter().map(|&v| v < p.test_size).collect(),
@@ -150,7 +150,7 @@ pub fn assign_test(ids: &[String], labels: &[u8], p: &SplitParams) -> Vec<bool> 
 }
 
 /// Splits `input` into `train` and `test` files.
-pub fn split_files(
+pub(crate) fn split_files(
     input: &Path,
     train: &Path,
     test: &Path,

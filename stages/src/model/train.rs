@@ -27,11 +27,11 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub struct Train;
+pub(crate) struct Train;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TrainSettings {
+pub(crate) struct TrainSettings {
     /// The train split (Parquet or CSV).
     pub input: String,
     /// The model file to write (JSON).
@@ -254,7 +254,7 @@ impl Kind for Train {
 }
 
 /// Trains a model on a table file.
-pub fn train_file(input: &Path, params: &TrainParams) -> Result<Model, StageError> {
+pub(crate) fn train_file(input: &Path, params: &TrainParams) -> Result<Model, StageError> {
     let df = table::read_table(input)?;
     let data_hash = hash_file(input)?;
     train_frame(&df, input, data_hash, params)
@@ -391,7 +391,7 @@ pub fn train_frame(
 
 /// k-fold cross-validation scores of the train params on the training table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CvReport {
+pub(crate) struct CvReport {
     pub schema_version: u32,
     pub folds: usize,
     pub algorithm: String,
@@ -405,7 +405,7 @@ pub struct CvReport {
 
 /// Stratified k-fold CV: each class ordered by `blake3(seed ‖ id)`, fold = rank mod k; the
 /// preprocessing is refitted inside every fold.
-pub fn cross_validate(input: &Path, params: &TrainParams, k: usize) -> Result<CvReport, StageError> {
+pub(crate) fn cross_validate(input: &Path, params: &TrainParams, k: usize) -> Result<CvReport, StageError> {
     let df = table::read_table(input)?;
     let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
     let id_column = params.id_column.clone().unwrap_or_else(|| names.first().cloned().unwrap_or_default());
