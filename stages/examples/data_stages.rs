@@ -5,10 +5,10 @@
 //! step with its wall time. Run one step per process under `/usr/bin/time -v` for its peak
 //! RSS (bench/data_stages.sh does).
 
-use churnflow_stages::features::{self, FeaturesParams, FeaturesSettings};
-use churnflow_stages::generate::{generate, GenerateOptions};
-use churnflow_stages::ingest::{self, IngestParams, IngestSettings};
-use churnflow_stages::validate::{self, ValidateSettings, ValidationParams};
+use churnflow_stages::testing::features::{self, FeaturesParams, FeaturesSettings};
+use churnflow_stages::testing::ingest::{self, IngestParams, IngestSettings};
+use churnflow_stages::testing::validate::{self, ValidateSettings, ValidationParams};
+use churnflow_stages::{generate, GenerateOptions};
 use std::path::PathBuf;
 use std::time::Instant;
 

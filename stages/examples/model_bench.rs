@@ -4,9 +4,9 @@
 //! `cargo run --release -p churnflow-stages --example model_bench -- [N] [M]`
 //! (bench/model_stages.sh wraps it).
 
-use churnflow_stages::metrics;
-use churnflow_stages::model::Algorithm;
-use churnflow_stages::train::{train_frame, TrainParams};
+use churnflow_stages::testing::metrics;
+use churnflow_stages::testing::model::Algorithm;
+use churnflow_stages::testing::train::{train_frame, TrainParams};
 use polars::prelude::*;
 use std::path::Path;
 use std::time::Instant;

@@ -9,56 +9,86 @@
 //! * later, in a child process of the same binary, to run one stage: a pure function from typed
 //!   settings + params + input files to output files and a one-line summary.
 //!
-//! Each kind lives in its own module and implements [`Kind`]; [`KINDS`] lists them.
+//! Each kind lives in its own module and implements `contract::Kind`; [`KINDS`] lists them.
+//!
+//! Layout (the folders are the architecture; `tests/layering.rs` enforces the arrows):
+//!
+//! * `contract.rs` — the engine ↔ kind contract: [`Invocation`], [`KindIo`], [`OutDecl`],
+//!   [`StageSummary`], [`StageError`];
+//! * `io/` — the one table reader/writer, JSON files, and the one atomic writer (every out
+//!   mode 0644); imports neither `data` nor `model`;
+//! * `data/` — ingest, validate, features, generate and their CSV/Parquet machinery; never
+//!   imports `model`;
+//! * `model/` — split, train, evaluate, promote, score, the model file, the encoded matrix
+//!   and the estimators (which import only the encoded matrix).
+//!
+//! Every module is private; this file is the one public entry point and re-exports exactly
+//! what the engine uses. [`testing`] is for this crate's own tests, examples and benches.
 
-mod customer_rollup;
-pub mod features;
-pub mod generate;
-pub mod ingest;
-pub mod kind;
-mod ordered;
-mod parquet_out;
-pub mod profile;
-pub mod snapshot;
-pub mod table;
-mod table_ingest;
-mod typed_csv;
-pub mod validate;
+#![warn(unreachable_pub)]
 
-pub mod evaluate;
-mod forest;
-mod logistic;
-pub mod metrics;
-pub mod model;
-mod model_io;
-pub mod promote;
-mod sampling;
-pub mod score;
-pub mod split;
-pub mod train;
-mod tree;
+mod contract;
+mod data;
+mod io;
+mod model;
 
-pub use features::{FeaturesParams, FeaturesSettings, EVENTS_FEATURE_COLUMNS};
-pub use generate::{generate, GenerateOptions, GenerateSummary};
-pub use ingest::{IngestParams, IngestSettings};
-pub use kind::{Invocation, Kind, KindIo, OutDecl, OutRole, Outcome, SettingsError, StageError};
-pub use model::{load_model, Model, ModelSummary};
-pub use promote::Decision;
-pub use score::{score, score_with, ScoreOptions, ScoreSummary};
-pub use snapshot::{clean_snapshot, SnapshotSpec};
-pub use validate::{ValidateSettings, ValidationParams, ValidationReport};
+pub use contract::{Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary};
+pub use data::generate::{generate, GenerateOptions, GenerateSummary};
+pub use io::table::parse_date;
+pub use model::file::{load_model, Model, ModelSummary};
+pub use model::promote::Decision;
+pub use model::score::{score, score_with, ScoreOptions, ScoreSummary};
 
+/// The path `churnflow_stages::table::parse_date` the engine's `generate` command uses.
+pub mod table {
+    pub use crate::io::table::parse_date;
+}
+
+/// Internals that this crate's integration tests, examples and benches call directly (the
+/// stage functions behind the kinds, the solvers' entry point, the metrics). Not the engine's
+/// API: the engine goes through [`describe`] and [`run`].
+#[doc(hidden)]
+pub mod testing {
+    pub mod features {
+        pub use crate::data::features::{features, FeaturesParams, FeaturesSettings, EVENTS_FEATURE_COLUMNS};
+    }
+    pub mod ingest {
+        pub use crate::data::ingest::{ingest, IngestParams, IngestSettings, EVENTS_SCHEMA};
+    }
+    pub mod validate {
+        pub use crate::data::validate::{
+            validate, ExpectationResult, ValidateSettings, ValidationParams, ValidationReport,
+        };
+    }
+    pub mod snapshot {
+        pub use crate::data::snapshot::{clean_snapshot, SnapshotSpec};
+    }
+    pub mod table {
+        pub use crate::io::table::{parse_columns, read_raw_strings, read_typed, Ty};
+    }
+    pub mod metrics {
+        pub use crate::model::metrics::*;
+    }
+    pub mod model {
+        pub use crate::model::file::{load_model, Algorithm};
+    }
+    pub mod train {
+        pub use crate::model::train::{train_frame, ClassWeight, TrainParams};
+    }
+}
+
+use contract::Kind;
 use serde_json::Value;
 
 /// Names of every built-in kind, for "did you mean" hints and docs.
 pub const KINDS: &[&str] = &[
-    ingest::Ingest::NAME,
-    validate::Validate::NAME,
-    features::Features::NAME,
-    split::Split::NAME,
-    train::Train::NAME,
-    evaluate::Evaluate::NAME,
-    promote::Promote::NAME,
+    data::ingest::Ingest::NAME,
+    data::validate::Validate::NAME,
+    data::features::Features::NAME,
+    model::split::Split::NAME,
+    model::train::Train::NAME,
+    model::evaluate::Evaluate::NAME,
+    model::promote::Promote::NAME,
 ];
 
 /// Evaluates `$body` with the type alias `$K` bound to the kind named `$kind`, or `$unknown`.
@@ -66,32 +96,32 @@ pub const KINDS: &[&str] = &[
 macro_rules! with_kind {
     ($kind:expr, $K:ident => $body:expr, _ => $unknown:expr) => {
         match $kind {
-            ingest::Ingest::NAME => {
-                type $K = ingest::Ingest;
+            data::ingest::Ingest::NAME => {
+                type $K = data::ingest::Ingest;
                 $body
             }
-            validate::Validate::NAME => {
-                type $K = validate::Validate;
+            data::validate::Validate::NAME => {
+                type $K = data::validate::Validate;
                 $body
             }
-            features::Features::NAME => {
-                type $K = features::Features;
+            data::features::Features::NAME => {
+                type $K = data::features::Features;
                 $body
             }
-            split::Split::NAME => {
-                type $K = split::Split;
+            model::split::Split::NAME => {
+                type $K = model::split::Split;
                 $body
             }
-            train::Train::NAME => {
-                type $K = train::Train;
+            model::train::Train::NAME => {
+                type $K = model::train::Train;
                 $body
             }
-            evaluate::Evaluate::NAME => {
-                type $K = evaluate::Evaluate;
+            model::evaluate::Evaluate::NAME => {
+                type $K = model::evaluate::Evaluate;
                 $body
             }
-            promote::Promote::NAME => {
-                type $K = promote::Promote;
+            model::promote::Promote::NAME => {
+                type $K = model::promote::Promote;
                 $body
             }
             _ => $unknown,
@@ -108,10 +138,10 @@ pub fn params_section(kind: &str) -> Option<&'static str> {
 ///
 /// `params` is the kind's params section from params.yaml (`Value::Null` when absent).
 pub fn describe(kind: &str, settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
-    with_kind!(kind, K => kind::describe_kind::<K>(settings, params), _ => Err(SettingsError::unknown_kind(kind, KINDS)))
+    with_kind!(kind, K => contract::describe_kind::<K>(settings, params), _ => Err(SettingsError::unknown_kind(kind, KINDS)))
 }
 
 /// Runs one stage of `kind`. Called in the child process that the engine starts.
-pub fn run(kind: &str, invocation: &Invocation) -> Result<Outcome, StageError> {
-    with_kind!(kind, K => kind::run_kind::<K>(invocation), _ => Err(StageError::new(format!("unknown stage kind '{kind}'"))))
+pub fn run(kind: &str, invocation: &Invocation) -> Result<StageSummary, StageError> {
+    with_kind!(kind, K => contract::run_kind::<K>(invocation), _ => Err(StageError::new(format!("unknown stage kind '{kind}'"))))
 }

@@ -4,6 +4,7 @@ mod support;
 mod dag;
 mod data_pipeline;
 mod errors;
+mod file_modes;
 mod freshness;
 mod model_pipeline;
 mod registry;

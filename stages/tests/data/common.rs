@@ -1,6 +1,7 @@
 //! A temporary project holding fixture files, and the calls the engine would make.
 
-use churnflow_stages::{run, Invocation, Outcome, StageError, ValidationReport};
+use churnflow_stages::testing::validate::ValidationReport;
+use churnflow_stages::{run, Invocation, StageError, StageSummary};
 use polars::prelude::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -62,7 +63,7 @@ impl Project {
         self.write(rel, &text);
     }
 
-    pub fn run(&self, kind: &str, settings: Value, params: Value) -> Result<Outcome, StageError> {
+    pub fn run(&self, kind: &str, settings: Value, params: Value) -> Result<StageSummary, StageError> {
         let inv = Invocation {
             root: self.root().to_path_buf(),
             stage: kind.to_string(),
@@ -73,7 +74,7 @@ impl Project {
         run(kind, &inv)
     }
 
-    pub fn ingest_events(&self) -> Result<Outcome, StageError> {
+    pub fn ingest_events(&self) -> Result<StageSummary, StageError> {
         self.run(
             "ingest",
             json!({
@@ -88,7 +89,7 @@ impl Project {
         )
     }
 
-    pub fn validate(&self, params: Value) -> Result<Outcome, StageError> {
+    pub fn validate(&self, params: Value) -> Result<StageSummary, StageError> {
         self.run(
             "validate",
             json!({
@@ -105,7 +106,7 @@ impl Project {
         serde_json::from_str(&self.read("reports/validation.json")).expect("report JSON")
     }
 
-    pub fn features(&self) -> Result<Outcome, StageError> {
+    pub fn features(&self) -> Result<StageSummary, StageError> {
         self.run(
             "features",
             json!({

@@ -2,7 +2,7 @@
 //! (see tests/fixtures/events_small/README.md for what each customer pins).
 
 use crate::common::*;
-use churnflow_stages::EVENTS_FEATURE_COLUMNS;
+use churnflow_stages::testing::features::EVENTS_FEATURE_COLUMNS;
 use serde_json::json;
 
 fn computed() -> polars::prelude::DataFrame {

@@ -2,7 +2,7 @@
 //! defects that validation catches, and clean data that the default validation accepts.
 
 use crate::common::*;
-use churnflow_stages::generate::{generate, GenerateOptions};
+use churnflow_stages::{generate, GenerateOptions};
 use serde_json::json;
 
 fn files(dir: &std::path::Path) -> Vec<Vec<u8>> {

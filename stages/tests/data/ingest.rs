@@ -2,7 +2,8 @@
 //! Telco snapshot table.
 
 use crate::common::*;
-use churnflow_stages::{clean_snapshot, describe, SnapshotSpec};
+use churnflow_stages::describe;
+use churnflow_stages::testing::snapshot::{clean_snapshot, SnapshotSpec};
 use polars::prelude::*;
 use serde_json::{json, Value};
 
@@ -285,8 +286,8 @@ fn nan_in_a_snapshot_numeric_column_is_bad_data() {
 
 #[test]
 fn fast_typed_read_and_careful_text_read_agree() {
-    use churnflow_stages::ingest::EVENTS_SCHEMA;
-    use churnflow_stages::table;
+    use churnflow_stages::testing::ingest::EVENTS_SCHEMA;
+    use churnflow_stages::testing::table;
     let p = Project::events_small();
     for (name, schema) in EVENTS_SCHEMA {
         let path = p.path(&format!("raw/{name}.csv"));

@@ -1,7 +1,7 @@
 //! `validate`: each expectation fails on the data fault it exists for and passes on clean data.
 
 use crate::common::*;
-use churnflow_stages::validate::ExpectationResult;
+use churnflow_stages::testing::validate::ExpectationResult;
 use serde_json::{json, Value};
 
 /// Ingests the fixture after `edit`, validates with `params` (min_rows 1 unless given).

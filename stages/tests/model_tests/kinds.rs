@@ -180,8 +180,11 @@ fn pipeline_of_kinds_from_split_to_promotion_decision() {
     let preds = read_parquet(&root.join("reports/predictions.parquet"));
     assert_eq!(preds.get_column_names(), ["customer_id", "churned", "probability"]);
     // Metrics recomputed from the predictions file agree.
-    let auc = churnflow_stages::metrics::auc_roc(&labels(&preds, "churned"), &floats(&preds, "probability"))
-        .unwrap();
+    let auc = churnflow_stages::testing::metrics::auc_roc(
+        &labels(&preds, "churned"),
+        &floats(&preds, "probability"),
+    )
+    .unwrap();
     assert_eq!(auc, m["auc_roc"].as_f64().unwrap());
     let plots = read_json(&root.join("reports/plots.json"));
     for key in ["roc", "pr", "calibration", "gains", "confusion", "feature_importance"] {

@@ -1,7 +1,7 @@
 //! Metrics against scikit-learn and against brute force.
 
 use crate::support::Rng;
-use churnflow_stages::metrics::{self, Confusion, Economics, Ranking};
+use churnflow_stages::testing::metrics::{self, Confusion, Economics, Ranking};
 
 // Produced once with scikit-learn 1.9.1 / numpy 2.4.6:
 //   rng = np.random.default_rng(7); n = 40; y = rng.integers(0, 2, n)

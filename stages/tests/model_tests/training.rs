@@ -2,9 +2,9 @@
 //! save/load, unseen categories, bad training data, model format versions.
 
 use crate::support::*;
-use churnflow_stages::metrics;
-use churnflow_stages::model::{load_model, Algorithm};
-use churnflow_stages::train::{train_frame, ClassWeight, TrainParams};
+use churnflow_stages::testing::metrics;
+use churnflow_stages::testing::model::{load_model, Algorithm};
+use churnflow_stages::testing::train::{train_frame, ClassWeight, TrainParams};
 use polars::prelude::*;
 use std::path::Path;
 
@@ -68,7 +68,7 @@ fn linfa_logistic_probability_orientation_pitfall_and_agreement_with_our_solver(
     let ours = train_frame(&df, Path::new("t.parquet"), "h".into(), &p).unwrap();
     let our_p = ours.predict_table(&df, Path::new("t.parquet")).unwrap();
     // Standardise exactly as the model does (population std) and build ndarray 0.16 arrays
-    // from Vecs (polars' to_ndarray is ndarray 0.17: DESIGN.md section 8).
+    // from Vecs (polars' to_ndarray gives ndarray 0.17, linfa 0.8.1 takes ndarray 0.16).
     let mut flat = Vec::with_capacity(2 * n);
     let cols: Vec<Vec<f64>> = (0..2).map(|j| x.iter().map(|r| r[j]).collect()).collect();
     let stats: Vec<(f64, f64)> = cols

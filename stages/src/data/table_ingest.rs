@@ -1,28 +1,28 @@
 //! Ingesting one table of the `events` layout: typed columns in, one Parquet file and the
-//! table's [`profile`](crate::profile) out, in a single pass over the raw file.
+//! table's [`profile`] out, in a single pass over the raw file.
 //!
-//! A CSV file is cut into chunks ([`crate::typed_csv`]) that worker threads parse, profile,
+//! A CSV file is cut into chunks ([`crate::data::typed_csv`]) that worker threads parse, profile,
 //! link to their customers and encode; the row groups are written in file order
-//! ([`crate::ordered`], [`crate::parquet_out`]). Memory stays at a few chunks per thread
+//! ([`crate::data::ordered`], [`crate::data::parquet_out`]). Memory stays at a few chunks per thread
 //! whatever the file size. A Parquet input (or a CSV whose quoted line breaks straddle a
-//! chunk boundary) is read whole through [`crate::table`] instead.
+//! chunk boundary) is read whole through [`crate::io::table`] instead.
 //!
 //! Event tables gain a column `customer_row` (UInt32): the 0-based row of the event's
 //! customer in `customers.parquet`, null when the customer_id is blank or not a customer.
 //! It is the join key of `features` and gives `validate` its referential-integrity count.
 
-use crate::kind::StageError;
-use crate::ordered::ordered_map;
-use crate::parquet_out::{self, ColumnEncoding, ParquetLayout, ParquetOut};
-use crate::profile::{self, ColumnProfile, ColumnStats, TableProfile};
-use crate::table::{self, Ty};
-use crate::typed_csv::{self, ChunkParser};
+use crate::contract::StageError;
+use crate::data::ordered::ordered_map;
+use crate::data::parquet_out::{self, ColumnEncoding, ParquetLayout, ParquetOut};
+use crate::data::profile::{self, ColumnProfile, ColumnStats, TableProfile};
+use crate::data::typed_csv::{self, ChunkParser};
+use crate::io::table::{self, Ty};
 use polars::prelude::*;
 use polars_arrow::array::Array;
 use std::path::Path;
 
 /// The name of the column linking an event to its customer.
-pub const CUSTOMER_ROW: &str = "customer_row";
+pub(crate) const CUSTOMER_ROW: &str = "customer_row";
 
 /// Bytes of CSV per chunk: large enough for efficient row groups (~200,000 CDR rows), small
 /// enough that a few chunks per thread fit in memory easily and that the allocator recycles
@@ -31,7 +31,7 @@ const CHUNK_BYTES: u64 = 12 << 20;
 
 /// customer_id → row of the customers table (first occurrence).
 #[derive(Default)]
-pub struct CustomerIndex {
+pub(crate) struct CustomerIndex {
     rows: PlHashMap<Box<str>, u32>,
 }
 
@@ -82,7 +82,7 @@ impl CustomerIndex {
 }
 
 /// How to ingest one table.
-pub struct TableSpec<'a> {
+pub(crate) struct TableSpec<'a> {
     /// The table's name in the ingested dir (`<name>.parquet`).
     pub name: &'a str,
     pub columns: &'a [(&'a str, Ty)],
@@ -91,14 +91,14 @@ pub struct TableSpec<'a> {
 }
 
 /// What ingesting one table produced.
-pub struct Ingested {
+pub(crate) struct Ingested {
     pub profile: TableProfile,
     /// For the customers table: its index, for linking the event tables.
     pub customers: Option<CustomerIndex>,
 }
 
 /// Where a table's events get their customers from.
-pub enum Link<'a> {
+pub(crate) enum Link<'a> {
     /// This is the customers table: build the index.
     BuildIndex,
     /// An event table: add `customer_row` from the index.
@@ -106,7 +106,7 @@ pub enum Link<'a> {
 }
 
 /// Ingests `path` (`shown` in messages) into `out` as `spec` says.
-pub fn ingest_table(
+pub(crate) fn ingest_table(
     path: &Path,
     shown: &str,
     spec: &TableSpec<'_>,
@@ -190,7 +190,7 @@ fn layout_for(schema: &Schema, spec: &TableSpec<'_>) -> PolarsResult<ParquetLayo
 
 /// One parsed, profiled and encoded chunk.
 struct Done {
-    group: crate::parquet_out::EncodedRowGroup,
+    group: crate::data::parquet_out::EncodedRowGroup,
     stats: Vec<ColumnStats>,
     rows: usize,
     unknown: u64,
@@ -335,7 +335,7 @@ mod tests {
             ingest_table_in_chunks(&self.dir.path().join(name), name, spec, link, &out, chunk)
         }
         fn read(&self, table: &str) -> DataFrame {
-            table::read_parquet(&self.dir.path().join(format!("{table}.parquet"))).unwrap()
+            table::read_table(&self.dir.path().join(format!("{table}.parquet"))).unwrap()
         }
     }
 

@@ -1,8 +1,8 @@
 //! Kind `features`: one row per customer, sorted by `customer_id`, in a fixed column order.
 //!
-//! Layout `events` computes the RFM/behavioural features of DESIGN.md section 6: the event
+//! Layout `events` computes the RFM/behavioural features listed in docs/stages-data.md (kind `features`): the event
 //! tables are reduced batch by batch with polars group-bys into per-customer aggregates
-//! ([`crate::customer_rollup`]) and the features are polars expressions over those. With
+//! ([`crate::data::customer_rollup`]) and the features are polars expressions over those. With
 //! S = `features.snapshot_date`, every window includes both ends ("last 30 days" is
 //! S − 30 ≤ date ≤ S) and events after S are ignored. Customers without rows in a table get 0 for that table's features; events whose
 //! customer_id is not a customer (possible only with `referential_integrity: false`) are
@@ -14,13 +14,13 @@
 //!
 //! A validation report whose status is `failed` stops the stage before it reads any data.
 
-use crate::customer_rollup::{distinct_contacts, fold_table, Calls, Tickets, Transactions};
-use crate::ingest::{self, IngestManifest};
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::parquet_out::{self, ColumnEncoding, ParquetLayout};
-use crate::table;
-use crate::table_ingest::CUSTOMER_ROW;
-use crate::validate::ValidationReport;
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::data::customer_rollup::{distinct_contacts, fold_table, Calls, Tickets, Transactions};
+use crate::data::ingest::{self, IngestManifest};
+use crate::data::parquet_out::{self, ColumnEncoding, ParquetLayout};
+use crate::data::table_ingest::CUSTOMER_ROW;
+use crate::data::validate::ValidationReport;
+use crate::io::table;
 use polars::prelude::*;
 use serde::Deserialize;
 use std::path::Path;
@@ -58,9 +58,6 @@ pub const EVENTS_FEATURE_COLUMNS: &[&str] = &[
     "churned",
 ];
 
-/// The string (categorical) columns of the events features.
-pub const EVENTS_CATEGORICAL_COLUMNS: &[&str] = &["contract_type", "payment_method", "age_group", "region"];
-
 /// The `with:` settings of a `features` stage.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,7 +80,7 @@ pub struct FeaturesParams {
 }
 
 /// The built-in kind `features`.
-pub struct Features;
+pub(crate) struct Features;
 
 impl Kind for Features {
     const NAME: &'static str = "features";
@@ -104,9 +101,11 @@ impl Kind for Features {
         settings: FeaturesSettings,
         params: FeaturesParams,
         _invocation: &Invocation,
-    ) -> Result<Outcome, StageError> {
+    ) -> Result<StageSummary, StageError> {
         let (rows, cols) = features(root, &settings, &params)?;
-        Ok(Outcome { summary: format!("features: {rows} customers x {cols} columns -> {}", settings.out) })
+        Ok(StageSummary {
+            summary: format!("features: {rows} customers x {cols} columns -> {}", settings.out),
+        })
     }
 }
 
@@ -140,7 +139,7 @@ pub fn features(
             table::parse_date(text).map_err(|e| StageError::new(format!("features.snapshot_date: {e}")))?;
         events_features(&input, s)?
     } else {
-        let df = table::read_parquet(&input.join(format!("{}.parquet", ingest::SNAPSHOT_TABLE)))?;
+        let df = table::read_table(&input.join(format!("{}.parquet", ingest::SNAPSHOT_TABLE)))?;
         df.lazy()
             .sort(["customer_id"], SortMultipleOptions::default().with_maintain_order(true))
             .collect()
@@ -185,13 +184,13 @@ fn at_least(x: Expr, floor: f64) -> Expr {
 
 /// The events features of the ingested dir `dir` at snapshot date `s`.
 ///
-/// The per-customer aggregates come from [`crate::customer_rollup`] (the three event tables
+/// The per-customer aggregates come from [`crate::data::customer_rollup`] (the three event tables
 /// are folded at the same time); the features built from them, one row per customer, are
 /// polars expressions.
-pub fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, StageError> {
+pub(crate) fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, StageError> {
     let sd = table::epoch_days(s);
     let shown = dir.display().to_string();
-    let customers = table::read_parquet(&dir.join("customers.parquet"))?
+    let customers = table::read_table(&dir.join("customers.parquet"))?
         .lazy()
         .select([
             col("customer_id"),

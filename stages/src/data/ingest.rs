@@ -1,20 +1,21 @@
 //! Kind `ingest`: raw CSV/Parquet tables in, typed Parquet out, plus `ingest.json`.
 //!
-//! Layout `events` reads the four tables of DESIGN.md section 5 and writes
+//! Layout `events` reads the four raw tables of docs/stages-data.md and writes
 //! `out/{customers,transactions,cdr,support_tickets}.parquet` with exactly the documented
 //! columns (extra raw columns are dropped), typed as [`EVENTS_SCHEMA`] says. Layout
-//! `snapshot` reads one table, infers its cleaning ([`crate::snapshot`]) and writes
+//! `snapshot` reads one table, infers its cleaning ([`crate::data::snapshot`]) and writes
 //! `out/table.parquet` and `out/snapshot.json`. Both write `out/ingest.json`
 //! ([`IngestManifest`]), which `validate` and `features` read to learn the layout.
 //!
 //! Ingest types cells and refuses what cannot be typed (file, row, column in the message);
 //! whether the typed values make sense (domains, duplicates, references) is `validate`'s job.
 
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::profile::{self, Profile, TableProfile};
-use crate::snapshot::{self, SnapshotSpec};
-use crate::table::{self, Ty};
-use crate::table_ingest::{self, Link, TableSpec};
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::data::profile::{self, Profile, TableProfile};
+use crate::data::snapshot::{self, SnapshotSpec};
+use crate::data::table_ingest::{self, Link, TableSpec};
+use crate::io::json::write_json;
+use crate::io::table::{self, Ty};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -63,7 +64,7 @@ pub const EVENTS_SCHEMA: &[(&str, &[(&str, Ty)])] = &[
 
 /// The columns of each events table whose values identify a row (their uniqueness is
 /// profiled as the table is ingested).
-pub fn events_keys(table: &str) -> &'static [&'static str] {
+pub(crate) fn events_keys(table: &str) -> &'static [&'static str] {
     match table {
         "customers" => &["customer_id"],
         "cdr" => &["call_id"],
@@ -73,17 +74,17 @@ pub fn events_keys(table: &str) -> &'static [&'static str] {
 }
 
 /// The file name of the manifest every ingest writes into its out dir.
-pub const MANIFEST_FILE: &str = "ingest.json";
+pub(crate) const MANIFEST_FILE: &str = "ingest.json";
 /// The file name of the snapshot cleaning spec (layout `snapshot`).
-pub const SNAPSHOT_SPEC_FILE: &str = "snapshot.json";
+pub(crate) const SNAPSHOT_SPEC_FILE: &str = "snapshot.json";
 /// The table name (and `<name>.parquet`) of a snapshot layout.
-pub const SNAPSHOT_TABLE: &str = "table";
+pub(crate) const SNAPSHOT_TABLE: &str = "table";
 
 /// The `with:` settings of an `ingest` stage, by layout.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "layout", rename_all = "lowercase", deny_unknown_fields)]
 pub enum IngestSettings {
-    /// The four event tables of DESIGN.md section 5.
+    /// The four event tables ([`EVENTS_SCHEMA`]; docs/stages-data.md, raw input tables).
     Events { customers: String, transactions: String, cdr: String, support_tickets: String, out: String },
     /// One row per customer, any columns.
     Snapshot {
@@ -171,7 +172,7 @@ pub struct IngestSummary {
 }
 
 /// The built-in kind `ingest`.
-pub struct Ingest;
+pub(crate) struct Ingest;
 
 impl Kind for Ingest {
     const NAME: &'static str = "ingest";
@@ -202,11 +203,11 @@ impl Kind for Ingest {
         settings: IngestSettings,
         params: IngestParams,
         _invocation: &Invocation,
-    ) -> Result<Outcome, StageError> {
+    ) -> Result<StageSummary, StageError> {
         let s = ingest(root, &settings, &params)?;
         let rows: Vec<String> =
             s.manifest.tables.iter().map(|t| format!("{} {} rows", t.name, t.rows)).collect();
-        Ok(Outcome { summary: format!("ingested {} layout: {}", s.manifest.layout, rows.join(", ")) })
+        Ok(StageSummary { summary: format!("ingested {} layout: {}", s.manifest.layout, rows.join(", ")) })
     }
 }
 
@@ -259,7 +260,7 @@ pub fn ingest(
                 &params.string_columns,
             )?;
             let mut typed = snapshot::clean_snapshot(raw, &spec, source)?;
-            table::write_parquet_atomic(&mut typed, &out_dir.join(format!("{SNAPSHOT_TABLE}.parquet")))?;
+            table::write_parquet(&out_dir.join(format!("{SNAPSHOT_TABLE}.parquet")), &mut typed)?;
             write_json(&out_dir.join(SNAPSHOT_SPEC_FILE), &spec)?;
             let stats = profile::measure_frame(&typed, &["customer_id"]);
             let table = TableProfile {
@@ -283,12 +284,4 @@ pub fn ingest(
             Ok(IngestSummary { manifest, snapshot: Some(spec) })
         }
     }
-}
-
-/// Writes pretty JSON atomically, with a trailing newline.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StageError> {
-    let mut text = serde_json::to_string_pretty(value)
-        .map_err(|e| StageError::new(format!("{}: cannot encode JSON: {e}", path.display())))?;
-    text.push('\n');
-    table::write_bytes_atomic(path, text.as_bytes())
 }

@@ -11,8 +11,9 @@
 //! impurity; ties between splits go to the first candidate (feature order, then lower bin),
 //! so a fit is a pure function of its inputs and its random stream.
 
-use crate::model::Encoded;
-use crate::sampling::SplitMix64;
+use crate::model::encoded::Encoded;
+use crate::model::sampling::SplitMix64;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A fitted tree, stored as parallel arrays (node 0 is the root). A node with
@@ -29,7 +30,7 @@ pub struct Tree {
 
 impl Tree {
     pub(crate) fn predict(&self, data: &Encoded) -> Vec<f64> {
-        crate::forest::predict(std::slice::from_ref(self), data)
+        predict_mean(std::slice::from_ref(self), data)
     }
 
     /// The tree as one array of 24-byte nodes, for fast prediction.
@@ -94,6 +95,38 @@ pub(crate) fn walk(nodes: &[PackedNode], row: &[f64]) -> f64 {
         i = if row[node.feature as usize] <= node.value { node.left as usize } else { node.right as usize };
     }
     nodes[i].value
+}
+
+/// Rows per prediction task: a dense row-major block of this many rows stays in cache.
+const PREDICT_BLOCK: usize = 2048;
+
+/// Mean leaf probability over `trees` (one tree: its own probabilities; a forest: soft
+/// voting). Rows are cut into blocks; each block is made dense and row-major once, then every
+/// tree (packed into 24-byte nodes) walks every row of it.
+/// The sum over trees runs in tree order, so the result does not depend on the thread count.
+pub(crate) fn predict_mean(trees: &[Tree], data: &Encoded) -> Vec<f64> {
+    let packed: Vec<Vec<PackedNode>> = trees.iter().map(Tree::packed).collect();
+    let p = data.sources.len();
+    let n_trees = trees.len().max(1) as f64;
+    let mut out = vec![0.0; data.n];
+    out.par_chunks_mut(PREDICT_BLOCK).enumerate().for_each(|(b, chunk)| {
+        let start = b * PREDICT_BLOCK;
+        let mut dense = vec![0.0; chunk.len() * p];
+        for (i, row) in dense.chunks_exact_mut(p.max(1)).enumerate().take(chunk.len()) {
+            for (j, x) in row.iter_mut().enumerate().take(p) {
+                *x = data.value(start + i, j);
+            }
+        }
+        for nodes in &packed {
+            for (i, o) in chunk.iter_mut().enumerate() {
+                *o += walk(nodes, &dense[i * p..(i + 1) * p]);
+            }
+        }
+        for o in chunk.iter_mut() {
+            *o /= n_trees;
+        }
+    });
+    out
 }
 
 /// Expanded inputs cut into at most 256 bins, column-major.

@@ -10,12 +10,12 @@
 //! Chunk boundaries are placed after a line break near every `chunk_bytes` of the file. A
 //! boundary that falls inside a quoted field shows up as an unterminated quote at the end of
 //! a chunk ([`Problem::QuoteAcrossChunks`]); the caller then reads the file another way.
-//! Typing rules, the same as the careful path of [`crate::table`]: a blank cell (empty or
+//! Typing rules, the same as the careful path of [`crate::io::table`]: a blank cell (empty or
 //! whitespace) is null; `Str` cells are trimmed, `Text` cells kept verbatim; numbers and
 //! dates may carry surrounding spaces; NaN and ±inf are bad data.
 
-use crate::kind::StageError;
-use crate::table::Ty;
+use crate::contract::StageError;
+use crate::io::table::Ty;
 use polars::prelude::*;
 use polars_arrow::array::{BinaryViewArray, MutableBinaryViewArray, PrimitiveArray, View};
 use polars_arrow::bitmap::MutableBitmap;
@@ -25,7 +25,7 @@ use std::path::Path;
 
 /// The header of a CSV file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CsvHeader {
+pub(crate) struct CsvHeader {
     /// Column names in file order (unquoted, a byte-order mark removed).
     pub names: Vec<String>,
     /// The byte offset of the first data record.
@@ -36,7 +36,7 @@ pub struct CsvHeader {
 const PROBE: usize = 64 * 1024;
 
 /// Reads the header line of `file` (`shown` names it in messages).
-pub fn read_header(file: &File, shown: &str) -> Result<CsvHeader, StageError> {
+pub(crate) fn read_header(file: &File, shown: &str) -> Result<CsvHeader, StageError> {
     let io = |e: std::io::Error| StageError::new(format!("{shown}: cannot read the file: {e}"));
     let len = file.metadata().map_err(io)?.len();
     let mut buf = Vec::new();
@@ -98,7 +98,7 @@ fn quoted_record_end(buf: &[u8]) -> RecordEnd {
 
 /// Splits the data part of `file` (`data_start..len`) into ranges of about `chunk_bytes`,
 /// each starting right after a line break (or at `data_start`).
-pub fn plan_chunks(
+pub(crate) fn plan_chunks(
     file: &File,
     data_start: u64,
     len: u64,
@@ -145,7 +145,7 @@ pub fn plan_chunks(
 /// Reads bytes `start..end` of `file` into `buf` (reused between chunks).
 /// `buf` is resized, not cleared: a buffer reused for a chunk of about the same size is not
 /// zeroed again (zeroing fresh buffers cost 4 % of ingest's instructions).
-pub fn read_range(file: &File, start: u64, end: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
+pub(crate) fn read_range(file: &File, start: u64, end: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
     buf.resize((end - start) as usize, 0);
     file.read_exact_at(buf, start)
 }
@@ -224,7 +224,7 @@ fn for_each_field<'a>(record: &'a [u8], f: &mut impl FnMut(usize, Cell<'a>) -> b
 
 /// What was wrong, for the message.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Problem {
+pub(crate) enum Problem {
     /// A cell that does not parse as its column's type (or a NaN/inf number).
     Cell { column: String, value: String, expected: &'static str, non_finite: bool },
     /// A record with the wrong number of fields.
@@ -240,14 +240,14 @@ pub enum Problem {
 
 /// The first problem found in a chunk: `row` is the 0-based record index within the chunk.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ChunkError {
+pub(crate) struct ChunkError {
     pub row: usize,
     pub problem: Problem,
 }
 
 impl ChunkError {
     /// The user-facing message; `first_row` is the 1-based data row of the chunk's first record.
-    pub fn message(&self, shown: &str, first_row: u64) -> String {
+    pub(crate) fn message(&self, shown: &str, first_row: u64) -> String {
         let row = first_row + self.row as u64;
         match &self.problem {
             Problem::Cell { column, value, expected, non_finite } => {
@@ -279,14 +279,14 @@ impl ChunkError {
 }
 
 /// Parses chunks of one file: which field of a record feeds which wanted column.
-pub struct ChunkParser {
+pub(crate) struct ChunkParser {
     specs: Vec<(String, Ty)>,
     /// For each field of a record: the index in `specs` it feeds, if wanted.
     targets: Vec<Option<usize>>,
 }
 
 /// The typed columns of one chunk, in the order of the parser's specs.
-pub struct ParsedChunk {
+pub(crate) struct ParsedChunk {
     pub columns: Vec<Column>,
     pub rows: usize,
     /// The chunk's bytes, when no column points into them: a buffer to read the next chunk into.
@@ -300,15 +300,15 @@ fn spare(buffer: polars_buffer::Buffer<u8>) -> Option<Vec<u8>> {
 
 impl ChunkParser {
     /// A parser for `specs` over a file with `header`. Every spec column must be in the header
-    /// (check with [`crate::table`]'s header check first: this only maps positions).
-    pub fn new(header: &CsvHeader, specs: &[(&str, Ty)]) -> ChunkParser {
+    /// (check with [`crate::io::table`]'s header check first: this only maps positions).
+    pub(crate) fn new(header: &CsvHeader, specs: &[(&str, Ty)]) -> ChunkParser {
         let targets = header.names.iter().map(|n| specs.iter().position(|(s, _)| s == n)).collect();
         ChunkParser { specs: specs.iter().map(|(n, t)| (n.to_string(), *t)).collect(), targets }
     }
 
     /// Parses `bytes`, a whole number of records; `last` says whether it ends the file.
     /// Text columns of a chunk without quotes point into `bytes` rather than copying them.
-    pub fn parse(&self, bytes: Vec<u8>, last: bool) -> Result<ParsedChunk, ChunkError> {
+    pub(crate) fn parse(&self, bytes: Vec<u8>, last: bool) -> Result<ParsedChunk, ChunkError> {
         // One check of the whole chunk instead of one per text cell.
         let utf8 = Utf8::of(&bytes);
         let buffer: polars_buffer::Buffer<u8> = bytes.into();
@@ -928,7 +928,7 @@ fn two_digits(s: &[u8]) -> Option<i32> {
 }
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date (exactly that form, a real calendar day).
-pub fn parse_iso_date(s: &[u8]) -> Option<i32> {
+pub(crate) fn parse_iso_date(s: &[u8]) -> Option<i32> {
     let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *s else {
         return None;
     };
@@ -961,7 +961,7 @@ fn days_from_civil(y: i32, m: i32, d: i32) -> i32 {
 }
 
 /// Opens `path` for chunked reading; `shown` names it in messages.
-pub fn open(path: &Path, shown: &str) -> Result<(File, u64), StageError> {
+pub(crate) fn open(path: &Path, shown: &str) -> Result<(File, u64), StageError> {
     let file =
         File::open(path).map_err(|e| StageError::new(format!("{shown}: cannot read the file: {e}")))?;
     let len =

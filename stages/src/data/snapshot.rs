@@ -14,13 +14,14 @@
 //!   as null; NaN/inf cells are bad data;
 //! * every other column is String, trimmed, blank as null.
 
-use crate::table::{self, Ty};
-use crate::StageError;
+use crate::contract::StageError;
+use crate::io::table::{self, Ty};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// The schema version of `snapshot.json`.
-pub const SNAPSHOT_SPEC_VERSION: u32 = 1;
+pub(crate) const SNAPSHOT_SPEC_VERSION: u32 = 1;
 
 /// How a raw snapshot table is cleaned into the typed table `features` and `score` use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +46,7 @@ pub struct SnapshotSpec {
 impl SnapshotSpec {
     /// Reads a `snapshot.json` written by ingest (`shown` names it in errors).
     pub fn read(path: &std::path::Path, shown: &str) -> Result<SnapshotSpec, StageError> {
-        let spec: SnapshotSpec = crate::model_io::read_json(path, "snapshot spec")?;
+        let spec: SnapshotSpec = crate::io::json::read_json(path, "snapshot spec")?;
         if spec.schema_version > SNAPSHOT_SPEC_VERSION {
             return Err(StageError::new(format!(
                 "{shown}: written by a newer churnflow (schema {}); upgrade churnflow",
@@ -56,10 +57,10 @@ impl SnapshotSpec {
     }
 }
 
-/// Infers the spec of a raw table whose columns are all text (see [`crate::table::read_raw_strings`]).
+/// Infers the spec of a raw table whose columns are all text (see [`crate::io::table::read_raw_strings`]).
 ///
 /// `force_string` names columns to keep as text even when they look numeric (e.g. zip codes).
-pub fn infer_spec(
+pub(crate) fn infer_spec(
     raw: &DataFrame,
     shown: &str,
     id_column: &str,
@@ -120,7 +121,7 @@ fn distinct_text(raw: &DataFrame, shown: &str, name: &str, limit: usize) -> Resu
         .limit(limit as IdxSize)
         .collect()
         .map_err(table::polars_err(shown, "cannot read the label values"))?;
-    let s = table::column(&d, shown, "v")?;
+    let s = table::column(&d, "v", Path::new(shown))?.as_materialized_series();
     let ca = s.str().map_err(table::polars_err(shown, "label values"))?;
     Ok(ca.iter().flatten().map(|v| v.to_string()).collect())
 }

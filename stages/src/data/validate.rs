@@ -1,8 +1,8 @@
 //! Kind `validate`: data expectations over an ingested dir, a JSON (+ optional HTML) report,
 //! and a stage failure when an expectation fails and `on_failure: fail`.
 //!
-//! The expectations, with defaults chosen so that any clean `events` data set (DESIGN.md
-//! section 5) of at least `min_rows` customers passes:
+//! The expectations, with defaults chosen so that any clean `events` data set (raw input
+//! tables in docs/stages-data.md) of at least `min_rows` customers passes:
 //!
 //! | expectation | events default | snapshot default |
 //! |---|---|---|
@@ -19,12 +19,14 @@
 //! A row in the report is the 1-based data row of the ingested table, which is the data row of
 //! the raw file (ingest keeps row order).
 
-use crate::ingest::{self, IngestManifest};
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::profile::{ColumnProfile, Profile, TableProfile};
-use crate::snapshot::SnapshotSpec;
-use crate::table;
-use crate::table_ingest::CUSTOMER_ROW;
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::data::ingest::{self, IngestManifest};
+use crate::data::profile::{ColumnProfile, Profile, TableProfile};
+use crate::data::snapshot::SnapshotSpec;
+use crate::data::table_ingest::CUSTOMER_ROW;
+use crate::io::atomic::write_bytes_atomic;
+use crate::io::json::write_json;
+use crate::io::table;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -32,7 +34,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The report's schema version.
-pub const REPORT_VERSION: u32 = 1;
+pub(crate) const REPORT_VERSION: u32 = 1;
 
 /// The `with:` settings of a `validate` stage.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -178,7 +180,7 @@ impl ValidationReport {
 }
 
 /// The built-in kind `validate`.
-pub struct Validate;
+pub(crate) struct Validate;
 
 impl Kind for Validate {
     const NAME: &'static str = "validate";
@@ -215,7 +217,7 @@ impl Kind for Validate {
         settings: ValidateSettings,
         params: ValidationParams,
         _invocation: &Invocation,
-    ) -> Result<Outcome, StageError> {
+    ) -> Result<StageSummary, StageError> {
         let report = validate(root, &settings, &params)?;
         let n = report.expectations_total;
         let f = report.expectations_failed;
@@ -225,13 +227,13 @@ impl Kind for Validate {
                 settings.report,
                 report.failure_summary()
             ))),
-            "warned" => Ok(Outcome {
+            "warned" => Ok(StageSummary {
                 summary: format!(
                     "validation: {f} of {n} expectations failed (on_failure: warn; report: {})",
                     settings.report
                 ),
             }),
-            _ => Ok(Outcome { summary: format!("validation passed: {n} expectations") }),
+            _ => Ok(StageSummary { summary: format!("validation passed: {n} expectations") }),
         }
     }
 }
@@ -684,9 +686,9 @@ pub fn validate(
         expectations_failed: failed,
         expectations: results,
     };
-    ingest::write_json(&root.join(&settings.report), &report)?;
+    write_json(&root.join(&settings.report), &report)?;
     if let Some(h) = &settings.html {
-        table::write_bytes_atomic(&root.join(h), render_html(&report).as_bytes())?;
+        write_bytes_atomic(&root.join(h), render_html(&report).as_bytes())?;
     }
     Ok(report)
 }
@@ -840,7 +842,7 @@ fn resolve(tables: &[Loaded], key: &str) -> Vec<(usize, String)> {
 }
 
 /// A self-contained HTML page of the report.
-pub fn render_html(report: &ValidationReport) -> String {
+pub(crate) fn render_html(report: &ValidationReport) -> String {
     let mut h = String::new();
     h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>churnflow validation</title>");
     h.push_str(

@@ -1,4 +1,5 @@
-//! `churnflow generate`: a synthetic telecom extract in the `events` schema (DESIGN.md section 5).
+//! `churnflow generate`: a synthetic telecom extract in the `events` schema
+//! ([`EVENTS_SCHEMA`](crate::data::ingest::EVENTS_SCHEMA); docs/stages-data.md, raw input tables).
 //!
 //! Every customer has latent traits — contract, tenure, price, payment method, a support
 //! frustration level and (for those about to churn) a usage decline — and the label is drawn
@@ -15,17 +16,18 @@
 //! Memory: chunks are rendered to text in parallel and appended to buffered writers in order,
 //! so memory is bounded by a few chunks whatever the number of customers.
 
-use crate::StageError;
+use crate::contract::StageError;
+use crate::io::atomic::AtomicFile;
 use chrono::NaiveDate;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Customers per chunk (part of the output's definition: changing it changes the bytes).
-pub const CHUNK: usize = 2048;
+pub(crate) const CHUNK: usize = 2048;
 
 /// The default snapshot date of generated data.
-pub fn default_snapshot_date() -> NaiveDate {
+pub(crate) fn default_snapshot_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2024, 6, 30).unwrap_or_default()
 }
 
@@ -114,12 +116,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, StageError> {
     std::fs::create_dir_all(out)
         .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", out.display())))?;
     let mut temps = Vec::new();
-    for _ in FILES {
-        let tmp = tempfile::Builder::new()
-            .prefix(".tmp-churnflow-")
-            .tempfile_in(out)
-            .map_err(|e| StageError::new(format!("{}: cannot create a temp file: {e}", out.display())))?;
-        temps.push(tmp);
+    for name in FILES {
+        temps.push(AtomicFile::create(&out.join(name), "")?);
     }
     let io_err = |e: std::io::Error| StageError::new(format!("{}: cannot write: {e}", out.display()));
     let mut writers: Vec<std::io::BufWriter<&std::fs::File>> =
@@ -188,10 +186,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, StageError> {
     }
     drop(writers);
     for (tmp, path) in temps.into_iter().zip(&summary.files) {
-        crate::table::make_readable(tmp.as_file(), path)?;
-        tmp.persist(path).map_err(|e| {
-            StageError::new(format!("{}: cannot move the file into place: {e}", path.display()))
-        })?;
+        tmp.commit()?;
         summary.bytes += std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     }
     Ok(summary)
@@ -378,12 +373,12 @@ fn fmt_f(x: f64) -> String {
 }
 
 /// Days since 1970-01-01.
-pub fn epoch_days(d: NaiveDate) -> i32 {
-    crate::table::epoch_days(d)
+pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
+    crate::io::table::epoch_days(d)
 }
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01), proleptic Gregorian.
-pub fn format_date(days: i32) -> String {
+pub(crate) fn format_date(days: i32) -> String {
     // Howard Hinnant's civil_from_days.
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
@@ -488,11 +483,6 @@ impl Rng {
         }
         weights.len() - 1
     }
-}
-
-/// The four file paths `generate` writes into `dir`, in schema order.
-pub fn output_files(dir: &Path) -> Vec<PathBuf> {
-    FILES.iter().map(|f| dir.join(f)).collect()
 }
 
 #[cfg(test)]

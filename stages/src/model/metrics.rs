@@ -8,7 +8,7 @@
 //! Every function takes labels as 0/1 bytes and scores as f64 and never panics: an undefined
 //! metric (e.g. AUC with one class) is `None`.
 
-use crate::sampling::SplitMix64;
+use crate::model::sampling::SplitMix64;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 

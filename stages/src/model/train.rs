@@ -1,4 +1,4 @@
-//! Kind `train`: the train split → a model file ([`crate::model`]), and optionally k-fold
+//! Kind `train`: the train split → a model file ([`super::file`]), and optionally k-fold
 //! cross-validation scores.
 //!
 //! The id column (default: the first) and the label column (default `churned`, 0/1) are not
@@ -9,22 +9,29 @@
 //! `class_weight="balanced"`), for every algorithm: it enters the logistic loss, the Gini
 //! impurity of splits and the leaf probabilities. With `none` every row weighs 1.
 
-use crate::forest;
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::logistic;
-use crate::metrics;
-use crate::model::{self, Algorithm, Estimator, Lineage, Model, PrepOptions, RiskTiers};
-use crate::model_io::{self, column, id_values, label_values};
-use crate::tree::{self, Binned, TreeParams};
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::data::snapshot::SnapshotSpec;
+use crate::io::hash_file;
+use crate::io::json;
+use crate::io::table::{self, column};
+use crate::io::values::{id_values, label_values};
+use crate::model::encoded::{self, PrepOptions};
+use crate::model::file::{Algorithm, Estimator, Lineage, Model, RiskTiers, FORMAT_TAG, FORMAT_VERSION};
+use crate::model::forest;
+use crate::model::logistic;
+use crate::model::metrics;
+use crate::model::sampling::SplitMix64;
+use crate::model::split::hash_unit;
+use crate::model::tree::{self, Binned, TreeParams};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub struct Train;
+pub(crate) struct Train;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TrainSettings {
+pub(crate) struct TrainSettings {
     /// The train split (Parquet or CSV).
     pub input: String,
     /// The model file to write (JSON).
@@ -214,12 +221,17 @@ impl Kind for Train {
         Ok((deps, outs))
     }
 
-    fn run(root: &Path, s: TrainSettings, p: TrainParams, _inv: &Invocation) -> Result<Outcome, StageError> {
+    fn run(
+        root: &Path,
+        s: TrainSettings,
+        p: TrainParams,
+        _inv: &Invocation,
+    ) -> Result<StageSummary, StageError> {
         p.check().map_err(StageError::new)?;
         let input = root.join(&s.input);
         let mut model = train_file(&input, &p)?;
         if let Some(spec) = &s.snapshot {
-            model.snapshot = Some(crate::snapshot::SnapshotSpec::read(&root.join(spec), spec)?);
+            model.snapshot = Some(SnapshotSpec::read(&root.join(spec), spec)?);
         }
         model.save(&root.join(&s.model))?;
         let mut summary = format!(
@@ -235,16 +247,16 @@ impl Kind for Train {
             if let Some(mean) = cv.auc_roc_mean {
                 summary.push_str(&format!(", {folds}-fold CV AUC {mean:.4}"));
             }
-            model_io::write_json(&root.join(cv_path), &cv)?;
+            json::write_json(&root.join(cv_path), &cv)?;
         }
-        Ok(Outcome { summary })
+        Ok(StageSummary { summary })
     }
 }
 
 /// Trains a model on a table file.
-pub fn train_file(input: &Path, params: &TrainParams) -> Result<Model, StageError> {
-    let df = model_io::read_table(input)?;
-    let data_hash = model_io::hash_file(input)?;
+pub(crate) fn train_file(input: &Path, params: &TrainParams) -> Result<Model, StageError> {
+    let df = table::read_table(input)?;
+    let data_hash = hash_file(input)?;
     train_frame(&df, input, data_hash, params)
 }
 
@@ -290,7 +302,7 @@ pub fn train_frame(
             params.label_column
         )));
     }
-    let features = model::fit_features(
+    let features = encoded::fit_features(
         df,
         &feature_columns,
         &PrepOptions {
@@ -299,7 +311,7 @@ pub fn train_frame(
         },
         file,
     )?;
-    let data = model::encode_training(&features, df, file)?;
+    let data = encoded::encode_training(&features, df, file)?;
     let n = y.len() as f64;
     let class_weights = match params.class_weight {
         ClassWeight::Balanced => [n / (2.0 * (y.len() - positives) as f64), n / (2.0 * positives as f64)],
@@ -317,7 +329,8 @@ pub fn train_frame(
                 params.l2,
                 params.max_iterations,
                 params.tolerance,
-            )?;
+            )
+            .map_err(|e| StageError::new(e.to_string()))?;
             let importance = fitted.coefficients.iter().map(|c| c.abs()).collect();
             (
                 Estimator::LogisticRegression {
@@ -337,7 +350,7 @@ pub fn train_frame(
                 max_features: params.max_features().resolve(p).map_err(StageError::new)?,
             };
             if params.algorithm == Algorithm::DecisionTree {
-                let mut rng = crate::sampling::SplitMix64::new(params.seed);
+                let mut rng = SplitMix64::new(params.seed);
                 let (tree, importance) = tree::fit(&binned, &y, &weights, tree_params, &mut rng);
                 (Estimator::DecisionTree { tree }, importance)
             } else {
@@ -353,12 +366,12 @@ pub fn train_frame(
     let params_value = serde_json::to_value(&params)
         .map_err(|e| StageError::new(format!("cannot record the train params: {e}")))?;
     Ok(Model {
-        format: model::FORMAT_TAG.into(),
-        format_version: model::FORMAT_VERSION,
+        format: FORMAT_TAG.into(),
+        format_version: FORMAT_VERSION,
         algorithm: params.algorithm,
         id_column,
         label_column: params.label_column.clone(),
-        expanded_features: model::expanded_names(&features),
+        expanded_features: encoded::expanded_names(&features),
         features,
         class_weights,
         decision_threshold: params.threshold,
@@ -378,7 +391,7 @@ pub fn train_frame(
 
 /// k-fold cross-validation scores of the train params on the training table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CvReport {
+pub(crate) struct CvReport {
     pub schema_version: u32,
     pub folds: usize,
     pub algorithm: String,
@@ -392,8 +405,8 @@ pub struct CvReport {
 
 /// Stratified k-fold CV: each class ordered by `blake3(seed ‖ id)`, fold = rank mod k; the
 /// preprocessing is refitted inside every fold.
-pub fn cross_validate(input: &Path, params: &TrainParams, k: usize) -> Result<CvReport, StageError> {
-    let df = model_io::read_table(input)?;
+pub(crate) fn cross_validate(input: &Path, params: &TrainParams, k: usize) -> Result<CvReport, StageError> {
+    let df = table::read_table(input)?;
     let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
     let id_column = params.id_column.clone().unwrap_or_else(|| names.first().cloned().unwrap_or_default());
     let ids = id_values(column(&df, &id_column, input)?, input)?;
@@ -402,8 +415,8 @@ pub fn cross_validate(input: &Path, params: &TrainParams, k: usize) -> Result<Cv
     for class in [0u8, 1] {
         let mut rows: Vec<usize> = (0..ids.len()).filter(|&r| y[r] == class).collect();
         rows.sort_by(|&a, &b| {
-            crate::split::hash_unit(params.seed, &ids[a])
-                .total_cmp(&crate::split::hash_unit(params.seed, &ids[b]))
+            hash_unit(params.seed, &ids[a])
+                .total_cmp(&hash_unit(params.seed, &ids[b]))
                 .then_with(|| ids[a].cmp(&ids[b]))
         });
         for (rank, &r) in rows.iter().enumerate() {

@@ -9,8 +9,9 @@
 //! are all different (event ids, hashes, measurements), where polars' writer would first
 //! estimate the cardinality of every page only to fall back to plain encoding.
 
-use crate::kind::StageError;
-use crate::table;
+use crate::contract::StageError;
+use crate::io::atomic::{AtomicFile, PendingRename};
+use crate::io::table;
 use polars::prelude::*;
 use polars_parquet::arrow::write::{
     array_to_columns, compress, fallible_streaming_iterator, to_parquet_type, CompressedPage,
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 /// How one column is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnEncoding {
+pub(crate) enum ColumnEncoding {
     /// Dictionary encoding (values repeat), LZ4-compressed.
     Dictionary,
     /// Plain encoding (values are mostly distinct), LZ4-compressed.
@@ -30,7 +31,7 @@ pub enum ColumnEncoding {
 }
 
 /// The schema, encodings and options of a Parquet file; shared by the encoding threads.
-pub struct ParquetLayout {
+pub(crate) struct ParquetLayout {
     arrow: ArrowSchema,
     types: Vec<ParquetType>,
     encodings: Vec<Encoding>,
@@ -38,14 +39,14 @@ pub struct ParquetLayout {
 }
 
 /// One encoded, compressed row group.
-pub struct EncodedRowGroup {
+pub(crate) struct EncodedRowGroup {
     rows: u64,
     columns: Vec<Vec<CompressedPage>>,
 }
 
 impl ParquetLayout {
     /// The layout for frames with `schema`; `encodings[i]` is column i's encoding.
-    pub fn new(schema: &Schema, encodings: &[ColumnEncoding]) -> PolarsResult<ParquetLayout> {
+    pub(crate) fn new(schema: &Schema, encodings: &[ColumnEncoding]) -> PolarsResult<ParquetLayout> {
         // Null counts only: ingest's profile holds each table's minima and maxima, and
         // computing them per page (strings above all) cost a third of the encoding time.
         let statistics = StatisticsOptions {
@@ -74,7 +75,7 @@ impl ParquetLayout {
     }
 
     /// Encodes and compresses `df` (the layout's schema) as one row group.
-    pub fn encode(&self, df: &DataFrame) -> PolarsResult<EncodedRowGroup> {
+    pub(crate) fn encode(&self, df: &DataFrame) -> PolarsResult<EncodedRowGroup> {
         let mut columns = Vec::with_capacity(df.width());
         for ((c, ty), encoding) in df.columns().iter().zip(&self.types).zip(&self.encodings) {
             let array = c.as_materialized_series().rechunk().to_arrow(0, CompatLevel::newest());
@@ -91,29 +92,29 @@ impl ParquetLayout {
 }
 
 /// A Parquet file being written; see the module doc.
-pub struct ParquetOut {
+pub(crate) struct ParquetOut {
     writer: FileWriter<BufWriter<std::fs::File>>,
-    tmp: tempfile::TempPath,
+    pending: PendingRename,
     target: PathBuf,
     rows: u64,
 }
 
 impl ParquetOut {
     /// Starts writing `target` (into a temp file next to it).
-    pub fn create(target: &Path, layout: &ParquetLayout) -> Result<ParquetOut, StageError> {
+    pub(crate) fn create(target: &Path, layout: &ParquetLayout) -> Result<ParquetOut, StageError> {
         let shown = target.display().to_string();
-        let (file, tmp) = table::temp_file_beside(target, ".parquet")?.into_parts();
+        let (file, pending) = AtomicFile::create(target, ".parquet")?.into_parts();
         let writer = FileWriter::try_new(
             BufWriter::with_capacity(1 << 22, file),
             layout.arrow.clone(),
             layout.options,
         )
         .map_err(table::polars_err(&shown, "cannot start the Parquet file"))?;
-        Ok(ParquetOut { writer, tmp, target: target.to_path_buf(), rows: 0 })
+        Ok(ParquetOut { writer, pending, target: target.to_path_buf(), rows: 0 })
     }
 
     /// Appends one encoded row group.
-    pub fn append(&mut self, group: EncodedRowGroup) -> Result<(), StageError> {
+    pub(crate) fn append(&mut self, group: EncodedRowGroup) -> Result<(), StageError> {
         if group.rows == 0 {
             return Ok(());
         }
@@ -130,23 +131,20 @@ impl ParquetOut {
     }
 
     /// Writes the footer and moves the file into place; returns the number of rows.
-    pub fn finish(mut self) -> Result<u64, StageError> {
+    pub(crate) fn finish(mut self) -> Result<u64, StageError> {
         let shown = self.target.display().to_string();
         self.writer.end(None).map_err(table::polars_err(&shown, "cannot finish the Parquet file"))?;
         let mut buf = self.writer.into_inner();
         buf.flush().map_err(|e| StageError::new(format!("{shown}: cannot write: {e}")))?;
         let file = buf.into_inner().map_err(|e| StageError::new(format!("{shown}: cannot write: {e}")))?;
-        table::make_readable(&file, &self.target)?;
-        self.tmp.persist(&self.target).map_err(|e| {
-            StageError::new(format!("{shown}: cannot move the finished file into place: {e}"))
-        })?;
+        self.pending.commit(&file)?;
         Ok(self.rows)
     }
 }
 
 /// Writes a whole frame to `target` (atomically), in row groups of about a million rows;
 /// returns the number of rows.
-pub fn write_frame(df: &DataFrame, layout: &ParquetLayout, target: &Path) -> Result<u64, StageError> {
+pub(crate) fn write_frame(df: &DataFrame, layout: &ParquetLayout, target: &Path) -> Result<u64, StageError> {
     let shown = target.display().to_string();
     let mut file = ParquetOut::create(target, layout)?;
     const ROWS: usize = 1 << 20;

@@ -1,5 +1,7 @@
-//! Raw tables in and typed Parquet out: reading CSV/Parquet by extension, typing cells with
-//! errors that name the file, the row and the column, and atomic file writes.
+//! The one table reader/writer of the crate: raw tables in (CSV or Parquet by extension),
+//! cells typed with errors that name the file, the row and the column, and tables out
+//! through the atomic writer ([`crate::io::atomic`]) — the data stages' Parquet
+//! ([`write_parquet`]) and the model stages' Parquet or CSV ([`write_table`]).
 //!
 //! Conventions used in every message:
 //! * a **row** is a 1-based data row, the header not counted (row 1 is the line after the
@@ -7,14 +9,17 @@
 //! * a **blank** cell is empty or whitespace-only and becomes null;
 //! * NaN or ±inf in a numeric column is bad data, never a number.
 
-use crate::StageError;
+use crate::contract::StageError;
+use crate::io::atomic::write_atomic_with;
+use crate::io::io_error;
 use polars::prelude::*;
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 /// Compression of every Parquet file the data stages write. LZ4 (raw): on 6M CDR rows it
 /// wrote in 1.8 s against 2.9 s for zstd, for files about twice as large.
-pub const PARQUET_COMPRESSION: ParquetCompression = ParquetCompression::Lz4Raw;
+pub(crate) const PARQUET_COMPRESSION: ParquetCompression = ParquetCompression::Lz4Raw;
 
 /// The type a raw column is parsed into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +57,7 @@ impl Ty {
 }
 
 /// Turns a polars error into a stage error that names the file.
-pub fn polars_err(file: &str, what: &str) -> impl Fn(PolarsError) -> StageError {
+pub(crate) fn polars_err(file: &str, what: &str) -> impl Fn(PolarsError) -> StageError {
     let (file, what) = (file.to_string(), what.to_string());
     move |e| StageError::new(format!("{file}: {what}: {e}"))
 }
@@ -167,7 +172,7 @@ fn fast_csv_plan(path: &Path, specs: &[(&str, Ty)]) -> Option<LazyFrame> {
 }
 
 /// Checks that every column in `required` is present; the error lists what was found.
-pub fn require_columns(df: &DataFrame, shown: &str, required: &[&str]) -> Result<(), StageError> {
+pub(crate) fn require_columns(df: &DataFrame, shown: &str, required: &[&str]) -> Result<(), StageError> {
     let names: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
     check_names(&names, shown, required)
 }
@@ -196,13 +201,13 @@ fn check_names(names: &[String], shown: &str, required: &[&str]) -> Result<(), S
 }
 
 /// The trimmed text of a raw column with blank cells as null.
-pub fn blank_to_null(name: &str) -> Expr {
+pub(crate) fn blank_to_null(name: &str) -> Expr {
     let s = col(name).cast(DataType::String).str().strip_chars(lit(NULL));
     when(s.clone().eq(lit(""))).then(lit(NULL).cast(DataType::String)).otherwise(s)
 }
 
 /// The expression parsing a trimmed text expression into `ty` (null where it does not parse).
-pub fn parse_expr(raw: Expr, ty: Ty) -> Expr {
+pub(crate) fn parse_expr(raw: Expr, ty: Ty) -> Expr {
     match ty {
         Ty::Str | Ty::Text => raw,
         Ty::F64 | Ty::Int => raw.cast(ty.dtype()),
@@ -245,8 +250,9 @@ fn raw_name(name: &str) -> String {
 /// Errors on the first cell of `name` whose raw text is non-blank but did not parse, or is NaN/inf.
 fn check_parsed(df: &DataFrame, shown: &str, name: &str, ty: Ty) -> Result<(), StageError> {
     let raw_col = raw_name(name);
-    let raw = column(df, shown, &raw_col)?.str().map_err(polars_err(shown, "raw column"))?.clone();
-    let parsed = column(df, shown, name)?;
+    let file = Path::new(shown);
+    let raw = column(df, &raw_col, file)?.str().map_err(polars_err(shown, "raw column"))?.clone();
+    let parsed = column(df, name, file)?.as_materialized_series();
     let mut bad = raw.is_not_null() & parsed.is_null();
     let mut what = format!("is not {}", ty.expected());
     if ty == Ty::F64 {
@@ -271,15 +277,17 @@ fn check_parsed(df: &DataFrame, shown: &str, name: &str, ty: Ty) -> Result<(), S
     )))
 }
 
-/// A column of `df` as a series, or an error naming the file.
-pub fn column<'a>(df: &'a DataFrame, shown: &str, name: &str) -> Result<&'a Series, StageError> {
-    df.column(name)
-        .map(|c| c.as_materialized_series())
-        .map_err(|_| StageError::new(format!("{shown}: column '{name}' is missing")))
+/// A column of `df`, or an error naming the file and listing the columns it has.
+pub(crate) fn column<'a>(df: &'a DataFrame, name: &str, file: &Path) -> Result<&'a Column, StageError> {
+    df.column(name).map_err(|_| {
+        let have: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+        StageError::new(format!("{}: no column '{name}' (columns: {})", file.display(), have.join(", ")))
+    })
 }
 
-/// Writes `df` as Parquet to `path` atomically (temp file in the same directory, then rename).
-pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), StageError> {
+/// Writes `df` as a data stage's Parquet file ([`PARQUET_COMPRESSION`], column statistics)
+/// to `path` atomically.
+pub(crate) fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), StageError> {
     let shown = path.display().to_string();
     write_atomic_with(path, |file| {
         ParquetWriter::new(file)
@@ -290,62 +298,8 @@ pub fn write_parquet_atomic(df: &mut DataFrame, path: &Path) -> Result<(), Stage
     })
 }
 
-/// Writes `bytes` to `path` atomically.
-pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), StageError> {
-    write_atomic_with(path, |file| {
-        file.write_all(bytes).map_err(|e| StageError::new(format!("{}: cannot write: {e}", path.display())))
-    })
-}
-
-/// A temp file (name ending in `suffix`) in the directory of `path`, which is created if
-/// missing: written in full, then renamed over `path`, so `path` is never half-written.
-pub fn temp_file_beside(path: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, StageError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", dir.display())))?;
-    tempfile::Builder::new()
-        .prefix(".tmp-churnflow-")
-        .suffix(suffix)
-        .tempfile_in(&dir)
-        .map_err(|e| StageError::new(format!("{}: cannot create a temp file: {e}", dir.display())))
-}
-
-/// Creates a temp file next to `path`, lets `write` fill it, then renames it over `path`.
-pub fn write_atomic_with(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> Result<(), StageError>,
-) -> Result<(), StageError> {
-    let mut tmp = temp_file_beside(path, "")?;
-    write(tmp.as_file_mut())?;
-    tmp.as_file_mut()
-        .flush()
-        .map_err(|e| StageError::new(format!("{}: cannot write: {e}", path.display())))?;
-    make_readable(tmp.as_file(), path)?;
-    tmp.persist(path).map_err(|e| {
-        StageError::new(format!("{}: cannot move the finished file into place: {e}", path.display()))
-    })?;
-    Ok(())
-}
-
-/// Gives a finished temp file the usual permissions of a data file (0644 before umask; temp
-/// files are created 0600).
-pub fn make_readable(file: &std::fs::File, path: &Path) -> Result<(), StageError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| StageError::new(format!("{}: cannot set permissions: {e}", path.display())))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (file, path);
-    Ok(())
-}
-
 /// Collects a lazy query with polars' streaming engine (bounded memory on large scans).
-pub fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
+pub(crate) fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
     match lf.collect_with_engine(Engine::Streaming)? {
         polars_core::query_result::QueryResult::Single(df) => Ok(df),
         polars_core::query_result::QueryResult::Multiple(_) => {
@@ -354,16 +308,66 @@ pub fn collect_streaming(lf: LazyFrame) -> PolarsResult<DataFrame> {
     }
 }
 
-/// Reads a Parquet file written by an earlier stage.
-pub fn read_parquet(path: &Path) -> Result<DataFrame, StageError> {
-    let shown = path.display().to_string();
-    let file = std::fs::File::open(path)
-        .map_err(|e| StageError::new(format!("{shown}: cannot open the file: {e}")))?;
-    ParquetReader::new(file).finish().map_err(polars_err(&shown, "cannot read the Parquet file"))
+/// The table formats we read and write, from the file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TableFormat {
+    Parquet,
+    Csv,
+}
+
+pub(crate) fn table_format(path: &Path) -> Result<TableFormat, StageError> {
+    match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()) {
+        Some(e) if e == "parquet" || e == "pq" => Ok(TableFormat::Parquet),
+        Some(e) if e == "csv" => Ok(TableFormat::Csv),
+        _ => Err(StageError::new(format!(
+            "{}: unknown table format (use a .parquet or .csv file name)",
+            path.display()
+        ))),
+    }
+}
+
+/// Reads a Parquet or CSV table by extension (an earlier stage's out, or the table given to
+/// `score`). CSV cells are all read as strings (types come from the model's schema, so a
+/// blank " " in a numeric column is a missing value, not a parse failure).
+pub(crate) fn read_table(path: &Path) -> Result<DataFrame, StageError> {
+    let format = table_format(path)?;
+    if !path.is_file() {
+        return Err(StageError::new(format!("{}: file not found", path.display())));
+    }
+    let result = match format {
+        TableFormat::Parquet => {
+            let file = File::open(path).map_err(|e| io_error(path, "open", &e))?;
+            ParquetReader::new(file).finish()
+        }
+        TableFormat::Csv => CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish()),
+    };
+    result.map_err(|e| StageError::new(format!("{}: cannot read table: {e}", path.display())))
+}
+
+/// Writes a table of the model stages atomically, as Parquet (default compression, no column
+/// statistics) or CSV by extension.
+pub(crate) fn write_table(path: &Path, df: &mut DataFrame) -> Result<(), StageError> {
+    let format = table_format(path)?;
+    write_atomic_with(path, |file| {
+        let mut writer = BufWriter::new(file);
+        let result = match format {
+            TableFormat::Parquet => ParquetWriter::new(&mut writer)
+                .with_statistics(StatisticsOptions::empty())
+                .finish(df)
+                .map(|_| ()),
+            TableFormat::Csv => CsvWriter::new(&mut writer).include_header(true).finish(df),
+        };
+        result.map_err(|e| io_error(path, "write", &e))?;
+        writer.flush().map_err(|e| io_error(path, "write", &e))
+    })
 }
 
 /// Days since 1970-01-01 of a calendar date.
-pub fn epoch_days(d: chrono::NaiveDate) -> i32 {
+pub(crate) fn epoch_days(d: chrono::NaiveDate) -> i32 {
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     (d - epoch).num_days() as i32
 }

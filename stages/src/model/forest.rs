@@ -1,13 +1,13 @@
-//! Random forest: bagged CART trees ([`crate::tree`]) fitted in parallel with rayon.
+//! Random forest: bagged CART trees ([`super::tree`]) fitted in parallel with rayon.
 //!
 //! Tree `t` draws its bootstrap sample and its per-node feature subsets from its own stream
 //! `SplitMix64::for_task(seed, t)`, and the trees are collected in index order, so a forest is
 //! byte-identical for a seed whatever the number of threads. The probability is the mean of the
 //! trees' leaf probabilities (soft voting), never a majority vote of hard labels.
 
-use crate::model::Encoded;
-use crate::sampling::SplitMix64;
-use crate::tree::{self, Binned, Tree, TreeParams};
+use crate::model::encoded::Encoded;
+use crate::model::sampling::SplitMix64;
+use crate::model::tree::{self, Binned, Tree, TreeParams};
 use rayon::prelude::*;
 
 /// Fits `n_trees` trees on bootstrap samples. Returns the trees and the summed importance.
@@ -44,33 +44,7 @@ pub(crate) fn fit(
     (trees, importance)
 }
 
-/// Rows per prediction task: a dense row-major block of this many rows stays in cache.
-const PREDICT_BLOCK: usize = 2048;
-
-/// Mean leaf probability over the trees. Rows are cut into blocks; each block is made dense
-/// and row-major once, then every tree (packed into 24-byte nodes) walks every row of it.
-/// The sum over trees runs in tree order, so the result does not depend on the thread count.
+/// P(churned = 1): the mean of the trees' leaf probabilities (soft voting).
 pub(crate) fn predict(trees: &[Tree], data: &Encoded) -> Vec<f64> {
-    let packed: Vec<Vec<tree::PackedNode>> = trees.iter().map(Tree::packed).collect();
-    let p = data.sources.len();
-    let n_trees = trees.len().max(1) as f64;
-    let mut out = vec![0.0; data.n];
-    out.par_chunks_mut(PREDICT_BLOCK).enumerate().for_each(|(b, chunk)| {
-        let start = b * PREDICT_BLOCK;
-        let mut dense = vec![0.0; chunk.len() * p];
-        for (i, row) in dense.chunks_exact_mut(p.max(1)).enumerate().take(chunk.len()) {
-            for (j, x) in row.iter_mut().enumerate().take(p) {
-                *x = data.value(start + i, j);
-            }
-        }
-        for nodes in &packed {
-            for (i, o) in chunk.iter_mut().enumerate() {
-                *o += tree::walk(nodes, &dense[i * p..(i + 1) * p]);
-            }
-        }
-        for o in chunk.iter_mut() {
-            *o /= n_trees;
-        }
-    });
-    out
+    tree::predict_mean(trees, data)
 }

@@ -12,7 +12,7 @@ use std::sync::{mpsc, Condvar, Mutex};
 /// Runs `produce(i)` for every `i` in `0..n` on `threads` worker threads and passes each
 /// result to `consume(i, value)` in increasing `i`. At most `ahead` items are produced beyond
 /// the last one consumed. Returns the first error, in index order, of either function.
-pub fn ordered_map<T, E, P, C>(
+pub(crate) fn ordered_map<T, E, P, C>(
     n: usize,
     threads: usize,
     ahead: usize,

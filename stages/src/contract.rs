@@ -77,14 +77,15 @@ impl Invocation {
     }
 }
 
-/// What a finished stage reports: one line for the log.
+/// What a finished stage reports: one line for the log (the engine prints it after the
+/// stage's name). Named apart from the engine's own run outcomes.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Outcome {
+pub struct StageSummary {
     pub summary: String,
 }
 
 /// A built-in stage kind: typed settings and params, the files they name, and the run.
-pub trait Kind {
+pub(crate) trait Kind {
     const NAME: &'static str;
     const PARAMS_SECTION: &'static str;
     const CODE_VERSION: u32;
@@ -111,11 +112,14 @@ pub trait Kind {
         settings: Self::Settings,
         params: Self::Params,
         invocation: &Invocation,
-    ) -> Result<Outcome, StageError>;
+    ) -> Result<StageSummary, StageError>;
 }
 
 /// Parses settings and params for `K`.
-pub fn parse<K: Kind>(settings: &Value, params: &Value) -> Result<(K::Settings, K::Params), SettingsError> {
+pub(crate) fn parse<K: Kind>(
+    settings: &Value,
+    params: &Value,
+) -> Result<(K::Settings, K::Params), SettingsError> {
     let s: K::Settings = serde_json::from_value(settings.clone())
         .map_err(|e| SettingsError::new(format!("settings of kind '{}': {e}", K::NAME)))?;
     let p: K::Params = if params.is_null() {
@@ -129,7 +133,7 @@ pub fn parse<K: Kind>(settings: &Value, params: &Value) -> Result<(K::Settings, 
 }
 
 /// [`crate::describe`] for one kind.
-pub fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
+pub(crate) fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
     let (s, p) = parse::<K>(settings, params)?;
     let (deps, outs) = K::io(&s, &p).map_err(SettingsError::new)?;
     Ok(KindIo {
@@ -143,7 +147,7 @@ pub fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo
 }
 
 /// [`crate::run`] for one kind.
-pub fn run_kind<K: Kind>(invocation: &Invocation) -> Result<Outcome, StageError> {
+pub(crate) fn run_kind<K: Kind>(invocation: &Invocation) -> Result<StageSummary, StageError> {
     let (s, p) = parse::<K>(&invocation.settings, &invocation.params).map_err(|e| StageError::new(e.0))?;
     K::run(&invocation.root, s, p, invocation)
 }

@@ -12,9 +12,11 @@
 //! `threshold`, default 0.5). Input columns the model does not use are ignored; missing ones are
 //! one error listing them all. Rows are scored in blocks to bound memory.
 
-use crate::model::{load_model, Model};
-use crate::model_io::{self, column, id_values, write_table};
-use crate::StageError;
+use crate::contract::StageError;
+use crate::data::snapshot::clean_snapshot;
+use crate::io::table::{self, column, write_table};
+use crate::io::values::id_values;
+use crate::model::file::{load_model, Model};
 use polars::prelude::*;
 use serde::Serialize;
 use std::path::Path;
@@ -43,7 +45,7 @@ const BLOCK_ROWS: usize = 1 << 18;
 /// Whether the table at `path` has a column named `name` (reads only the schema).
 fn raw_has_column(path: &Path, name: &str) -> Result<bool, StageError> {
     let shown = path.display().to_string();
-    let schema = crate::table::read_raw_strings(path, &shown)?.slice(0, 0);
+    let schema = table::read_raw_strings(path, &shown)?.slice(0, 0);
     Ok(schema.get_column_names().iter().any(|c| c.as_str() == name))
 }
 
@@ -64,15 +66,15 @@ pub fn score_with(
     if !(0.0..=1.0).contains(&threshold) {
         return Err(StageError::new(format!("score threshold must be in [0, 1], got {threshold}")));
     }
-    model_io::table_format(output)?;
+    table::table_format(output)?;
     let df = match &model.snapshot {
         // A raw snapshot export (it has the raw id column): clean it as ingest did.
         Some(spec) if raw_has_column(input, &spec.id_column)? => {
             let shown = input.display().to_string();
-            let raw = crate::table::read_raw_strings(input, &shown)?;
-            crate::snapshot::clean_snapshot(raw, spec, &shown)?
+            let raw = table::read_raw_strings(input, &shown)?;
+            clean_snapshot(raw, spec, &shown)?
         }
-        _ => model_io::read_table(input)?,
+        _ => table::read_table(input)?,
     };
     if df.column(&model.id_column).is_err() {
         let missing: Vec<&str> = std::iter::once(model.id_column.as_str())

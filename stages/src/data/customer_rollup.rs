@@ -22,25 +22,25 @@
 //! batch carried over and united. Calls in any other order ([`Calls::features`] says so)
 //! are counted by one polars group-by over the whole window ([`distinct_contacts`]).
 
-use crate::table_ingest::CUSTOMER_ROW;
+use crate::data::table_ingest::CUSTOMER_ROW;
 use polars::prelude::*;
 use polars_core::series::IsSorted;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 /// Named feature columns, one value per customer row.
-pub type FeatureColumns = Vec<(&'static str, Vec<f64>)>;
+pub(crate) type FeatureColumns = Vec<(&'static str, Vec<f64>)>;
 
 /// An inclusive range of days since 1970-01-01.
 #[derive(Debug, Clone, Copy)]
-pub struct Window {
+pub(crate) struct Window {
     pub from: i32,
     pub to: i32,
 }
 
 impl Window {
     /// The `days` days before `end`, and `end` itself.
-    pub fn ending(end: i32, days: i32) -> Window {
+    pub(crate) fn ending(end: i32, days: i32) -> Window {
         Window { from: end - days, to: end }
     }
 
@@ -52,7 +52,7 @@ impl Window {
 }
 
 /// Something reduced from the batches of one table, in file order.
-pub trait Rollup: Send + 'static {
+pub(crate) trait Rollup: Send + 'static {
     /// The row-level values the reduction needs, computed by the streaming engine in
     /// parallel (projection pushdown reads only the columns they name).
     fn inputs(&self) -> Vec<Expr>;
@@ -80,7 +80,7 @@ const ROWS_PER_SCAN: u64 = 1 << 24;
 const ROWS_PER_BATCH: usize = 1 << 17;
 
 /// Reduces every batch of `lf` into `rollup`, in file order.
-pub fn fold_table<R: Rollup>(lf: LazyFrame, rollup: R) -> PolarsResult<R> {
+pub(crate) fn fold_table<R: Rollup>(lf: LazyFrame, rollup: R) -> PolarsResult<R> {
     fold_in_parts(lf, rollup, ROWS_PER_SCAN, ROWS_PER_BATCH)
 }
 
@@ -269,7 +269,7 @@ impl MeanOf {
 }
 
 /// Transactions up to the snapshot date.
-pub struct Transactions {
+pub(crate) struct Transactions {
     snapshot: i32,
     recent: Window,
     count: Vec<u32>,
@@ -284,7 +284,7 @@ pub struct Transactions {
 }
 
 impl Transactions {
-    pub fn new(customers: usize, snapshot: i32) -> Transactions {
+    pub(crate) fn new(customers: usize, snapshot: i32) -> Transactions {
         Transactions {
             snapshot,
             recent: Window::ending(snapshot, 30),
@@ -299,8 +299,8 @@ impl Transactions {
     }
 
     /// recency_days, frequency, monetary_total, monetary_avg, monetary_std, tenure_days,
-    /// recent_frequency, recent_monetary (DESIGN.md section 6), one value per customer row.
-    pub fn features(self) -> FeatureColumns {
+    /// recent_frequency, recent_monetary (formulas in docs/stages-data.md, kind `features`), one value per customer row.
+    pub(crate) fn features(self) -> FeatureColumns {
         let s = self.snapshot;
         let n = self.count.len();
         let per = |f: &dyn Fn(usize) -> f64| (0..n).map(f).collect::<Vec<f64>>();
@@ -388,7 +388,7 @@ impl Rollup for Transactions {
 }
 
 /// Calls of the last 30 days.
-pub struct Calls {
+pub(crate) struct Calls {
     window: Window,
     count: Vec<u32>,
     duration: MeanOf,
@@ -399,7 +399,7 @@ pub struct Calls {
 }
 
 impl Calls {
-    pub fn new(customers: usize, snapshot: i32) -> Calls {
+    pub(crate) fn new(customers: usize, snapshot: i32) -> Calls {
         Calls {
             window: Window::ending(snapshot, 30),
             count: vec![0; customers],
@@ -414,7 +414,7 @@ impl Calls {
     /// calls_count_30d, calls_duration_avg_30d, calls_duration_total_30d, data_usage_gb_30d,
     /// international_calls_ratio, peak_hour_ratio, and unique_contacts_30d when the calls were
     /// grouped by customer (otherwise `None`: count them with [`distinct_contacts`]).
-    pub fn features(self) -> (FeatureColumns, Option<Vec<f64>>) {
+    pub(crate) fn features(self) -> (FeatureColumns, Option<Vec<f64>>) {
         let (avg, ratio_int, ratio_peak) =
             (self.duration.means(), self.international.means(), self.peak.means());
         let columns = vec![
@@ -552,8 +552,8 @@ fn contacts_of(batch: &DataFrame, c: usize) -> PolarsResult<impl Iterator<Item =
 
 /// unique_contacts_30d for calls in any order: one polars group-by over the calls of the
 /// window (memory grows with the distinct (customer, contact) pairs).
-pub fn distinct_contacts(cdr: LazyFrame, customers: usize, snapshot: i32) -> PolarsResult<Vec<f64>> {
-    let per_customer = crate::table::collect_streaming(
+pub(crate) fn distinct_contacts(cdr: LazyFrame, customers: usize, snapshot: i32) -> PolarsResult<Vec<f64>> {
+    let per_customer = crate::io::table::collect_streaming(
         cdr.filter(Window::ending(snapshot, 30).predicate("call_date").and(col(CUSTOMER_ROW).is_not_null()))
             .group_by([col(CUSTOMER_ROW)])
             .agg([col(CONTACT).drop_nulls().n_unique().alias("contacts")]),
@@ -566,7 +566,7 @@ pub fn distinct_contacts(cdr: LazyFrame, customers: usize, snapshot: i32) -> Pol
 }
 
 /// Support tickets of the last 90 days.
-pub struct Tickets {
+pub(crate) struct Tickets {
     window: Window,
     count: Vec<u32>,
     escalated: Vec<f64>,
@@ -576,7 +576,7 @@ pub struct Tickets {
 }
 
 impl Tickets {
-    pub fn new(customers: usize, snapshot: i32) -> Tickets {
+    pub(crate) fn new(customers: usize, snapshot: i32) -> Tickets {
         Tickets {
             window: Window::ending(snapshot, 90),
             count: vec![0; customers],
@@ -589,7 +589,7 @@ impl Tickets {
 
     /// support_tickets_90d, support_escalations_90d, avg_resolution_time_h, complaint_ratio,
     /// unresolved_tickets.
-    pub fn features(self) -> FeatureColumns {
+    pub(crate) fn features(self) -> FeatureColumns {
         vec![
             ("support_tickets_90d", counts(&self.count)),
             ("support_escalations_90d", self.escalated.clone()),

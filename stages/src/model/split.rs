@@ -11,18 +11,20 @@
 //! With the setting `test_ids` (a .txt file with one id per line, or a CSV/Parquet table whose
 //! id column — or first column — lists them) exactly those customers are the test set.
 
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::model_io::{self, column, id_values, label_values, write_table};
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::io::io_error;
+use crate::io::table::{self, column, write_table};
+use crate::io::values::{id_values, label_values};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-pub struct Split;
+pub(crate) struct Split;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SplitSettings {
+pub(crate) struct SplitSettings {
     /// The features table (Parquet or CSV).
     pub input: String,
     /// Output paths.
@@ -35,7 +37,7 @@ pub struct SplitSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum SplitMethod {
+pub(crate) enum SplitMethod {
     #[default]
     HashRank,
     HashThreshold,
@@ -43,7 +45,7 @@ pub enum SplitMethod {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct SplitParams {
+pub(crate) struct SplitParams {
     pub test_size: f64,
     pub seed: u64,
     pub stratify: bool,
@@ -68,7 +70,7 @@ impl Default for SplitParams {
 
 /// Counts of a finished split.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SplitSummary {
+pub(crate) struct SplitSummary {
     pub train_rows: usize,
     pub test_rows: usize,
     pub train_positives: usize,
@@ -91,7 +93,12 @@ impl Kind for Split {
         Ok((deps, vec![OutDecl::out(&s.train), OutDecl::out(&s.test)]))
     }
 
-    fn run(root: &Path, s: SplitSettings, p: SplitParams, _inv: &Invocation) -> Result<Outcome, StageError> {
+    fn run(
+        root: &Path,
+        s: SplitSettings,
+        p: SplitParams,
+        _inv: &Invocation,
+    ) -> Result<StageSummary, StageError> {
         let test_ids = s.test_ids.as_ref().map(|t| root.join(t));
         let r = split_files(
             &root.join(&s.input),
@@ -100,7 +107,7 @@ impl Kind for Split {
             test_ids.as_deref(),
             &p,
         )?;
-        Ok(Outcome {
+        Ok(StageSummary {
             summary: format!(
                 "train {} rows ({} churners), test {} rows ({} churners)",
                 r.train_rows, r.train_positives, r.test_rows, r.test_positives
@@ -110,7 +117,7 @@ impl Kind for Split {
 }
 
 /// `u = blake3(seed ‖ id)` as a number in [0, 1).
-pub fn hash_unit(seed: u64, id: &str) -> f64 {
+pub(crate) fn hash_unit(seed: u64, id: &str) -> f64 {
     let mut h = blake3::Hasher::new();
     h.update(&seed.to_le_bytes());
     h.update(id.as_bytes());
@@ -121,7 +128,7 @@ pub fn hash_unit(seed: u64, id: &str) -> f64 {
 }
 
 /// Which rows go to test (true), from ids and labels.
-pub fn assign_test(ids: &[String], labels: &[u8], p: &SplitParams) -> Vec<bool> {
+pub(crate) fn assign_test(ids: &[String], labels: &[u8], p: &SplitParams) -> Vec<bool> {
     let u: Vec<f64> = ids.iter().map(|id| hash_unit(p.seed, id)).collect();
     match p.method {
         SplitMethod::HashThreshold => u.iter().map(|&v| v < p.test_size).collect(),
@@ -143,14 +150,14 @@ pub fn assign_test(ids: &[String], labels: &[u8], p: &SplitParams) -> Vec<bool> 
 }
 
 /// Splits `input` into `train` and `test` files.
-pub fn split_files(
+pub(crate) fn split_files(
     input: &Path,
     train: &Path,
     test: &Path,
     test_ids: Option<&Path>,
     p: &SplitParams,
 ) -> Result<SplitSummary, StageError> {
-    let df = model_io::read_table(input)?;
+    let df = table::read_table(input)?;
     if df.height() == 0 {
         return Err(StageError::new(format!("{}: the table has no rows", input.display())));
     }
@@ -210,10 +217,10 @@ pub fn split_files(
 fn read_id_list(path: &Path, id_name: &str) -> Result<HashSet<String>, StageError> {
     let is_txt = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("txt"));
     if is_txt {
-        let text = std::fs::read_to_string(path).map_err(|e| model_io::io_error(path, "read", &e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, "read", &e))?;
         return Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect());
     }
-    let df = model_io::read_table(path)?;
+    let df = table::read_table(path)?;
     let col = match df.column(id_name) {
         Ok(c) => c,
         Err(_) => df

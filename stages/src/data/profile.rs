@@ -9,7 +9,7 @@
 //! share a hash means no two are equal; if two do share one, the profile says "not proven"
 //! and validate compares the values themselves.
 
-use crate::kind::StageError;
+use crate::contract::StageError;
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -17,25 +17,25 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// The file ingest writes into its out dir.
-pub const PROFILE_FILE: &str = "profile.json";
+pub(crate) const PROFILE_FILE: &str = "profile.json";
 /// The schema version of `profile.json`.
-pub const PROFILE_VERSION: u32 = 1;
+pub(crate) const PROFILE_VERSION: u32 = 1;
 /// Key hashes are bucketed by their top `HASH_BUCKET_BITS` bits.
 const HASH_BUCKET_BITS: u32 = 8;
 const HASH_BUCKETS: usize = 1 << HASH_BUCKET_BITS;
 /// A column's distinct values are listed when there are at most this many.
-pub const MAX_TRACKED_VALUES: usize = 256;
+pub(crate) const MAX_TRACKED_VALUES: usize = 256;
 
 /// The profiles of every ingested table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Profile {
+pub(crate) struct Profile {
     pub schema_version: u32,
     pub tables: Vec<TableProfile>,
 }
 
 /// One ingested table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TableProfile {
+pub(crate) struct TableProfile {
     pub name: String,
     pub rows: u64,
     pub columns: Vec<ColumnProfile>,
@@ -46,7 +46,7 @@ pub struct TableProfile {
 
 /// One column of an ingested table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ColumnProfile {
+pub(crate) struct ColumnProfile {
     pub name: String,
     pub nulls: u64,
     /// Numbers as they are; dates as days since 1970-01-01. `None` for text or no values.
@@ -65,7 +65,7 @@ pub struct ColumnProfile {
 
 impl Profile {
     /// Reads `dir/profile.json`; `None` when the dir has none (an older ingest).
-    pub fn read(dir: &Path) -> Result<Option<Profile>, StageError> {
+    pub(crate) fn read(dir: &Path) -> Result<Option<Profile>, StageError> {
         let path = dir.join(PROFILE_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -79,14 +79,14 @@ impl Profile {
     }
 
     /// The profile of `table`.
-    pub fn table(&self, table: &str) -> Option<&TableProfile> {
+    pub(crate) fn table(&self, table: &str) -> Option<&TableProfile> {
         self.tables.iter().find(|t| t.name == table)
     }
 }
 
 impl TableProfile {
     /// The profile of `column`.
-    pub fn column(&self, column: &str) -> Option<&ColumnProfile> {
+    pub(crate) fn column(&self, column: &str) -> Option<&ColumnProfile> {
         self.columns.iter().find(|c| c.name == column)
     }
 }
@@ -96,7 +96,7 @@ type ValueCounts = Option<HashMap<String, u64>>;
 
 /// The profile of one column, being accumulated over chunks.
 #[derive(Debug, Clone)]
-pub struct ColumnStats {
+pub(crate) struct ColumnStats {
     name: String,
     nulls: u64,
     min: Option<f64>,
@@ -109,7 +109,7 @@ pub struct ColumnStats {
 
 impl ColumnStats {
     /// Measures `column` (one chunk). `key`: also collect what proves uniqueness.
-    pub fn measure(column: &Column, key: bool) -> ColumnStats {
+    pub(crate) fn measure(column: &Column, key: bool) -> ColumnStats {
         let s = column.as_materialized_series();
         let mut stats = ColumnStats {
             name: s.name().to_string(),
@@ -157,7 +157,7 @@ impl ColumnStats {
     }
 
     /// Adds the figures of a later chunk of the same column.
-    pub fn merge(&mut self, other: ColumnStats) {
+    pub(crate) fn merge(&mut self, other: ColumnStats) {
         self.nulls += other.nulls;
         self.min = min_opt(self.min, other.min);
         self.max = max_opt(self.max, other.max);
@@ -178,7 +178,7 @@ impl ColumnStats {
     }
 
     /// The finished profile.
-    pub fn finish(self) -> ColumnProfile {
+    pub(crate) fn finish(self) -> ColumnProfile {
         let unique = self.hashes.map(|buckets| {
             buckets.into_par_iter().all(|mut b| {
                 b.sort_unstable();
@@ -197,12 +197,12 @@ impl ColumnStats {
 }
 
 /// The stats of every column of one chunk; `keys` names the key columns.
-pub fn measure_frame(df: &DataFrame, keys: &[&str]) -> Vec<ColumnStats> {
+pub(crate) fn measure_frame(df: &DataFrame, keys: &[&str]) -> Vec<ColumnStats> {
     df.columns().iter().map(|c| ColumnStats::measure(c, keys.contains(&c.name().as_str()))).collect()
 }
 
 /// Merges the stats of a later chunk into `acc` (same columns, same order).
-pub fn merge_frames(acc: &mut Vec<ColumnStats>, chunk: Vec<ColumnStats>) {
+pub(crate) fn merge_frames(acc: &mut Vec<ColumnStats>, chunk: Vec<ColumnStats>) {
     if acc.is_empty() {
         *acc = chunk;
         return;

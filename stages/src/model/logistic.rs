@@ -10,9 +10,16 @@
 //! standardised one-hot inputs. Newton steps with step halving; the Hessian is summed over
 //! fixed row blocks in block order, so the result does not depend on the thread count.
 
-use crate::model::{Encoded, FeatureSpec, Source};
-use crate::StageError;
+use crate::model::encoded::{Encoded, FeatureSpec, Source};
 use rayon::prelude::*;
+
+/// The fit failed: the inputs are collinear and the fit is not unique.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "logistic regression: the inputs are collinear and the fit is not unique; \
+     set train.l2 above 0 (e.g. 1.0) or drop the duplicated columns"
+)]
+pub(crate) struct Collinear;
 
 /// The fitted coefficients.
 #[derive(Debug, Clone)]
@@ -105,7 +112,7 @@ pub(crate) fn fit(
     l2: f64,
     max_iterations: u32,
     tolerance: f64,
-) -> Result<Fitted, StageError> {
+) -> Result<Fitted, Collinear> {
     let (x, p) = design(features, data);
     let mut beta = vec![0.0; p];
     let mut loss = objective(&x, p, y, weights, &beta, l2);
@@ -161,12 +168,7 @@ pub(crate) fn fit(
                 h[j * p + k] = h[k * p + j];
             }
         }
-        let step = cholesky_solve(&mut h, &g, p).ok_or_else(|| {
-            StageError::new(
-                "logistic regression: the inputs are collinear and the fit is not unique; \
-                 set train.l2 above 0 (e.g. 1.0) or drop the duplicated columns",
-            )
-        })?;
+        let step = cholesky_solve(&mut h, &g, p).ok_or(Collinear)?;
         // Step halving until the objective does not increase.
         let mut scale = 1.0;
         let mut accepted = false;

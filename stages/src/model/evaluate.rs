@@ -18,21 +18,24 @@
 //! (the test score that maximises expected profit under `economics`; chosen on the test set, so
 //! the profit it reports is optimistic — the model card says so).
 
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::metrics::{self, AucDiff, Confusion, Economics};
-use crate::model::{load_model, Model};
-use crate::model_io::{self, column, id_values, label_values, string_values, write_table};
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::io::hash_file;
+use crate::io::json;
+use crate::io::table::{self, column, write_table};
+use crate::io::values::{id_values, label_values, string_values};
+use crate::model::file::{load_model, Model};
+use crate::model::metrics::{self, AucDiff, Confusion, Economics};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub struct Evaluate;
+pub(crate) struct Evaluate;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EvaluateSettings {
+pub(crate) struct EvaluateSettings {
     pub model: String,
     pub test: String,
     pub metrics: String,
@@ -48,7 +51,7 @@ pub struct EvaluateSettings {
 /// A fixed threshold or a rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum ThresholdRule {
+pub(crate) enum ThresholdRule {
     Fixed(f64),
     /// "max_profit" or "model".
     Rule(String),
@@ -62,7 +65,7 @@ impl Default for ThresholdRule {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct BootstrapParams {
+pub(crate) struct BootstrapParams {
     pub resamples: usize,
     pub seed: u64,
     pub confidence: f64,
@@ -76,7 +79,7 @@ impl Default for BootstrapParams {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct EvaluateParams {
+pub(crate) struct EvaluateParams {
     pub threshold: ThresholdRule,
     pub economics: Economics,
     pub fairness_columns: Vec<String>,
@@ -103,7 +106,7 @@ impl Default for EvaluateParams {
 }
 
 impl EvaluateParams {
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         match &self.threshold {
             ThresholdRule::Fixed(t) if !(0.0..=1.0).contains(t) => {
                 return Err(format!("evaluation.threshold must be in [0, 1], got {t}"))
@@ -136,7 +139,7 @@ impl EvaluateParams {
 }
 
 /// The JSON twin path of a model card.
-pub fn card_json_path(card: &str) -> String {
+pub(crate) fn card_json_path(card: &str) -> String {
     let p = Path::new(card);
     p.with_extension("json").to_string_lossy().into_owned()
 }
@@ -177,7 +180,7 @@ impl Kind for Evaluate {
         s: EvaluateSettings,
         p: EvaluateParams,
         inv: &Invocation,
-    ) -> Result<Outcome, StageError> {
+    ) -> Result<StageSummary, StageError> {
         p.check().map_err(StageError::new)?;
         let paths = EvaluatePaths {
             model: root.join(&s.model),
@@ -193,13 +196,13 @@ impl Kind for Evaluate {
         let baseline =
             inv.baseline_model.as_ref().map(|b| if b.is_absolute() { b.clone() } else { root.join(b) });
         let r = evaluate(&paths, baseline.as_deref(), &p)?;
-        Ok(Outcome { summary: r.summary })
+        Ok(StageSummary { summary: r.summary })
     }
 }
 
 /// Where `evaluate` reads and writes (absolute), plus the project-relative names for the card.
 #[derive(Debug, Clone)]
-pub struct EvaluatePaths {
+pub(crate) struct EvaluatePaths {
     pub model: PathBuf,
     pub test: PathBuf,
     pub metrics: PathBuf,
@@ -211,11 +214,9 @@ pub struct EvaluatePaths {
     pub test_display: String,
 }
 
-/// What `evaluate` found.
+/// What `evaluate` found: the stage's one-line summary (the figures are in its outs).
 #[derive(Debug, Clone)]
-pub struct EvaluateSummary {
-    pub metrics: Map<String, Value>,
-    pub comparison: Value,
+pub(crate) struct EvaluateSummary {
     pub summary: String,
 }
 
@@ -298,14 +299,14 @@ fn fairness(
 }
 
 /// Runs the evaluation. `baseline` is the current champion's model file, if any.
-pub fn evaluate(
+pub(crate) fn evaluate(
     paths: &EvaluatePaths,
     baseline: Option<&Path>,
     params: &EvaluateParams,
 ) -> Result<EvaluateSummary, StageError> {
     let model = load_model(&paths.model)?;
-    let model_hash = model_io::hash_file(&paths.model)?;
-    let df = model_io::read_table(&paths.test)?;
+    let model_hash = hash_file(&paths.model)?;
+    let df = table::read_table(&paths.test)?;
     let file = paths.test.as_path();
     let ids = id_values(column(&df, &model.id_column, file)?, file)?;
     let y = label_values(column(&df, &model.label_column, file)?, file)?;
@@ -358,7 +359,7 @@ pub fn evaluate(
             "auc_roc_diff": null,
         }),
         Some(bpath) => {
-            let bhash = model_io::hash_file(bpath)?;
+            let bhash = hash_file(bpath)?;
             let scored = load_model(bpath).and_then(|b| Ok((b.predict_table(&df, file)?, b)));
             match scored {
                 Err(e) => json!({
@@ -436,7 +437,7 @@ pub fn evaluate(
             m.insert("auc_roc_diff_ci_high".into(), d["ci_high"].clone());
         }
     }
-    model_io::write_json(&paths.metrics, &Value::Object(m.clone()))?;
+    json::write_json(&paths.metrics, &Value::Object(m.clone()))?;
 
     // Predictions.
     let mut pred_df = DataFrame::new(
@@ -454,15 +455,15 @@ pub fn evaluate(
     write_table(&paths.predictions, &mut pred_df)?;
 
     if let Some(plots) = &paths.plots {
-        model_io::write_json(plots, &plot_data(&model, &y, &p, &c, threshold, &fair_report))?;
+        json::write_json(plots, &plot_data(&model, &y, &p, &c, threshold, &fair_report))?;
     }
     if let Some(cmp) = &paths.comparison {
-        model_io::write_json(cmp, &comparison)?;
+        json::write_json(cmp, &comparison)?;
     }
     if let Some(card) = &paths.model_card {
         let card_value = model_card(&model, &model_hash, paths, &m, &comparison, &fair_report, params, rule);
-        model_io::write_json(&card.with_extension("json"), &card_value)?;
-        model_io::write_text(card, &render_card(&card_value))?;
+        json::write_json(&card.with_extension("json"), &card_value)?;
+        json::write_text(card, &render_card(&card_value))?;
     }
 
     let mut summary = format!(
@@ -487,7 +488,7 @@ pub fn evaluate(
         Some("incomparable") => summary.push_str("; baseline champion incomparable"),
         _ => summary.push_str("; no champion yet"),
     }
-    Ok(EvaluateSummary { metrics: m, comparison, summary })
+    Ok(EvaluateSummary { summary })
 }
 
 fn plot_data(model: &Model, y: &[u8], p: &[f64], c: &Confusion, threshold: f64, fairness: &Value) -> Value {
@@ -595,7 +596,7 @@ fn fmt_num(v: Option<&Value>) -> String {
 }
 
 /// The Markdown model card, rendered from its JSON twin.
-pub fn render_card(card: &Value) -> String {
+pub(crate) fn render_card(card: &Value) -> String {
     let mut s = String::new();
     let m = &card["model"];
     s.push_str(&format!("# Model card: churn model ({})\n\n", m["algorithm"].as_str().unwrap_or("?")));

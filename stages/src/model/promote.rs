@@ -16,17 +16,19 @@
 //! A failing gate is a normal outcome: the stage succeeds and the decision says `promote:
 //! false` with the first failing gate as `reason`.
 
-use crate::kind::{Invocation, Kind, OutDecl, Outcome, StageError};
-use crate::model_io;
+use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::io::hash_file;
+use crate::io::json;
+use crate::model::file::load_model;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
 
-pub struct Promote;
+pub(crate) struct Promote;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PromoteSettings {
+pub(crate) struct PromoteSettings {
     pub metrics: String,
     pub comparison: String,
     pub model: String,
@@ -36,7 +38,7 @@ pub struct PromoteSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct PromoteParams {
+pub(crate) struct PromoteParams {
     pub min_auc_roc: Option<f64>,
     pub min_recall: Option<f64>,
     pub max_auc_drop: Option<f64>,
@@ -62,7 +64,7 @@ impl Default for PromoteParams {
 }
 
 impl PromoteParams {
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if !["recall", "fpr", "predicted_positive_rate", "auc"].contains(&self.fairness_metric.as_str()) {
             return Err(format!(
                 "promotion.fairness_metric: '{}' is not one of recall, fpr, predicted_positive_rate, auc",
@@ -142,13 +144,13 @@ impl Kind for Promote {
         s: PromoteSettings,
         p: PromoteParams,
         _inv: &Invocation,
-    ) -> Result<Outcome, StageError> {
+    ) -> Result<StageSummary, StageError> {
         p.check().map_err(StageError::new)?;
         let d =
             decide(&root.join(&s.metrics), &root.join(&s.comparison), &root.join(&s.model), &s.model, &p)?;
-        model_io::write_json(&root.join(&s.decision), &d)?;
+        json::write_json(&root.join(&s.decision), &d)?;
         let verdict = if d.promote { "promote" } else { "keep the champion" };
-        Ok(Outcome { summary: format!("{verdict}: {}", d.reason) })
+        Ok(StageSummary { summary: format!("{verdict}: {}", d.reason) })
     }
 }
 
@@ -157,17 +159,17 @@ fn gate(name: &str, observed: Option<f64>, bound: f64, passed: bool, detail: Str
 }
 
 /// Reads the evaluation outputs and applies the gates.
-pub fn decide(
+pub(crate) fn decide(
     metrics_path: &Path,
     comparison_path: &Path,
     model_path: &Path,
     model_display: &str,
     p: &PromoteParams,
 ) -> Result<Decision, StageError> {
-    let metrics: serde_json::Map<String, Value> = model_io::read_json(metrics_path, "metrics")?;
-    let comparison: Value = model_io::read_json(comparison_path, "comparison")?;
-    let model_hash = model_io::hash_file(model_path)?;
-    let model = crate::model::load_model(model_path)?;
+    let metrics: serde_json::Map<String, Value> = json::read_json(metrics_path, "metrics")?;
+    let comparison: Value = json::read_json(comparison_path, "comparison")?;
+    let model_hash = hash_file(model_path)?;
+    let model = load_model(model_path)?;
     let compared_hash = comparison["challenger"]["model_blake3"].as_str().unwrap_or_default();
     if compared_hash != model_hash {
         return Err(StageError::new(format!(

@@ -1,0 +1,26 @@
+//! The model stages: the features table → a split, a model, its evaluation and a promotion
+//! decision, and `churnflow score`.
+//!
+//! * kinds: [`split`], [`train`], [`evaluate`], [`promote`]; [`score`] for the command;
+//! * the model file format ([`file`](mod@file)): the serialised [`file::Model`], loaded with checks;
+//! * the encoded training matrix and the fitted feature schema ([`encoded`]);
+//! * the estimators, which read only [`encoded`] (and [`sampling`]): [`logistic`],
+//!   [`tree`], and [`forest`] (bagged trees);
+//! * classification metrics ([`metrics`]) and the seeded random streams ([`sampling`]).
+//!
+//! Layering (checked by `tests/layering.rs`): an estimator never imports the model file, a
+//! kind or another estimator — except `forest`, which is built from `tree`. The file format
+//! sits above the estimators and stores what they fit.
+
+pub(crate) mod encoded;
+pub(crate) mod evaluate;
+pub(crate) mod file;
+pub(crate) mod forest;
+pub(crate) mod logistic;
+pub(crate) mod metrics;
+pub(crate) mod promote;
+pub(crate) mod sampling;
+pub(crate) mod score;
+pub(crate) mod split;
+pub(crate) mod train;
+pub(crate) mod tree;

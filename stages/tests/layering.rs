@@ -1,0 +1,298 @@
+//! The dependency directions of the stages crate, read from the source: every `crate::…` path
+//! of every file under `src/` (use items and inline paths; comments and the `#[cfg(test)]`
+//! tail of a file are skipped) is resolved to the file it names, and the edges are checked:
+//!
+//! 1. `io/` imports neither `data/` nor `model/`;
+//! 2. `data/` never imports `model/`;
+//! 3. the estimators (`model/logistic.rs`, `model/tree.rs`, `model/forest.rs`) import only
+//!    the encoded matrix (`model/encoded.rs`) and `model/sampling.rs` — `forest` also `tree`;
+//! 4. `contract.rs` imports nothing of the crate;
+//! 5. nothing imports through the crate root (`crate::Name`): `lib.rs` is the entry point on
+//!    top, not a hub;
+//! 6. no import cycles between files.
+//!
+//! A failure names the offending file:line, the path and the rule.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// One `crate::…` path: the file and line it is written on, the path, the file it names.
+struct Edge {
+    from: String,
+    line: usize,
+    path: String,
+    to: String,
+}
+
+fn src_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every `.rs` file under `src/`, as a path relative to it with `/` separators.
+fn source_files() -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&src_dir(), &src_dir(), &mut out);
+    out.sort();
+    out
+}
+
+/// The file a module path (segments after `crate::`) is declared in: the longest prefix that
+/// is a file (`a/b.rs` or `a/b/mod.rs`); `lib.rs` when no prefix is one (a root item).
+fn resolve(segments: &[&str], files: &BTreeSet<String>) -> String {
+    for n in (1..=segments.len()).rev() {
+        let base = segments[..n].join("/");
+        for candidate in [format!("{base}.rs"), format!("{base}/mod.rs")] {
+            if files.contains(&candidate) {
+                return candidate;
+            }
+        }
+    }
+    "lib.rs".to_string()
+}
+
+/// Expands a use tree written after `crate::` (`a::b::{c, d::{self, E}}`, `a::*`, `a as b`)
+/// into plain paths; `text` starts right after `crate::`. Returns the paths and the length of
+/// text consumed.
+fn expand(text: &str) -> (Vec<String>, usize) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut prefix = String::new();
+    loop {
+        let start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+            i += 1;
+        }
+        let ident = &text[start..i];
+        if !ident.is_empty() {
+            prefix.push_str(ident);
+        }
+        let group_here = ident.is_empty() && prefix.is_empty() && text[i..].starts_with('{');
+        if group_here || text[i..].starts_with("::") {
+            if !group_here {
+                i += 2;
+                if !ident.is_empty() {
+                    prefix.push_str("::");
+                }
+            }
+            if text[i..].starts_with('{') {
+                i += 1;
+                let mut paths = Vec::new();
+                loop {
+                    while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b',') {
+                        i += 1;
+                    }
+                    if i >= bytes.len() || bytes[i] == b'}' {
+                        return (paths, i + 1);
+                    }
+                    let (inner, used) = expand(&text[i..]);
+                    paths.extend(inner.into_iter().map(|p| {
+                        if p == "self" {
+                            prefix.trim_end_matches("::").to_string()
+                        } else {
+                            format!("{prefix}{p}")
+                        }
+                    }));
+                    i += used.max(1);
+                }
+            }
+            continue;
+        }
+        let path = prefix.trim_end_matches("::").trim_end_matches("::self").to_string();
+        // Skip an `as alias` after the path.
+        let rest = &text[i..];
+        let trimmed = rest.trim_start();
+        if let Some(after) = trimmed.strip_prefix("as ") {
+            let after = after.trim_start();
+            let alias = after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
+            i = text.len() - after.len() + alias;
+        }
+        return (if path.is_empty() { vec![] } else { vec![path] }, i);
+    }
+}
+
+/// The `crate::…` edges of one file.
+fn edges_of(file: &str, files: &BTreeSet<String>) -> Vec<Edge> {
+    let text = std::fs::read_to_string(src_dir().join(file)).unwrap();
+    let mut edges = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.trim_start();
+        if code.starts_with("#[cfg(test)]") {
+            break;
+        }
+        if code.starts_with("//") {
+            continue;
+        }
+        let code = match code.find("//") {
+            Some(at) if !code[..at].contains('"') => &code[..at],
+            _ => code,
+        };
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            let before = &rest[..at];
+            let after = &rest[at + "crate::".len()..];
+            // `churnflow_stages::…` or `some_crate::…` would end in "crate::" too.
+            let is_ours = !before.ends_with(|c: char| c.is_alphanumeric() || c == '_');
+            // A use tree may span lines: take the rest of the statement from the file.
+            let tree = if after.trim_start().starts_with('{') || after.contains("::{") {
+                let offset = text.lines().take(n).map(|l| l.len() + 1).sum::<usize>()
+                    + (line.len() - line.trim_start().len())
+                    + (code.len() - rest.len())
+                    + at
+                    + "crate::".len();
+                let end = text[offset..].find(';').map_or(text.len(), |e| offset + e);
+                text[offset..end].to_string()
+            } else {
+                after.to_string()
+            };
+            if is_ours {
+                let (paths, _) = expand(&tree);
+                for path in paths {
+                    let segments: Vec<&str> = path.split("::").collect();
+                    let to = resolve(&segments, files);
+                    if to != file {
+                        edges.push(Edge {
+                            from: file.to_string(),
+                            line: n + 1,
+                            path: format!("crate::{path}"),
+                            to,
+                        });
+                    }
+                }
+            }
+            rest = after;
+        }
+    }
+    edges
+}
+
+fn folder(file: &str) -> &str {
+    file.split_once('/').map_or("", |(d, _)| d)
+}
+
+const ESTIMATORS: [&str; 3] = ["model/logistic.rs", "model/tree.rs", "model/forest.rs"];
+
+/// The rule an edge breaks, if any.
+fn broken_rule(e: &Edge) -> Option<&'static str> {
+    let (from, to) = (e.from.as_str(), e.to.as_str());
+    if to == "lib.rs" && from != "lib.rs" {
+        return Some("nothing imports through the crate root; name the module that declares the item");
+    }
+    if folder(from) == "io" && matches!(folder(to), "data" | "model") {
+        return Some("io imports neither data nor model");
+    }
+    if folder(from) == "data" && folder(to) == "model" {
+        return Some("data never imports model");
+    }
+    if ESTIMATORS.contains(&from) {
+        let allowed = to == "model/encoded.rs"
+            || to == "model/sampling.rs"
+            || (from == "model/forest.rs" && to == "model/tree.rs");
+        if !allowed {
+            return Some(
+                "estimators (logistic, tree, forest) import only the encoded matrix (model/encoded.rs) and \
+                 model/sampling.rs (forest also model/tree.rs)",
+            );
+        }
+    }
+    if from == "contract.rs" {
+        return Some("contract.rs imports nothing of the crate");
+    }
+    None
+}
+
+/// A cycle in the file graph, as the list of files around it, if there is one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        state.insert(node.to_string(), 1);
+        stack.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            match state.get(next.as_str()).copied().unwrap_or(0) {
+                1 => {
+                    let start = stack.iter().position(|s| s == next).unwrap_or(0);
+                    let mut cycle = stack[start..].to_vec();
+                    cycle.push(next.clone());
+                    return Some(cycle);
+                }
+                0 => {
+                    if let Some(c) = visit(next, graph, state, stack) {
+                        return Some(c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        stack.pop();
+        state.insert(node.to_string(), 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for node in graph.keys() {
+        if state.get(node.as_str()).copied().unwrap_or(0) == 0 {
+            if let Some(c) = visit(node, graph, &mut state, &mut Vec::new()) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn the_stages_crate_keeps_its_layers() {
+    let files: BTreeSet<String> = source_files().into_iter().collect();
+    assert!(files.contains("io/table.rs") && files.contains("model/encoded.rs"), "layout changed: {files:?}");
+    let edges: Vec<Edge> = files.iter().flat_map(|f| edges_of(f, &files)).collect();
+    assert!(edges.len() > 50, "the scanner found only {} crate:: paths", edges.len());
+
+    let mut problems: Vec<String> = edges
+        .iter()
+        .filter_map(|e| {
+            broken_rule(e)
+                .map(|rule| format!("src/{}:{}: {} -> src/{}: {rule}", e.from, e.line, e.path, e.to))
+        })
+        .collect();
+
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in &edges {
+        graph.entry(e.from.clone()).or_default().insert(e.to.clone());
+    }
+    if let Some(cycle) = find_cycle(&graph) {
+        let lines: Vec<String> = cycle
+            .windows(2)
+            .map(|w| {
+                let e = edges.iter().find(|e| e.from == w[0] && e.to == w[1]).unwrap();
+                format!("src/{}:{}: {}", e.from, e.line, e.path)
+            })
+            .collect();
+        problems.push(format!(
+            "import cycle {}: no import cycles between files ({})",
+            cycle.join(" -> "),
+            lines.join("; ")
+        ));
+    }
+    assert!(problems.is_empty(), "layering rules broken:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_scanner_reads_grouped_and_aliased_use_trees() {
+    let (paths, _) = expand("io::table::{self, column, Ty as T}, x");
+    assert_eq!(paths, ["io::table", "io::table::column", "io::table::Ty"]);
+    let (paths, _) = expand("{contract::StageError, model::{file::Model, tree}};");
+    assert_eq!(paths, ["contract::StageError", "model::file::Model", "model::tree"]);
+    let (paths, _) = expand("io::table::collect_streaming(lf)");
+    assert_eq!(paths, ["io::table::collect_streaming"]);
+}
