@@ -35,7 +35,12 @@ mod model;
 pub use contract::{Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary};
 pub use data::generate::{generate, GenerateOptions, GenerateSummary};
 pub use io::table::parse_date;
-pub use model::file::{load_model, Model, ModelSummary};
+pub use model::file::{load_model, Model, ModelSummary, RiskTiers};
+pub use model::lookup::FeatureLookup;
+pub use model::online::{
+    Contribution, Customer, ExplainScratch, Explanation, FieldKind, FieldProblem, InputField, InputSchema,
+    OutputSpace,
+};
 pub use model::promote::Decision;
 pub use model::score::{score, score_with, ScoreOptions, ScoreSummary};
 

@@ -14,3 +14,6 @@ mod kinds;
 
 #[path = "model_tests/telco.rs"]
 mod telco;
+
+#[path = "model_tests/online.rs"]
+mod online;

@@ -30,9 +30,21 @@ pub enum FeatureSpec {
         std: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         log1p: Option<[f64; 2]>,
+        /// `[min, max]` of the non-missing training values (what serving validates against and
+        /// documents; absent in files written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<[f64; 2]>,
     },
     /// One-hot over `categories`; anything else (and missing) → all zeros.
-    Categorical { name: String, categories: Vec<String> },
+    Categorical {
+        name: String,
+        categories: Vec<String>,
+        /// Share of the training rows in each category (the mean of its one-hot input), which
+        /// centres the logistic model's contributions; empty in files written before it was
+        /// recorded.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        frequencies: Vec<f64>,
+    },
 }
 
 impl FeatureSpec {
@@ -121,7 +133,7 @@ pub(crate) fn expanded_names(features: &[FeatureSpec]) -> Vec<String> {
                     names.push(format!("log1p({name})"));
                 }
             }
-            FeatureSpec::Categorical { name, categories } => {
+            FeatureSpec::Categorical { name, categories, .. } => {
                 names.extend(categories.iter().map(|c| format!("{name}={c}")))
             }
         }
@@ -238,7 +250,14 @@ pub(crate) fn fit_features(
                 let sd = (logs.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / logs.len() as f64).sqrt();
                 [m, if sd > 0.0 { sd } else { 1.0 }]
             });
-            specs.push(FeatureSpec::Numeric { name: name.clone(), median, mean, std, log1p });
+            specs.push(FeatureSpec::Numeric {
+                name: name.clone(),
+                median,
+                mean,
+                std,
+                log1p,
+                range: Some([lo, hi]),
+            });
         } else if matches!(col.dtype(), DataType::String) {
             let values = string_values(col, file)?;
             let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -263,9 +282,11 @@ pub(crate) fn fit_features(
             let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
             ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
             ranked.truncate(options.max_categories.max(1));
-            let mut categories: Vec<String> = ranked.into_iter().map(|(s, _)| s.to_string()).collect();
-            categories.sort();
-            specs.push(FeatureSpec::Categorical { name: name.clone(), categories });
+            ranked.sort_by(|a, b| a.0.cmp(b.0));
+            let rows = df.height() as f64;
+            let frequencies = ranked.iter().map(|(_, n)| *n as f64 / rows).collect();
+            let categories: Vec<String> = ranked.into_iter().map(|(s, _)| s.to_string()).collect();
+            specs.push(FeatureSpec::Categorical { name: name.clone(), categories, frequencies });
         } else {
             return Err(StageError::new(format!(
                 "{}: column '{name}' has type {}, which the model cannot use (numbers and \

@@ -93,6 +93,21 @@ impl Default for RiskTiers {
     }
 }
 
+impl RiskTiers {
+    /// The tier of probability `p` when churn is predicted at `p ≥ threshold`: `high` at or
+    /// above `high`, `medium` at or above the lower of `medium` and the threshold — a customer
+    /// predicted to churn is never `low` — else `low`.
+    pub fn tier(&self, p: f64, threshold: f64) -> &'static str {
+        if p >= self.high {
+            "high"
+        } else if p >= self.medium.min(threshold) {
+            "medium"
+        } else {
+            "low"
+        }
+    }
+}
+
 /// Where the model came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lineage {

@@ -281,3 +281,42 @@ pub(crate) fn predict(
     }
     z.into_par_iter().map(sigmoid).collect()
 }
+
+/// P(churned = 1) of row `r` alone: the same sums in the same order as [`predict`], so the
+/// result is bit for bit what `predict` gives that row (serving scores one customer at a time).
+pub(crate) fn predict_one(
+    features: &[FeatureSpec],
+    intercept: f64,
+    coefficients: &[f64],
+    data: &Encoded,
+    r: usize,
+) -> f64 {
+    let scales = scales(features);
+    let mut z = intercept;
+    for (j, source) in data.sources.iter().enumerate() {
+        match *source {
+            Source::Numeric(c) => {
+                let (m, s) = scales[j];
+                z += coefficients[j] * ((data.numeric[c][r] - m) / s);
+            }
+            Source::Log1p(c) => {
+                let (m, s) = scales[j];
+                z += coefficients[j] * ((data.numeric[c][r].max(0.0).ln_1p() - m) / s);
+            }
+            Source::OneHot(c, k) => {
+                // The column's first input adds the coefficient of the row's category.
+                if k == 0 {
+                    let width = data.sources[j..]
+                        .iter()
+                        .take_while(|s| matches!(s, Source::OneHot(c2, _) if *c2 == c))
+                        .count();
+                    let category = data.categorical[c][r] as usize;
+                    if category < width {
+                        z += coefficients[j + category];
+                    }
+                }
+            }
+        }
+    }
+    sigmoid(z)
+}

@@ -6,7 +6,10 @@
 //! * the encoded training matrix and the fitted feature schema ([`encoded`]);
 //! * the estimators, which read only [`encoded`] (and [`sampling`]): [`logistic`],
 //!   [`tree`], and [`forest`] (bagged trees);
-//! * classification metrics ([`metrics`]) and the seeded random streams ([`sampling`]).
+//! * classification metrics ([`metrics`]) and the seeded random streams ([`sampling`]);
+//! * one customer at a time, for `serve`: the input schema, field checks, the probability and
+//!   exact contributions ([`online`], with TreeSHAP in [`tree_shap`]), and the in-memory
+//!   features table looked up by id ([`lookup`]).
 //!
 //! Layering (checked by `tests/layering.rs`): an estimator never imports the model file, a
 //! kind or another estimator — except `forest`, which is built from `tree`. The file format
@@ -17,10 +20,13 @@ pub(crate) mod evaluate;
 pub(crate) mod file;
 pub(crate) mod forest;
 pub(crate) mod logistic;
+pub(crate) mod lookup;
 pub(crate) mod metrics;
+pub(crate) mod online;
 pub(crate) mod promote;
 pub(crate) mod sampling;
 pub(crate) mod score;
 pub(crate) mod split;
 pub(crate) mod train;
 pub(crate) mod tree;
+pub(crate) mod tree_shap;

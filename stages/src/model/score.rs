@@ -4,7 +4,8 @@
 //! Output columns, in order: the id (named as in training, e.g. `customer_id`),
 //! `churn_probability` (P(churn), f64), `churn_prediction` (1 when probability ≥ threshold,
 //! else 0), `risk_tier` (`high` when probability ≥ the model's `risk_tiers.high` (default 0.7),
-//! `medium` when ≥ `risk_tiers.medium` (0.4), else `low`).
+//! `medium` when ≥ the lower of `risk_tiers.medium` (0.4) and the threshold, else `low`: a
+//! customer predicted to churn is never `low`; see [`RiskTiers::tier`](super::file::RiskTiers::tier)).
 //!
 //! The threshold is [`ScoreOptions::threshold`] when given — the engine passes the threshold
 //! that `evaluate` chose and the promotion decision recorded (`Decision::threshold`) when
@@ -109,18 +110,7 @@ pub fn score_with(
     }
     let tiers = model.risk_tiers;
     let prediction: Vec<i32> = probability.iter().map(|&p| i32::from(p >= threshold)).collect();
-    let tier: Vec<&str> = probability
-        .iter()
-        .map(|&p| {
-            if p >= tiers.high {
-                "high"
-            } else if p >= tiers.medium {
-                "medium"
-            } else {
-                "low"
-            }
-        })
-        .collect();
+    let tier: Vec<&str> = probability.iter().map(|&p| tiers.tier(p, threshold)).collect();
     let summary = ScoreSummary {
         rows: n,
         predicted_churners: prediction.iter().filter(|&&v| v == 1).count(),

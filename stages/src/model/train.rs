@@ -208,7 +208,7 @@ impl TrainParams {
 impl Kind for Train {
     const NAME: &'static str = "train";
     const PARAMS_SECTION: &'static str = "train";
-    const CODE_VERSION: u32 = 1;
+    const CODE_VERSION: u32 = 2;
     type Settings = TrainSettings;
     type Params = TrainParams;
 

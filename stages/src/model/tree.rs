@@ -26,6 +26,11 @@ pub struct Tree {
     pub left: Vec<u32>,
     pub right: Vec<u32>,
     pub value: Vec<f64>,
+    /// The training weight that reached each node (class weight × bootstrap count, summed):
+    /// what TreeSHAP needs to take expectations over the inputs a coalition leaves out. Empty
+    /// in files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cover: Vec<f64>,
 }
 
 impl Tree {
@@ -57,6 +62,11 @@ impl Tree {
             || self.value.len() != n
         {
             return Err("tree arrays are empty or of different lengths".into());
+        }
+        if !self.cover.is_empty()
+            && (self.cover.len() != n || self.cover.iter().any(|c| !(c.is_finite() && *c > 0.0)))
+        {
+            return Err("tree node covers are not one positive weight per node".into());
         }
         for i in 0..n {
             if !(0.0..=1.0).contains(&self.value[i]) {
@@ -209,7 +219,14 @@ pub(crate) fn fit(
 ) -> (Tree, Vec<f64>) {
     let p = data.bins.len();
     let mut rows: Vec<u32> = (0..data.n as u32).filter(|&r| weights[r as usize] > 0.0).collect();
-    let mut tree = Tree { feature: vec![], threshold: vec![], left: vec![], right: vec![], value: vec![] };
+    let mut tree = Tree {
+        feature: vec![],
+        threshold: vec![],
+        left: vec![],
+        right: vec![],
+        value: vec![],
+        cover: vec![],
+    };
     let mut importance = vec![0.0; p];
     let mut features: Vec<usize> = (0..p).collect();
     let mut scratch: Vec<u32> = Vec::with_capacity(rows.len());
@@ -221,6 +238,7 @@ pub(crate) fn fit(
         let (wp, wn) = totals(node_rows, y, weights);
         let w = wp + wn;
         tree.value[node] = if w > 0.0 { wp / w } else { 0.0 };
+        tree.cover[node] = w;
         let count = end - start;
         if depth >= params.max_depth || count < 2 * params.min_samples_leaf || wp == 0.0 || wn == 0.0 {
             continue;
@@ -314,6 +332,7 @@ fn new_node(tree: &mut Tree) -> usize {
     tree.left.push(0);
     tree.right.push(0);
     tree.value.push(0.0);
+    tree.cover.push(0.0);
     tree.feature.len() - 1
 }
 
