@@ -14,6 +14,7 @@ use crate::commands::init::InitArgs;
 use crate::commands::report::ReportArgs;
 use crate::commands::repro::ReproArgs;
 use crate::commands::score::ScoreArgs;
+use crate::commands::serve::ServeArgs;
 use crate::commands::status::StatusArgs;
 use crate::compare::git::GitError;
 use crate::error::{Error, Result};
@@ -72,6 +73,8 @@ enum Command {
     Generate(GenerateArgs),
     /// Score a table with a model: id, churn_probability, churn_prediction, risk_tier.
     Score(ScoreArgs),
+    /// Serve the champion over HTTP: predictions with reasons, metrics, hot model swaps.
+    Serve(ServeArgs),
     #[command(name = stage_call::SUBCOMMAND, hide = true)]
     Stage { call: PathBuf },
 }
@@ -126,6 +129,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Report(args) => commands::report::run(&root, &args),
         Command::Generate(args) => commands::generate::run(&root, &args),
         Command::Score(args) => commands::score::run(&root, &args),
+        Command::Serve(args) => commands::serve::run(&root, &args),
         Command::Stage { call } => Ok(stage_call::serve(&call)),
         Command::Init(_) => Ok(0),
     }
@@ -144,7 +148,8 @@ fn exit_code(e: &Error) -> u8 {
             | RegistryError::NothingToRollBack
             | RegistryError::NoEarlierChampion
             | RegistryError::AlreadyChampion(_)
-            | RegistryError::NoModelFile(_) => 2,
+            | RegistryError::NoModelFile(_)
+            | RegistryError::NoSuchModelFile(_) => 2,
             _ => 1,
         },
         Error::Locked { .. } => 3,

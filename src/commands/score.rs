@@ -1,39 +1,9 @@
 //! `churnflow score`: batch predictions with a registry model or a model file.
 use crate::error::{Error, Result};
-use crate::store::registry::Registry;
-use crate::store::short_hash;
+use crate::store::model_ref::ModelSpec;
 use churnflow_stages::ScoreOptions;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-
-/// Where the model comes from, and the decision threshold it was promoted with (if any).
-fn resolve_model(root: &Path, spec: &str) -> Result<(PathBuf, Option<f64>, String)> {
-    if let Some(name) = spec.strip_prefix("registry:") {
-        let registry = Registry::load(root)?;
-        let hash = registry.resolve(name)?;
-        let path = registry.model_path(&hash).ok_or_else(|| {
-            Error::BadInput(format!(
-                "the registry has no model file for {}; restore registry/ from git",
-                short_hash(&hash)
-            ))
-        })?;
-        // The operating point chosen at evaluation (e.g. max_profit) travels with the promotion.
-        let threshold = registry
-            .events()
-            .iter()
-            .rev()
-            .filter(|e| e.model.as_deref() == Some(hash.as_str()))
-            .find_map(|e| e.metrics.get("threshold").and_then(|t| t.as_f64()));
-        return Ok((path, threshold, format!("registry model {}", short_hash(&hash))));
-    }
-    let path = if Path::new(spec).is_absolute() { PathBuf::from(spec) } else { root.join(spec) };
-    if !path.is_file() {
-        return Err(Error::BadInput(format!(
-            "model file {spec} does not exist (use a path, or registry:champion for the registry's champion)"
-        )));
-    }
-    Ok((path, None, spec.to_string()))
-}
 
 #[derive(clap::Args)]
 pub struct ScoreArgs {
@@ -56,7 +26,8 @@ pub struct ScoreArgs {
 pub fn run(root: &Path, args: &ScoreArgs) -> Result<u8> {
     let ScoreArgs { model, input, output, threshold, json: as_json } = args;
     let (threshold, as_json) = (*threshold, *as_json);
-    let (model_path, promoted_threshold, shown) = resolve_model(root, model)?;
+    let located = ModelSpec::parse(root, model).locate()?;
+    let (model_path, promoted_threshold, shown) = (located.path, located.promoted_threshold, located.shown);
     let input = if input.is_absolute() { input.to_path_buf() } else { root.join(input) };
     let output = if output.is_absolute() { output.to_path_buf() } else { root.join(output) };
     if !input.is_file() {

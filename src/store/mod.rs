@@ -4,6 +4,7 @@
 //! * [`hashing`] — blake3 of files and folders, and the hash cache (`artifacts/state`);
 //! * [`lockfile`] — `pipeline.lock`, the committed record of what last ran;
 //! * [`registry`] — `registry/`: champion models and the hash-chained audit log;
+//! * [`model_ref`] — `registry:champion` or a path, resolved to a model file and its id;
 //! * [`project_lock`] — the `flock` that lets one churnflow at a time change the project;
 //! * [`atomic`] — the one atomic writer (temp file, mode, rename, optional fsync).
 //!
@@ -12,6 +13,7 @@
 pub(crate) mod atomic;
 pub(crate) mod hashing;
 pub(crate) mod lockfile;
+pub(crate) mod model_ref;
 pub(crate) mod objects;
 pub(crate) mod project_lock;
 pub(crate) mod registry;

@@ -65,8 +65,10 @@ pub(crate) enum RegistryError {
     NoEarlierChampion,
     #[error("model {} is already the champion", short_hash(.0))]
     AlreadyChampion(String),
-    #[error("the registry has no model file for {}", short_hash(.0))]
+    #[error("the registry has no model file for {}; restore registry/ from git", short_hash(.0))]
     NoModelFile(String),
+    #[error("model file {0} does not exist (use a path, or registry:champion for the registry's champion)")]
+    NoSuchModelFile(String),
 }
 
 impl RegistryError {
@@ -218,6 +220,16 @@ impl Registry {
             0 => Err(RegistryError::UnknownModel(name.to_string())),
             _ => Err(RegistryError::AmbiguousModel(name.to_string())),
         }
+    }
+
+    /// The decision threshold recorded when `model` was last promoted (or rolled back to), if
+    /// the promotion carried one.
+    pub fn promoted_threshold(&self, model: &str) -> Option<f64> {
+        self.events()
+            .iter()
+            .rev()
+            .filter(|e| e.model.as_deref() == Some(model))
+            .find_map(|e| e.metrics.get("threshold").and_then(|t| t.as_f64()))
     }
 
     /// Checks the hash chain and the champions' model files. Returns the number of events.
