@@ -11,6 +11,7 @@
 //! * [`exec`] — the scheduler, processes, progress, the `__stage` protocol;
 //! * [`compare`] — the workspace and git revisions side by side: metrics, params;
 //! * [`report`] — the HTML report;
+//! * [`serve`] — the HTTP server of `churnflow serve`;
 //! * [`cli`] and [`commands`] — arguments, one module per command, exit codes.
 //!
 //! Only [`main`] is public: everything else is private to the crate, so the compiler
@@ -23,6 +24,7 @@ mod exec;
 mod pipeline;
 mod plan;
 mod report;
+mod serve;
 mod store;
 
 pub use cli::main;

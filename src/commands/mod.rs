@@ -12,6 +12,7 @@ pub(crate) mod params_diff;
 pub(crate) mod report;
 pub(crate) mod repro;
 pub(crate) mod score;
+pub(crate) mod serve;
 pub(crate) mod status;
 pub(crate) mod table;
 

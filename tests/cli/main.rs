@@ -1,6 +1,8 @@
 //! Integration tests: the real binary on temporary projects.
 mod support;
 
+mod browser;
+
 mod dag;
 mod data_pipeline;
 mod errors;
@@ -8,6 +10,7 @@ mod file_modes;
 mod freshness;
 mod model_pipeline;
 mod registry;
+mod serve;
 mod store;
 mod telco;
 

@@ -1,0 +1,458 @@
+//! The endpoints, and the middleware every request passes (timeout → 503, metrics).
+//!
+//! Bodies are read as bytes and parsed here, so every client error has one JSON shape:
+//! `{"error": "..."}`, plus `"problems": [{"field", "problem", "row"?}]` for 422.
+
+use super::model_slot::Serving;
+use super::prediction_log::LogRecord;
+use super::reasons::Reason;
+use super::telemetry::{ModelLabels, RequestLabels, RouteLabels};
+use super::AppState;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use churnflow_stages::{Customer, ExplainScratch, FieldProblem};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The web page at `/`: a form built from `/openapi.json`, no external URLs.
+const PAGE: &str = include_str!("page.html");
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let limit = state.options.body_limit;
+    Router::new()
+        .route("/", get(page))
+        .route("/predict", post(predict))
+        .route("/predict/batch", post(predict_batch))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/model", get(model))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Request ids: the caller's `x-request-id`, else the server's start time and a counter.
+pub(crate) struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    pub fn new() -> RequestIds {
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        RequestIds { prefix: format!("{start:x}"), next: AtomicU64::new(1) }
+    }
+
+    fn make(&self, headers: &HeaderMap) -> String {
+        headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}-{}", self.prefix, self.next.fetch_add(1, Ordering::Relaxed)))
+    }
+}
+
+/// Timeout (503 instead of a hung connection), request counts and latency by route.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    state.telemetry.in_flight.inc();
+    let response = match tokio::time::timeout(state.options.timeout, next.run(request)).await {
+        Ok(r) => r,
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the request took longer than {} ms; try again or send fewer customers",
+                state.options.timeout.as_millis()
+            ),
+        ),
+    };
+    let t = &state.telemetry;
+    t.in_flight.dec();
+    t.requests
+        .get_or_create(&RequestLabels { route: route.clone(), status: response.status().as_u16() })
+        .inc();
+    t.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
+    response
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+#[derive(Debug, Serialize)]
+struct RowProblem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<usize>,
+    field: String,
+    problem: String,
+}
+
+fn invalid(problems: Vec<RowProblem>) -> Response {
+    let n = problems.len();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({
+            "error": format!("{n} invalid field{}", if n == 1 { "" } else { "s" }),
+            "problems": problems,
+        })),
+    )
+        .into_response()
+}
+
+fn problems_of(row: Option<usize>, problems: Vec<FieldProblem>) -> Vec<RowProblem> {
+    problems.into_iter().map(|p| RowProblem { row, field: p.field, problem: p.problem }).collect()
+}
+
+#[derive(Debug, Deserialize)]
+struct PredictQuery {
+    reasons: Option<bool>,
+    top_k: Option<usize>,
+}
+
+impl PredictQuery {
+    fn top_k(&self, state: &AppState) -> usize {
+        if self.reasons == Some(false) {
+            0
+        } else {
+            self.top_k.unwrap_or(state.options.top_k)
+        }
+    }
+}
+
+/// One answered prediction.
+#[derive(Debug, Serialize)]
+struct Prediction {
+    id: Option<String>,
+    churn_probability: f64,
+    churn_prediction: u8,
+    risk_tier: &'static str,
+    threshold: f64,
+    model_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_space: Option<churnflow_stages::OutputSpace>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasons: Option<Vec<Reason>>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<ExplainScratch> = RefCell::new(ExplainScratch::default());
+}
+
+/// Scores one checked customer with `serving`, with `top_k` reasons (none when 0). Fails only
+/// for a tree model too old to be explained (no node covers).
+fn score(
+    state: &AppState,
+    serving: &Serving,
+    customer: &Customer,
+    top_k: usize,
+) -> Result<Prediction, String> {
+    let probability = serving.model.probability(customer);
+    let explanation = if top_k > 0 {
+        let e = SCRATCH.with(|s| serving.model.explain(customer, &mut s.borrow_mut()));
+        Some(e.map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    state.telemetry.probability.observe(probability);
+    Ok(Prediction {
+        id: customer.id.clone(),
+        churn_probability: probability,
+        churn_prediction: u8::from(probability >= serving.threshold),
+        risk_tier: serving.tier(probability),
+        threshold: serving.threshold,
+        model_id: serving.id.clone(),
+        output_space: explanation.as_ref().map(|e| e.space),
+        base_value: explanation.as_ref().map(|e| e.base_value),
+        reasons: explanation.map(|e| state.templates.top(&e, top_k)),
+    })
+}
+
+fn log_prediction(
+    state: &AppState,
+    request_id: &str,
+    customer: &Customer,
+    serving: &Serving,
+    p: &Prediction,
+    started: Instant,
+) {
+    let Some(log) = &state.log else { return };
+    let inputs: Map<String, Value> = serving
+        .schema
+        .fields
+        .iter()
+        .zip(&customer.values)
+        .map(|(f, v)| (f.name.clone(), v.clone()))
+        .collect();
+    log.record(LogRecord {
+        time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        request_id: request_id.to_string(),
+        model_id: serving.id.clone(),
+        id: customer.id.clone(),
+        inputs,
+        churn_probability: p.churn_probability,
+        churn_prediction: p.churn_prediction,
+        risk_tier: p.risk_tier,
+        top_reason: p.reasons.as_ref().and_then(|r| r.first()).map(|r| r.feature.clone()),
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+    });
+    state.telemetry.sync_log_dropped(log.dropped());
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, Box<Response>> {
+    serde_json::from_slice(body)
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, format!("the body is not valid JSON: {e}"))))
+}
+
+async fn predict(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<PredictQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let request_id = state.request_ids.make(&headers);
+    let serving = state.serving.load_full();
+    let value = match parse_json(&body) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let Value::Object(object) = value else {
+        return invalid(vec![RowProblem {
+            row: None,
+            field: String::new(),
+            problem: "expected a JSON object with the customer's fields".into(),
+        }]);
+    };
+    let object = match lookup(&state, &serving, object) {
+        Ok(o) => o,
+        Err(r) => return *r,
+    };
+    let customer = match serving.model.customer(&object) {
+        Ok(c) => c,
+        Err(problems) => return invalid(problems_of(None, problems)),
+    };
+    let prediction = match score(&state, &serving, &customer, query.top_k(&state)) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    state.telemetry.predictions.get_or_create(&ModelLabels { model_id: serving.id.clone() }).inc();
+    log_prediction(&state, &request_id, &customer, &serving, &prediction, started);
+    with_request_id(Json(prediction).into_response(), &request_id)
+}
+
+/// With `--features`: a body that carries the id and none of the model's fields is looked up.
+fn lookup(
+    state: &AppState,
+    serving: &Serving,
+    object: Map<String, Value>,
+) -> Result<Map<String, Value>, Box<Response>> {
+    let Some(table) = &state.lookup else { return Ok(object) };
+    if serving.schema.fields.iter().any(|f| object.contains_key(&f.name)) {
+        return Ok(object);
+    }
+    let Some(id) = object.get(&serving.schema.id_field) else { return Ok(object) };
+    let id = match id {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => {
+            return Err(Box::new(invalid(vec![RowProblem {
+                row: None,
+                field: serving.schema.id_field.clone(),
+                problem: "expected a string".into(),
+            }])))
+        }
+    };
+    match table.row(&id) {
+        Some(row) => Ok(row),
+        None => Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            format!("no customer with {} '{id}' in the features table", serving.schema.id_field),
+        ))),
+    }
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+async fn predict_batch(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<PredictQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let request_id = state.request_ids.make(&headers);
+    let is_csv = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv"));
+    let rows = if is_csv {
+        match csv_rows(&body) {
+            Ok(r) => r,
+            Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        }
+    } else {
+        match parse_json(&body) {
+            Ok(Value::Array(items)) => items,
+            Ok(Value::Object(mut o)) if o.get("customers").is_some_and(Value::is_array) => {
+                match o.remove("customers") {
+                    Some(Value::Array(items)) => items,
+                    _ => Vec::new(),
+                }
+            }
+            Ok(_) => {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "expected a JSON array of customers, {\"customers\": [...]}, or a CSV body (Content-Type: text/csv)",
+                )
+            }
+            Err(r) => return *r,
+        }
+    };
+    let max = state.options.max_batch;
+    if rows.len() > max {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{} customers in one batch; at most {max} (split the batch, or start serve with a larger --max-batch)", rows.len()),
+        );
+    }
+    let top_k = query.top_k(&state);
+    let work = state.clone();
+    // Batches are CPU work: off the async workers, in parallel.
+    let outcome = tokio::task::spawn_blocking(move || batch(&work, rows, top_k, &request_id, started)).await;
+    match outcome {
+        Ok(r) => r,
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the batch could not be scored"),
+    }
+}
+
+fn batch(state: &AppState, rows: Vec<Value>, top_k: usize, request_id: &str, started: Instant) -> Response {
+    use rayon::prelude::*;
+    let serving = state.serving.load_full();
+    let checked: Vec<Result<Customer, Vec<RowProblem>>> = rows
+        .par_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Object(o) => serving.model.customer(o).map_err(|p| problems_of(Some(i), p)),
+            _ => Err(vec![RowProblem {
+                row: Some(i),
+                field: String::new(),
+                problem: "expected an object".into(),
+            }]),
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let mut customers = Vec::with_capacity(checked.len());
+    for c in checked {
+        match c {
+            Ok(c) => customers.push(c),
+            Err(p) => problems.extend(p),
+        }
+    }
+    if !problems.is_empty() {
+        return invalid(problems);
+    }
+    let predictions: Result<Vec<Prediction>, String> =
+        customers.par_iter().map(|c| score(state, &serving, c, top_k)).collect();
+    let predictions = match predictions {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    state
+        .telemetry
+        .predictions
+        .get_or_create(&ModelLabels { model_id: serving.id.clone() })
+        .inc_by(predictions.len() as u64);
+    for (c, p) in customers.iter().zip(&predictions) {
+        log_prediction(state, request_id, c, &serving, p, started);
+    }
+    let body = json!({"model_id": serving.id, "count": predictions.len(), "predictions": predictions});
+    with_request_id(Json(body).into_response(), request_id)
+}
+
+/// A CSV body as one JSON object per row (every cell a string; the model parses numbers).
+fn csv_rows(body: &[u8]) -> Result<Vec<Value>, String> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(body);
+    let headers = reader.headers().map_err(|e| format!("the body is not valid CSV: {e}"))?.clone();
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("the body is not valid CSV (record {}): {e}", i + 1))?;
+        let object: Map<String, Value> = headers
+            .iter()
+            .zip(record.iter())
+            .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
+            .collect();
+        rows.push(Value::Object(object));
+    }
+    Ok(rows)
+}
+
+async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready when the served model answers a canary: a customer with every field missing.
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let serving = state.serving.load_full();
+    let blank: Map<String, Value> =
+        serving.schema.fields.iter().map(|f| (f.name.clone(), Value::Null)).collect();
+    match serving.model.customer(&blank).map(|c| serving.model.probability(&c)) {
+        Ok(p) if p.is_finite() => Json(json!({"status": "ready", "model_id": serving.id})).into_response(),
+        _ => error(StatusCode::SERVICE_UNAVAILABLE, "the model does not answer"),
+    }
+}
+
+async fn model(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(state.serving.load().card())
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    if let Some(log) = &state.log {
+        state.telemetry.sync_log_dropped(log.dropped());
+    }
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.telemetry.render(),
+    )
+        .into_response()
+}
+
+async fn openapi(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let serving = state.serving.load();
+    Json(super::openapi::document(&serving.schema, &serving.id, state.options.max_batch))
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json")
+}

@@ -1,0 +1,178 @@
+//! Pages checked in a real headless browser: Debian's chromium driven through chromedriver's
+//! WebDriver protocol (plain JSON over HTTP on loopback).
+//!
+//! `.ci/run` installs chromium and chromium-driver (`.ci/install-browser`) and sets
+//! `CHURNFLOW_BROWSER_TESTS=1`, which makes a missing browser a test failure. Elsewhere a test
+//! without chromedriver on the PATH says so and passes without checking anything.
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A headless chromium session, closed (with its driver) when dropped.
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    agent: ureq::Agent,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless chromium; `None` (after saying why) when the browser
+    /// is not installed and the browser tests are not required.
+    pub fn start() -> Option<Browser> {
+        let required = std::env::var("CHURNFLOW_BROWSER_TESTS").is_ok_and(|v| v == "1");
+        let driver_path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let Some(driver_path) = driver_path else {
+            assert!(
+                !required,
+                "CHURNFLOW_BROWSER_TESTS=1 but chromedriver is not installed (run .ci/install-browser)"
+            );
+            eprintln!(
+                "skipped: chromedriver is not installed (run .ci/install-browser to run the browser tests)"
+            );
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while agent.get(format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,900",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+        }}});
+        let mut browser = Browser { driver, base, session: String::new(), agent, _profile: profile };
+        let created = browser.call("POST", "/session", Some(caps));
+        browser.session = created["sessionId"].as_str().expect("session id").to_string();
+        Some(browser)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let mut response = match method {
+            "GET" => self.agent.get(&url).call(),
+            "DELETE" => self.agent.delete(&url).call(),
+            _ => self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.unwrap_or(json!({})).to_string()),
+        }
+        .unwrap_or_else(|e| panic!("webdriver {method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let text =
+            response.body_mut().with_config().limit(64 << 20).read_to_string().expect("webdriver body");
+        let v: Value = serde_json::from_str(&text).expect("webdriver JSON");
+        assert_eq!(status, 200, "webdriver {method} {path}: {text}");
+        v.get("value").cloned().unwrap_or(v)
+    }
+
+    fn session_path(&self, rest: &str) -> String {
+        format!("/session/{}{rest}", self.session)
+    }
+
+    pub fn open(&self, url: &str) {
+        self.call("POST", &self.session_path("/url"), Some(json!({"url": url})));
+    }
+
+    /// The first element matching `css`, waiting up to 10 s for it to appear.
+    pub fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self.call(
+                "POST",
+                &self.session_path("/elements"),
+                Some(json!({"using": "css selector", "value": css})),
+            );
+            if let Some(first) = found.as_array().and_then(|a| a.first()) {
+                return first[ELEMENT].as_str().expect("element id").to_string();
+            }
+            assert!(Instant::now() < deadline, "no element matches {css}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn count(&self, css: &str) -> usize {
+        let found = self.call(
+            "POST",
+            &self.session_path("/elements"),
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        found.as_array().map_or(0, Vec::len)
+    }
+
+    pub fn click(&self, element: &str) {
+        self.call("POST", &self.session_path(&format!("/element/{element}/click")), None);
+    }
+
+    pub fn clear_and_type(&self, element: &str, text: &str) {
+        self.call("POST", &self.session_path(&format!("/element/{element}/clear")), None);
+        self.call(
+            "POST",
+            &self.session_path(&format!("/element/{element}/value")),
+            Some(json!({"text": text})),
+        );
+    }
+
+    pub fn text(&self, element: &str) -> String {
+        self.call("GET", &self.session_path(&format!("/element/{element}/text")), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Runs `script` in the page and returns its value.
+    pub fn eval(&self, script: &str) -> Value {
+        self.call("POST", &self.session_path("/execute/sync"), Some(json!({"script": script, "args": []})))
+    }
+
+    /// A PNG screenshot of the viewport.
+    pub fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let b64 = self.call("GET", &self.session_path("/screenshot"), None);
+        base64::engine::general_purpose::STANDARD.decode(b64.as_str().expect("base64")).expect("png")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self.agent.delete(format!("{}/session/{}", self.base, self.session)).call();
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
