@@ -15,6 +15,7 @@
 use crate::store::atomic;
 use crate::store::hashing::{hash_bytes, hash_file};
 use crate::store::short_hash;
+use churnflow_stages::Decision;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,8 @@ use std::sync::RwLock;
 
 pub const REGISTRY_DIR: &str = "registry";
 const LOG_FILE: &str = "audit.jsonl";
+/// The newest promotion decision file (`reports/promotion.json`) this build applies.
+const DECISION_SCHEMA: u32 = 1;
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Why the registry could not be read or changed.
@@ -36,6 +39,10 @@ pub(crate) enum RegistryError {
     BadEvent { path: PathBuf, line: usize, source: serde_json::Error },
     #[error("{path}: not a promotion decision: {source}")]
     BadDecision { path: String, source: serde_json::Error },
+    #[error(
+        "{path}: promotion decision schema {schema} is newer than this churnflow reads; upgrade churnflow"
+    )]
+    NewerDecision { path: String, schema: u32 },
     /// Compare-and-swap failed: another champion was promoted after the evaluation.
     #[error(
         "the registry changed since this challenger was evaluated (baseline now {}, evaluated against {}); run 'churnflow repro' again",
@@ -135,23 +142,6 @@ impl Event {
     pub fn sets_champion(&self) -> bool {
         matches!(self.action, EventAction::Promote | EventAction::Rollback)
     }
-}
-
-/// What a promote stage decided (written by the built-in `promote` kind).
-#[derive(Debug, Clone, Deserialize)]
-struct Decision {
-    promote: bool,
-    #[serde(default)]
-    reason: String,
-    /// Project-relative path of the challenger model file.
-    model: String,
-    /// The baseline champion the challenger was compared against, if any.
-    #[serde(default, alias = "baseline_model_blake3")]
-    baseline_hash: Option<String>,
-    #[serde(default)]
-    gates: Value,
-    #[serde(default)]
-    metrics: Value,
 }
 
 #[derive(Debug)]
@@ -310,6 +300,12 @@ impl Registry {
             .map_err(|e| RegistryError::io(format!("cannot read {}", path.display()), e))?;
         let decision: Decision = serde_json::from_slice(&bytes)
             .map_err(|source| RegistryError::BadDecision { path: decision_rel.to_string(), source })?;
+        if decision.schema_version > DECISION_SCHEMA {
+            return Err(RegistryError::NewerDecision {
+                path: decision_rel.to_string(),
+                schema: decision.schema_version,
+            });
+        }
         let model_path = root.join(&decision.model);
         let (model_hash, _) = hash_file(&model_path)
             .map_err(|e| RegistryError::io(format!("cannot read model {}", model_path.display()), e))?;
@@ -319,8 +315,11 @@ impl Registry {
             return Ok("decision already recorded in the registry".into());
         }
         let current = self.baseline_for(Some(&model_hash));
-        if current != decision.baseline_hash {
-            return Err(RegistryError::BaselineMoved { now: current, evaluated: decision.baseline_hash });
+        if current != decision.baseline_model_blake3 {
+            return Err(RegistryError::BaselineMoved {
+                now: current,
+                evaluated: decision.baseline_model_blake3,
+            });
         }
         if decision.promote && self.champion().as_deref() == Some(model_hash.as_str()) {
             return Ok(format!("model {} is already the champion", short_hash(&model_hash)));
@@ -340,11 +339,11 @@ impl Registry {
         }
         let mut event = Registry::new_event(action, decision.reason.clone());
         event.model = Some(model_hash.clone());
-        event.baseline = decision.baseline_hash.clone();
+        event.baseline = decision.baseline_model_blake3.clone();
         event.decision = Some(decision_hash);
         event.stage = Some(stage.to_string());
-        event.gates = decision.gates;
-        event.metrics = decision.metrics;
+        event.gates = serde_json::to_value(&decision.gates).map_err(RegistryError::Encode)?;
+        event.metrics = Value::Object(decision.metrics);
         self.append(event)?;
         Ok(if decision.promote {
             format!("promoted model {} to champion ({})", short_hash(&model_hash), decision.reason)
@@ -386,7 +385,11 @@ mod tests {
 
     fn decide(root: &Path, model: &[u8], promote: bool, baseline: Option<&str>) -> Result<String> {
         write(root, "models/model.bin", model);
-        let decision = json!({"promote": promote, "reason": "gates", "model": "models/model.bin", "baseline_hash": baseline});
+        let decision = json!({
+            "schema_version": 1, "promote": promote, "reason": "gates", "gates": [],
+            "model": "models/model.bin", "model_blake3": hash(model), "baseline_model_blake3": baseline,
+            "algorithm": null, "threshold": null, "comparison_status": "compared", "metrics": {}
+        });
         write(root, "reports/promotion.json", decision.to_string().as_bytes());
         Registry::load(root)?.apply_decision(root, "reports/promotion.json", "promote")
     }
