@@ -201,6 +201,13 @@ fn predict_answers_a_raw_telco_row_with_reasons_that_add_up_to_the_output() {
         assert_eq!(r["direction"], if up { "increases_risk" } else { "decreases_risk" });
         assert!(!r["sentence"].as_str().expect("sentence").is_empty());
     }
+    // examples/telco's params.yaml gives the Contract sentences (serving.reasons).
+    let contract = reasons.iter().find(|r| r["feature"] == "Contract").expect("Contract reason");
+    let sentence = contract["sentence"].as_str().expect("sentence");
+    assert!(
+        sentence == "A One year contract lowers the risk" || sentence == "One year contract raises the risk",
+        "{sentence}"
+    );
     // The default is the three largest, and ?reasons=false leaves them out.
     assert_eq!(server.post_json("/predict", row).json()["reasons"].as_array().expect("reasons").len(), 3);
     assert!(server.post_json("/predict?reasons=false", row).json().get("reasons").is_none());
