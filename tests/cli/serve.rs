@@ -527,3 +527,15 @@ fn the_web_page_builds_its_form_from_the_schema_and_shows_probability_tier_and_r
     let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-page.png");
     std::fs::write(&target, png).expect("write the screenshot");
 }
+
+#[test]
+fn a_request_slower_than_the_timeout_is_503_not_a_hung_connection() {
+    let p = telco_project();
+    let server = Server::start(p.root(), &["--timeout", "5ms"]);
+    let rows = json!(telco_rows(&p, 3663));
+    let r = server.post_json("/predict/batch?top_k=20", &rows);
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.json()["error"].as_str().expect("error").contains("longer than 5 ms"), "{}", r.body);
+    // The server still answers afterwards.
+    assert_eq!(server.get("/health").status, 200);
+}
