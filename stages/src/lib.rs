@@ -20,7 +20,9 @@
 //! * `data/` — ingest, validate, features, generate and their CSV/Parquet machinery; never
 //!   imports `model`;
 //! * `model/` — split, train, evaluate, promote, score, the model file, the encoded matrix
-//!   and the estimators (which import only the encoded matrix).
+//!   and the estimators (which import only the encoded matrix);
+//! * `drift/` — data drift between two tables or a prediction log, Evidently's statistics;
+//!   reads through `io`, uses only the metrics of `model`, and `model` never imports it.
 //!
 //! Every module is private; this file is the one public entry point and re-exports exactly
 //! what the engine uses. [`testing`] is for this crate's own tests, examples and benches.
@@ -29,6 +31,7 @@
 
 mod contract;
 mod data;
+mod drift;
 mod io;
 mod model;
 
@@ -73,6 +76,9 @@ pub mod testing {
     }
     pub mod metrics {
         pub use crate::model::metrics::*;
+    }
+    pub mod stattests {
+        pub use crate::drift::stattests::*;
     }
     pub mod model {
         pub use crate::model::file::{load_model, Algorithm};
