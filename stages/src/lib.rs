@@ -37,6 +37,10 @@ mod model;
 
 pub use contract::{Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary};
 pub use data::generate::{generate, GenerateOptions, GenerateSummary};
+pub use drift::drift_report;
+pub use drift::report::{
+    ColumnDrift, DriftOptions, DriftReport, DriftSide, Histogram, SideSummary, SkippedColumn,
+};
 pub use io::table::parse_date;
 pub use model::file::{load_model, Model, ModelSummary, RiskTiers};
 pub use model::lookup::FeatureLookup;

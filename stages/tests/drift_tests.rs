@@ -3,3 +3,6 @@
 
 #[path = "drift_tests/stattests.rs"]
 mod stattests;
+
+#[path = "drift_tests/report.rs"]
+mod report;
