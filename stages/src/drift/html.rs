@@ -46,7 +46,7 @@ pub(crate) fn render(report: &DriftReport) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>churnflow drift report</title><style>{STYLE}</style></head><body><main>\n"
     );
-    let _ = write!(h, "<h1>Data drift</h1>\n<p class=\"sides\">reference: {} ({}, {} rows) · current: {} ({}, {} rows)</p>\n",
+    let _ = write!(h, "<h1>Data drift</h1>\n<p class=\"sides\">reference: {} — {}, {} rows<br>current: {} — {}, {} rows</p>\n",
         esc(&report.reference.source), esc(&report.reference.read_as), report.reference.rows,
         esc(&report.current.source), esc(&report.current.read_as), report.current.rows);
     let _ = writeln!(
@@ -139,7 +139,7 @@ fn figure(h: &mut String, d: &ColumnDrift) {
 
 /// Overlaid bars: per bin the reference bar and, half-transparent on top, the current bar.
 fn svg(h: &mut String, hist: &Histogram) {
-    let (w, ht, left, bottom, top) = (560.0_f64, 220.0_f64, 44.0, 52.0, 10.0);
+    let (w, ht, left, bottom, top) = (560.0_f64, 230.0_f64, 64.0, 60.0, 10.0);
     let n = hist.labels.len().max(1);
     let max = hist.reference.iter().chain(hist.current.iter()).copied().fold(0.0_f64, f64::max).max(1e-12);
     let plot_w = w - left - 8.0;

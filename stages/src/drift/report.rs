@@ -629,7 +629,7 @@ impl DriftReport {
     /// the AUC, skipped columns.
     pub fn text(&self) -> String {
         let mut out = String::new();
-        let side = |s: &SideSummary| format!("{} ({}, {} rows)", s.source, s.read_as, s.rows);
+        let side = |s: &SideSummary| format!("{} — {}, {} rows", s.source, s.read_as, s.rows);
         out.push_str(&format!("reference: {}\n", side(&self.reference)));
         out.push_str(&format!("current:   {}\n", side(&self.current)));
         out.push_str(&self.summary());
