@@ -21,9 +21,13 @@
 //! otherwise). Categorical inputs (strings, or low-cardinality numbers) are summarised once into
 //! [`CategoryCounts`] (value counts over the union of keys), which all categorical tests consume.
 //!
-//! Complexity: KS / Wasserstein / binning are `O(n log n)` (an LSD radix sort is used for f64),
+//! Complexity: KS / Wasserstein / binning are `O(n log n)` (f64s are sorted as order-preserving u64 keys),
 //! except the exact two-sample KS p-value which SciPy (and therefore this module) only uses
 //! when `max(n_ref, n_cur) <= 10_000`.
+
+// The series and rational-function coefficients are Cephes'/SciPy's, written as published
+// (more digits than an f64 holds; each parses to the nearest f64, as in C).
+#![allow(clippy::excessive_precision)]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -505,7 +509,7 @@ const EM128: f64 = 2.938735877055719e-39; // 2^-128
 
 /// `scipy.stats.kstwo.sf(x, n)` (support `(0.5/n, 1)`), `n` integral-valued.
 fn kstwo_sf(x: f64, n: f64) -> f64 {
-    if x.is_nan() || !(n >= 1.0) {
+    if x.is_nan() || n.is_nan() || n < 1.0 {
         return f64::NAN;
     }
     if x <= 0.5 / n {
@@ -1311,7 +1315,7 @@ pub fn binned_shares_numerical(
     // reference.nunique() > 20 ?
     let mut seen: Vec<f64> = Vec::with_capacity(21);
     for &x in reference {
-        if !seen.iter().any(|&v| v == x) {
+        if !seen.contains(&x) {
             seen.push(x);
             if seen.len() > 20 {
                 break;
