@@ -21,9 +21,9 @@
 //! otherwise). Categorical inputs (strings, or low-cardinality numbers) are summarised once into
 //! [`CategoryCounts`] (value counts over the union of keys), which all categorical tests consume.
 //!
-//! Complexity: KS / Wasserstein / binning are `O(n log n)` (f64s are sorted as order-preserving u64 keys),
-//! except the exact two-sample KS p-value which SciPy (and therefore this module) only uses
-//! when `max(n_ref, n_cur) <= 10_000`.
+//! Complexity: KS / Wasserstein / binning are `O(n log n)` (f64s are sorted as order-preserving
+//! u64 keys), except the exact two-sample KS p-value which SciPy (and therefore this module)
+//! only uses when `max(n_ref, n_cur) <= 10_000`.
 
 // The series and rational-function coefficients are Cephes'/SciPy's, written as published
 // (more digits than an f64 holds; each parses to the nearest f64, as in C).
