@@ -3,11 +3,13 @@
 //!
 //! Exit codes are decided here and nowhere else ([`exit_code`]): 0 ok, 1 a stage failed (or
 //! the store/registry is damaged, or an I/O error while running), 2 bad input or usage
-//! caught before any stage ran, 3 another churnflow holds the project lock, 130
+//! caught before any stage ran, 3 another churnflow holds the project lock, 4 the data
+//! drifted (`drift --fail-on-drift`, returned by the command as its result, not an error), 130
 //! interrupted. A broken pipe on stdout is success.
 use crate::commands;
 use crate::commands::checkout::CheckoutArgs;
 use crate::commands::dag::DagArgs;
+use crate::commands::drift::DriftArgs;
 use crate::commands::gc::GcArgs;
 use crate::commands::generate::GenerateArgs;
 use crate::commands::init::InitArgs;
@@ -75,6 +77,8 @@ enum Command {
     Score(ScoreArgs),
     /// Serve the champion over HTTP: predictions with reasons, metrics, hot model swaps.
     Serve(ServeArgs),
+    /// Data drift of a table or the prediction log against the champion's training data.
+    Drift(DriftArgs),
     #[command(name = stage_call::SUBCOMMAND, hide = true)]
     Stage { call: PathBuf },
 }
@@ -130,6 +134,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Generate(args) => commands::generate::run(&root, &args),
         Command::Score(args) => commands::score::run(&root, &args),
         Command::Serve(args) => commands::serve::run(&root, &args),
+        Command::Drift(args) => commands::drift::run(&root, &args),
         Command::Stage { call } => Ok(stage_call::serve(&call)),
         Command::Init(_) => Ok(0),
     }

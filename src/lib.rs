@@ -12,6 +12,7 @@
 //! * [`compare`] — the workspace and git revisions side by side: metrics, params;
 //! * [`report`] — the HTML report;
 //! * [`serve`] — the HTTP server of `churnflow serve`;
+//! * [`drift`] — the two sides of `churnflow drift` (the champion's training data in the store);
 //! * [`cli`] and [`commands`] — arguments, one module per command, exit codes.
 //!
 //! Only [`main`] is public: everything else is private to the crate, so the compiler
@@ -19,6 +20,7 @@
 mod cli;
 mod commands;
 mod compare;
+mod drift;
 mod error;
 mod exec;
 mod pipeline;

@@ -3,6 +3,7 @@
 //! maps them). Nothing below `cli`/`commands` imports from here.
 pub(crate) mod checkout;
 pub(crate) mod dag;
+pub(crate) mod drift;
 pub(crate) mod gc;
 pub(crate) mod generate;
 pub(crate) mod init;

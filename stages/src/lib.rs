@@ -20,7 +20,9 @@
 //! * `data/` — ingest, validate, features, generate and their CSV/Parquet machinery; never
 //!   imports `model`;
 //! * `model/` — split, train, evaluate, promote, score, the model file, the encoded matrix
-//!   and the estimators (which import only the encoded matrix).
+//!   and the estimators (which import only the encoded matrix);
+//! * `drift/` — data drift between two tables or a prediction log, Evidently's statistics;
+//!   reads through `io`, uses only the metrics of `model`, and `model` never imports it.
 //!
 //! Every module is private; this file is the one public entry point and re-exports exactly
 //! what the engine uses. [`testing`] is for this crate's own tests, examples and benches.
@@ -29,11 +31,16 @@
 
 mod contract;
 mod data;
+mod drift;
 mod io;
 mod model;
 
 pub use contract::{Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary};
 pub use data::generate::{generate, GenerateOptions, GenerateSummary};
+pub use drift::drift_report;
+pub use drift::report::{
+    ColumnDrift, DriftOptions, DriftReport, DriftSide, Histogram, SideSummary, SkippedColumn,
+};
 pub use io::table::parse_date;
 pub use model::file::{load_model, Model, ModelSummary, RiskTiers};
 pub use model::lookup::FeatureLookup;
@@ -73,6 +80,9 @@ pub mod testing {
     }
     pub mod metrics {
         pub use crate::model::metrics::*;
+    }
+    pub mod stattests {
+        pub use crate::drift::stattests::*;
     }
     pub mod model {
         pub use crate::model::file::{load_model, Algorithm};

@@ -5,6 +5,7 @@ mod browser;
 
 mod dag;
 mod data_pipeline;
+mod drift;
 mod errors;
 mod file_modes;
 mod freshness;

@@ -330,7 +330,12 @@ pub(crate) fn table_format(path: &Path) -> Result<TableFormat, StageError> {
 /// `score`). CSV cells are all read as strings (types come from the model's schema, so a
 /// blank " " in a numeric column is a missing value, not a parse failure).
 pub(crate) fn read_table(path: &Path) -> Result<DataFrame, StageError> {
-    let format = table_format(path)?;
+    read_table_as(path, table_format(path)?)
+}
+
+/// [`read_table`] in a given format (for files named without an extension, such as store
+/// objects).
+pub(crate) fn read_table_as(path: &Path, format: TableFormat) -> Result<DataFrame, StageError> {
     if !path.is_file() {
         return Err(StageError::new(format!("{}: file not found", path.display())));
     }

@@ -1,0 +1,50 @@
+//! `churnflow drift`: data drift of a table or the serving prediction log against the data
+//! the champion was trained on (or any table); text, `--json` or an HTML page; exit 4 with
+//! `--fail-on-drift` when the dataset drifted.
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct DriftArgs {
+    /// `registry:champion` (the data the champion was trained on), `registry:<hash prefix>`,
+    /// or a table (Parquet/CSV).
+    #[arg(long, default_value = "registry:champion", value_name = "TABLE|registry:MODEL")]
+    pub reference: String,
+    /// A table (Parquet/CSV) or a prediction-log folder (`serve --log-dir`).
+    #[arg(long, value_name = "TABLE|LOG_DIR")]
+    pub current: String,
+    /// Also write the report as one self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 4 when the dataset drifted.
+    #[arg(long)]
+    pub fail_on_drift: bool,
+}
+
+/// The exit code of a dataset that drifted, with `--fail-on-drift`.
+const DRIFT_EXIT: u8 = 4;
+
+pub fn run(root: &Path, args: &DriftArgs) -> Result<u8> {
+    let report = crate::drift::drift(root, &args.reference, &args.current)?;
+    if let Some(html) = &args.html {
+        let path = if html.is_absolute() { html.clone() } else { root.join(html) };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+        }
+        std::fs::write(&path, report.html())
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    }
+    if args.json {
+        let value = serde_json::to_value(&report).map_err(|e| Error::BadInput(e.to_string()))?;
+        crate::commands::print_json(&value)?;
+    } else {
+        print!("{}", report.text());
+        if let Some(html) = &args.html {
+            println!("html: {}", html.display());
+        }
+    }
+    Ok(if args.fail_on_drift && report.dataset_drift { DRIFT_EXIT } else { 0 })
+}

@@ -1,0 +1,690 @@
+//! The drift report: per shared column its kind, Evidently's default method for the
+//! reference size and distinct count (or the one params.yaml sets), the statistic, threshold
+//! and verdict, PSI with its band and both distributions; dataset drift (share of drifted
+//! columns ≥ `drift_share`, 0.5); prediction drift, label drift and the AUC on current data.
+//! Also its text form.
+//!
+//! Columns are compared as Evidently's `DataDriftPreset` does: missing values dropped (±inf
+//! only in a column that also has a missing value — Evidently's dataset-level quirk), the
+//! method chosen on what is left. The id columns are skipped; the label and the prediction are
+//! reported apart and do not count towards dataset drift.
+
+use crate::contract::StageError;
+use crate::drift::columns::{as_strings, kind_of, numbers, string_cells, Loaded};
+use crate::drift::stattests::{
+    binned_shares_numerical_sorted, binning_edges_sorted, chisquare_test, clean_numeric,
+    dataset_drift_with_share, default_method, jensenshannon_distance, ks_2samp_sorted, psi_band,
+    psi_from_shares, sorted_copy, wasserstein_norm_sorted, z_test, CategoryCounts, CategoryKey, ColumnKind,
+    Method, ScoreKind, StatError,
+};
+use crate::model::metrics::auc_roc;
+use polars::prelude::{Column, DataFrame};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One side of a drift comparison: a table (Parquet or CSV by extension; a file without one,
+/// such as a store object, is recognised by its content) or a folder of prediction-log
+/// `*.jsonl` files.
+#[derive(Debug, Clone)]
+pub struct DriftSide {
+    pub path: PathBuf,
+    /// How to name it in messages and reports.
+    pub shown: String,
+}
+
+/// What to compare beyond the two sides.
+#[derive(Debug, Clone)]
+pub struct DriftOptions {
+    /// Columns never compared (ids).
+    pub id_columns: Vec<String>,
+    /// The label: compared separately (label drift), and with the prediction for the AUC.
+    pub label_column: String,
+    /// The model's score: compared separately (prediction drift).
+    pub prediction_column: String,
+    /// The `drift` section of params.yaml (`Value::Null` when absent).
+    pub params: serde_json::Value,
+}
+
+impl Default for DriftOptions {
+    fn default() -> Self {
+        DriftOptions {
+            id_columns: vec!["customer_id".to_string()],
+            label_column: "churned".to_string(),
+            prediction_column: "churn_probability".to_string(),
+            params: serde_json::Value::Null,
+        }
+    }
+}
+
+/// Evidently's dataset-drift share.
+const DEFAULT_DRIFT_SHARE: f64 = 0.5;
+/// Categories drawn in a histogram; the rest are summed into one bar.
+const MAX_BARS: usize = 20;
+
+/// The `drift` section of params.yaml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DriftParams {
+    /// Per column: the method (an Evidently name) and/or the threshold.
+    #[serde(default)]
+    pub(crate) columns: BTreeMap<String, ColumnParams>,
+    /// Dataset drift when at least this share of the columns drifted.
+    #[serde(default = "default_share")]
+    pub(crate) drift_share: f64,
+}
+
+fn default_share() -> f64 {
+    DEFAULT_DRIFT_SHARE
+}
+
+/// `drift.columns.<name>`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ColumnParams {
+    pub(crate) method: Option<String>,
+    pub(crate) threshold: Option<f64>,
+}
+
+const METHODS: [Method; 6] = [
+    Method::Ks,
+    Method::WassersteinNorm,
+    Method::ChiSquare,
+    Method::ZTest,
+    Method::JensenShannon,
+    Method::Psi,
+];
+
+impl DriftParams {
+    pub(crate) fn parse(value: &serde_json::Value) -> Result<DriftParams, StageError> {
+        let value = if value.is_null() { serde_json::json!({}) } else { value.clone() };
+        let p: DriftParams = serde_json::from_value(value)
+            .map_err(|e| StageError::new(format!("params.yaml, section drift: {e}")))?;
+        if !(p.drift_share > 0.0 && p.drift_share <= 1.0) {
+            return Err(StageError::new(format!(
+                "params.yaml: drift.drift_share must be in (0, 1], not {}",
+                p.drift_share
+            )));
+        }
+        for (name, c) in &p.columns {
+            if let Some(m) = &c.method {
+                parse_method(m)
+                    .map_err(|e| StageError::new(format!("params.yaml: drift.columns.{name}.method: {e}")))?;
+            }
+            if let Some(t) = c.threshold {
+                if !(t.is_finite() && t > 0.0) {
+                    return Err(StageError::new(format!(
+                        "params.yaml: drift.columns.{name}.threshold must be a positive number, not {t}"
+                    )));
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+fn parse_method(name: &str) -> Result<Method, String> {
+    METHODS.iter().copied().find(|m| m.id() == name).ok_or_else(|| {
+        let known: Vec<&str> = METHODS.iter().map(|m| m.id()).collect();
+        format!("unknown method '{name}' (use one of {})", known.join(", "))
+    })
+}
+
+/// A distribution as bars: the reference's and the current share per bin or value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Histogram {
+    /// A value, or a bin `[lo, hi)` (the last bin is closed).
+    pub labels: Vec<String>,
+    pub reference: Vec<f64>,
+    pub current: Vec<f64>,
+}
+
+/// The drift of one column.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnDrift {
+    pub column: String,
+    /// `numerical` or `categorical`.
+    pub kind: &'static str,
+    /// Evidently's name: `ks`, `wasserstein`, `chisquare`, `z`, `jensenshannon`, `psi`.
+    pub method: &'static str,
+    /// Evidently's display name (`K-S p_value`, …).
+    pub method_name: &'static str,
+    /// `default` (Evidently's choice) or `params` (params.yaml).
+    pub method_from: &'static str,
+    /// `p_value` (drift when small) or `distance` (drift when large).
+    pub score_kind: &'static str,
+    pub statistic: f64,
+    pub threshold: f64,
+    pub drift: bool,
+    /// How far past its threshold: statistic / threshold for distances, threshold / p for
+    /// p-values (> 1 is past it); the table is sorted by it.
+    pub drift_score: f64,
+    pub psi: f64,
+    /// `none` (< 0.1), `moderate` (< 0.25), `major`.
+    pub psi_band: &'static str,
+    /// Values compared (missing values dropped).
+    pub reference_values: usize,
+    pub current_values: usize,
+    pub reference_missing: usize,
+    pub current_missing: usize,
+    /// Distinct values over both sides (counted up to 6 for numerical columns: only "> 5"
+    /// matters to the method choice).
+    pub distinct_values: usize,
+    pub histogram: Histogram,
+}
+
+/// A column that was not compared, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedColumn {
+    pub column: String,
+    pub reason: String,
+}
+
+/// One side as the report names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SideSummary {
+    pub source: String,
+    /// `table` or `prediction log (N files)`.
+    pub read_as: String,
+    pub rows: usize,
+}
+
+/// The whole report (`--json` prints it as it is).
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftReport {
+    pub schema: u32,
+    pub reference: SideSummary,
+    pub current: SideSummary,
+    pub dataset_drift: bool,
+    pub drifted_columns: usize,
+    pub compared_columns: usize,
+    /// drifted / compared.
+    pub share: f64,
+    pub drift_share: f64,
+    /// Most drifted first.
+    pub columns: Vec<ColumnDrift>,
+    pub skipped: Vec<SkippedColumn>,
+    /// The model's score distribution, when both sides have it.
+    pub prediction_drift: Option<ColumnDrift>,
+    /// The label's distribution, when both sides have it.
+    pub label_drift: Option<ColumnDrift>,
+    /// ROC AUC of the prediction against the label on the current side, when it has both.
+    pub current_auc_roc: Option<f64>,
+}
+
+/// Computes the report for two frames (`report.reference`/`current` name them afterwards).
+pub(crate) fn compute(
+    reference: &Loaded,
+    current: &Loaded,
+    options: &DriftOptions,
+    params: &DriftParams,
+    names: (&str, &str),
+) -> Result<DriftReport, StageError> {
+    let (r, c) = (&reference.df, &current.df);
+    if r.height() == 0 {
+        return Err(StageError::new(format!("{}: no rows", names.0)));
+    }
+    if c.height() == 0 {
+        return Err(StageError::new(format!("{}: no rows", names.1)));
+    }
+    let special = |n: &str| n == options.label_column || n == options.prediction_column;
+    let shared: Vec<String> = r
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .filter(|n| c.column(n).is_ok() && !options.id_columns.contains(n) && !special(n))
+        .collect();
+    if shared.is_empty() {
+        let list = |df: &DataFrame| {
+            df.get_column_names().iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+        };
+        return Err(StageError::new(format!(
+            "no shared columns to compare: {} has [{}], {} has [{}]",
+            names.0,
+            list(r),
+            names.1,
+            list(c)
+        )));
+    }
+    for name in params.columns.keys() {
+        if !shared.contains(name) && !special(name) {
+            return Err(StageError::new(format!(
+                "params.yaml: drift.columns.{name}: no such column on both sides (compared: {})",
+                shared.join(", ")
+            )));
+        }
+    }
+
+    let mut skipped = Vec::new();
+    for (df, other, side) in [(r, c, "reference"), (c, r, "current")] {
+        for n in df.get_column_names() {
+            let n = n.to_string();
+            if options.id_columns.contains(&n) {
+                if side == "reference" {
+                    skipped.push(SkippedColumn { column: n, reason: "id column".into() });
+                }
+            } else if other.column(&n).is_err() && !special(&n) {
+                skipped.push(SkippedColumn { column: n, reason: format!("only in the {side}") });
+            }
+        }
+    }
+    let mut columns = Vec::new();
+    for name in &shared {
+        let col_params = params.columns.get(name).cloned().unwrap_or_default();
+        match column_drift(r.column(name).unwrap(), c.column(name).unwrap(), &col_params, false)? {
+            Ok(d) => columns.push(d),
+            Err(reason) => skipped.push(SkippedColumn { column: name.clone(), reason }),
+        }
+    }
+    if columns.is_empty() {
+        let why: Vec<String> = skipped.iter().map(|s| format!("{} ({})", s.column, s.reason)).collect();
+        return Err(StageError::new(format!("no column could be compared: {}", why.join(", "))));
+    }
+    columns.sort_by(|a, b| b.drift_score.total_cmp(&a.drift_score).then_with(|| a.column.cmp(&b.column)));
+    let drifted = columns.iter().filter(|d| d.drift).count();
+    let total = columns.len();
+
+    let both = |n: &str| r.column(n).is_ok() && c.column(n).is_ok();
+    let special_drift = |n: &str, categorical: bool| -> Result<Option<ColumnDrift>, StageError> {
+        if !both(n) {
+            return Ok(None);
+        }
+        let p = params.columns.get(n).cloned().unwrap_or_default();
+        Ok(column_drift(r.column(n).unwrap(), c.column(n).unwrap(), &p, categorical)?.ok())
+    };
+    let prediction_drift = special_drift(&options.prediction_column, false)?;
+    let label_drift = special_drift(&options.label_column, true)?;
+    let current_auc_roc = auc(c, &options.label_column, &options.prediction_column)?;
+
+    Ok(DriftReport {
+        schema: 1,
+        reference: SideSummary {
+            source: names.0.to_string(),
+            read_as: reference.source.clone(),
+            rows: r.height(),
+        },
+        current: SideSummary {
+            source: names.1.to_string(),
+            read_as: current.source.clone(),
+            rows: c.height(),
+        },
+        dataset_drift: dataset_drift_with_share(drifted, total, params.drift_share),
+        drifted_columns: drifted,
+        compared_columns: total,
+        share: drifted as f64 / total as f64,
+        drift_share: params.drift_share,
+        columns,
+        skipped,
+        prediction_drift,
+        label_drift,
+        current_auc_roc,
+    })
+}
+
+/// AUC of `prediction` against a 0/1 (or boolean) `label` on the frame's complete rows.
+fn auc(df: &DataFrame, label: &str, prediction: &str) -> Result<Option<f64>, StageError> {
+    let (Ok(y), Ok(p)) = (df.column(label), df.column(prediction)) else {
+        return Ok(None);
+    };
+    if !p.dtype().is_primitive_numeric() {
+        return Ok(None);
+    }
+    let y = if y.dtype() == &polars::prelude::DataType::Boolean {
+        numbers(&y.cast(&polars::prelude::DataType::UInt8).map_err(|e| StageError::new(e.to_string()))?)?
+    } else if y.dtype().is_primitive_numeric() {
+        numbers(y)?
+    } else {
+        return Ok(None);
+    };
+    let p = numbers(p)?;
+    let (mut ys, mut ps) = (Vec::new(), Vec::new());
+    for (&yi, &pi) in y.iter().zip(p.iter()) {
+        if yi.is_nan() || !pi.is_finite() {
+            continue;
+        }
+        if yi != 0.0 && yi != 1.0 {
+            return Ok(None);
+        }
+        ys.push(yi as u8);
+        ps.push(pi);
+    }
+    Ok(auc_roc(&ys, &ps))
+}
+
+/// The statistics of one column; `Ok(Err(reason))` when it cannot be compared (a type not
+/// compared, kinds that differ between the sides, no values), `Err` for a bad override.
+fn column_drift(
+    r: &Column,
+    c: &Column,
+    params: &ColumnParams,
+    force_categorical: bool,
+) -> Result<Result<ColumnDrift, String>, StageError> {
+    let name = r.name().to_string();
+    let (Some(rk), Some(ck)) = (kind_of(r.dtype()), kind_of(c.dtype())) else {
+        let dt = if kind_of(r.dtype()).is_none() { r.dtype() } else { c.dtype() };
+        return Ok(Err(format!("type {dt} is not compared")));
+    };
+    if rk != ck {
+        return Ok(Err(format!("{} in the reference, {} in the current data", kind_name(rk), kind_name(ck))));
+    }
+    let kind = if force_categorical { ColumnKind::Categorical } else { rk };
+    let overridden = match &params.method {
+        Some(m) => Some(parse_method(m).map_err(StageError::new)?),
+        None => None,
+    };
+    if let Some(m) = overridden {
+        let numeric_data = rk == ColumnKind::Numerical;
+        if matches!(m, Method::Ks | Method::WassersteinNorm)
+            && !(numeric_data && kind == ColumnKind::Numerical)
+        {
+            return Err(StageError::new(format!(
+                "params.yaml: drift.columns.{name}.method: {} needs a numerical column; {name} is categorical \
+                 (use chisquare, z, jensenshannon or psi)",
+                m.id()
+            )));
+        }
+    }
+    let stats = if rk == ColumnKind::Numerical {
+        numerical(r, c, kind, overridden)?
+    } else {
+        categorical(r, c, overridden)?
+    };
+    let s = match stats {
+        Ok(s) => s,
+        Err(e) => {
+            let why = match e {
+                StatError::EmptyReference => "no values in the reference".to_string(),
+                StatError::EmptyCurrent => "no values in the current data".to_string(),
+                other => other.to_string(),
+            };
+            return Ok(Err(why));
+        }
+    };
+    let threshold = params.threshold.unwrap_or(s.method.default_threshold());
+    let drift = s.method.is_drift(s.statistic, threshold);
+    let drift_score = match s.method.kind() {
+        _ if s.statistic.is_nan() => 0.0,
+        ScoreKind::PValue => threshold / s.statistic.max(f64::MIN_POSITIVE),
+        ScoreKind::Distance => s.statistic / threshold,
+    };
+    Ok(Ok(ColumnDrift {
+        column: name,
+        kind: kind_name(kind),
+        method: s.method.id(),
+        method_name: s.method.name(),
+        method_from: if overridden.is_some() { "params" } else { "default" },
+        score_kind: match s.method.kind() {
+            ScoreKind::PValue => "p_value",
+            ScoreKind::Distance => "distance",
+        },
+        statistic: s.statistic,
+        threshold,
+        drift,
+        drift_score,
+        psi: s.psi,
+        psi_band: psi_band(s.psi),
+        reference_values: s.n.0,
+        current_values: s.n.1,
+        reference_missing: r.len() - s.n.0,
+        current_missing: c.len() - s.n.1,
+        distinct_values: s.distinct,
+        histogram: s.histogram,
+    }))
+}
+
+fn kind_name(k: ColumnKind) -> &'static str {
+    match k {
+        ColumnKind::Numerical => "numerical",
+        ColumnKind::Categorical => "categorical",
+    }
+}
+
+struct Stats {
+    method: Method,
+    statistic: f64,
+    psi: f64,
+    n: (usize, usize),
+    distinct: usize,
+    histogram: Histogram,
+}
+
+/// Distinct values of two sorted slices together, counted up to `cap`.
+fn distinct_sorted(a: &[f64], b: &[f64], cap: usize) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    let mut last: Option<f64> = None;
+    while i < a.len() || j < b.len() {
+        let v = if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
+            i += 1;
+            a[i - 1]
+        } else {
+            j += 1;
+            b[j - 1]
+        };
+        if last != Some(v) {
+            n += 1;
+            if n >= cap {
+                return n;
+            }
+            last = Some(v);
+        }
+    }
+    n
+}
+
+fn numerical(
+    r: &Column,
+    c: &Column,
+    kind: ColumnKind,
+    overridden: Option<Method>,
+) -> Result<Result<Stats, StatError>, StageError> {
+    let integer =
+        r.dtype().is_integer() && c.dtype().is_integer() && r.null_count() == 0 && c.null_count() == 0;
+    let a = sorted_copy(&clean_numeric(&numbers(r)?, true));
+    let b = sorted_copy(&clean_numeric(&numbers(c)?, true));
+    if a.is_empty() {
+        return Ok(Err(StatError::EmptyReference));
+    }
+    if b.is_empty() {
+        return Ok(Err(StatError::EmptyCurrent));
+    }
+    let run = || -> Result<Stats, StatError> {
+        let categorical = kind == ColumnKind::Categorical;
+        let distinct = if categorical { usize::MAX } else { distinct_sorted(&a, &b, 6) };
+        let counts = || CategoryCounts::from_sorted_f64(&a, &b);
+        let distinct = if categorical { counts().n_unique() } else { distinct };
+        let method = overridden.unwrap_or_else(|| default_method(kind, a.len(), distinct));
+        // Binning as Evidently's JS and PSI do (numerical), or per value (categorical).
+        let (edges, (rs, cs)) = if categorical {
+            (None, counts().shares()?)
+        } else {
+            (binning_edges_sorted(&a, &b, integer)?, binned_shares_numerical_sorted(&a, &b, integer)?)
+        };
+        let statistic = match method {
+            Method::Ks => ks_2samp_sorted(&a, &b)?.p_value,
+            Method::WassersteinNorm => wasserstein_norm_sorted(&a, &b)?,
+            Method::ChiSquare => chisquare_test(&counts())?.p_value,
+            Method::ZTest => z_test(&counts())?,
+            Method::JensenShannon => jensenshannon_distance(&rs, &cs),
+            Method::Psi => psi_from_shares(rs.clone(), cs.clone()),
+        };
+        let psi = psi_from_shares(rs.clone(), cs.clone());
+        let labels = match &edges {
+            Some(e) => e
+                .windows(2)
+                .enumerate()
+                .map(|(i, w)| {
+                    let close = if i + 2 == e.len() { "]" } else { ")" };
+                    format!("[{}, {}{close}", short(w[0]), short(w[1]))
+                })
+                .collect(),
+            None => counts().keys.iter().map(key_label).collect(),
+        };
+        Ok(Stats {
+            method,
+            statistic,
+            psi,
+            n: (a.len(), b.len()),
+            distinct,
+            histogram: top_bars(Histogram { labels, reference: rs, current: cs }, edges.is_none()),
+        })
+    };
+    Ok(run())
+}
+
+fn categorical(
+    r: &Column,
+    c: &Column,
+    overridden: Option<Method>,
+) -> Result<Result<Stats, StatError>, StageError> {
+    let (rs, cs) = (as_strings(r)?, as_strings(c)?);
+    let counts = CategoryCounts::from_strs(&string_cells(&rs)?, &string_cells(&cs)?);
+    let (n_ref, n_cur) = (counts.n_reference() as usize, counts.n_current() as usize);
+    let run = || -> Result<Stats, StatError> {
+        let (rsh, csh) = counts.shares()?;
+        let method =
+            overridden.unwrap_or_else(|| default_method(ColumnKind::Categorical, n_ref, counts.n_unique()));
+        let statistic = match method {
+            Method::ChiSquare => chisquare_test(&counts)?.p_value,
+            Method::ZTest => z_test(&counts)?,
+            Method::JensenShannon => jensenshannon_distance(&rsh, &csh),
+            Method::Psi => psi_from_shares(rsh.clone(), csh.clone()),
+            // refused before (numerical only)
+            Method::Ks | Method::WassersteinNorm => f64::NAN,
+        };
+        let psi = psi_from_shares(rsh.clone(), csh.clone());
+        let labels = counts.keys.iter().map(key_label).collect();
+        Ok(Stats {
+            method,
+            statistic,
+            psi,
+            n: (n_ref, n_cur),
+            distinct: counts.n_unique(),
+            histogram: top_bars(Histogram { labels, reference: rsh, current: csh }, true),
+        })
+    };
+    Ok(run())
+}
+
+fn key_label(k: &CategoryKey) -> String {
+    match k {
+        CategoryKey::Num(v) => short(*v),
+        CategoryKey::Str(s) => s.clone(),
+    }
+}
+
+/// A number for a label: integers as they are, others to 4 significant digits.
+fn short(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4e}");
+        let x: f64 = s.parse().unwrap_or(v);
+        format!("{x}")
+    }
+}
+
+/// Values (not bins) beyond [`MAX_BARS`]: the most frequent kept, the rest summed.
+fn top_bars(h: Histogram, by_value: bool) -> Histogram {
+    if !by_value || h.labels.len() <= MAX_BARS {
+        return h;
+    }
+    let mut order: Vec<usize> = (0..h.labels.len()).collect();
+    order.sort_by(|&i, &j| {
+        (h.reference[j] + h.current[j]).total_cmp(&(h.reference[i] + h.current[i])).then(i.cmp(&j))
+    });
+    let (keep, rest) = order.split_at(MAX_BARS - 1);
+    let mut out = Histogram {
+        labels: keep.iter().map(|&i| h.labels[i].clone()).collect(),
+        reference: keep.iter().map(|&i| h.reference[i]).collect(),
+        current: keep.iter().map(|&i| h.current[i]).collect(),
+    };
+    out.labels.push(format!("{} other values", rest.len()));
+    out.reference.push(rest.iter().map(|&i| h.reference[i]).sum());
+    out.current.push(rest.iter().map(|&i| h.current[i]).sum());
+    out
+}
+
+/// A statistic for people: 4 decimals, or scientific when tiny.
+pub(crate) fn fmt_stat(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v != 0.0 && v.abs() < 1e-4 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+impl DriftReport {
+    /// The one-line verdict: `dataset drift: 3 of 27 columns drifted (share 0.11 < 0.5)`.
+    pub fn summary(&self) -> String {
+        let (op, tail) = if self.dataset_drift { (">=", ": the data drifted") } else { ("<", "") };
+        format!(
+            "dataset drift: {} of {} columns drifted (share {:.2} {op} {}){tail}",
+            self.drifted_columns, self.compared_columns, self.share, self.drift_share
+        )
+    }
+
+    /// The text report: summary, the table (most drifted first), prediction and label drift,
+    /// the AUC, skipped columns.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let side = |s: &SideSummary| format!("{} — {}, {} rows", s.source, s.read_as, s.rows);
+        out.push_str(&format!("reference: {}\n", side(&self.reference)));
+        out.push_str(&format!("current:   {}\n", side(&self.current)));
+        out.push_str(&self.summary());
+        out.push_str("\n\n");
+        let header = ["column", "kind", "method", "statistic", "threshold", "drift", "PSI"];
+        let rows: Vec<[String; 7]> = self.columns.iter().map(row).collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+        for r in &rows {
+            for (w, cell) in widths.iter_mut().zip(r.iter()) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: Vec<&str>| {
+            let parts: Vec<String> =
+                cells.iter().zip(widths.iter()).map(|(c, w)| format!("{c:<w$}", w = *w)).collect();
+            format!("{}\n", parts.join("  ").trim_end())
+        };
+        out.push_str(&line(header.to_vec()));
+        for r in &rows {
+            out.push_str(&line(r.iter().map(String::as_str).collect()));
+        }
+        out.push('\n');
+        let special = |what: &str, d: &Option<ColumnDrift>| match d {
+            Some(d) => format!(
+                "{what} ({}): {} {} (threshold {}): {}\n",
+                d.column,
+                d.method,
+                fmt_stat(d.statistic),
+                d.threshold,
+                if d.drift { "drift" } else { "no drift" }
+            ),
+            None => format!("{what}: not on both sides\n"),
+        };
+        out.push_str(&special("prediction drift", &self.prediction_drift));
+        out.push_str(&special("label drift", &self.label_drift));
+        if let Some(auc) = self.current_auc_roc {
+            out.push_str(&format!("AUC on the current data: {auc:.4}\n"));
+        }
+        if !self.skipped.is_empty() {
+            let s: Vec<String> =
+                self.skipped.iter().map(|s| format!("{} ({})", s.column, s.reason)).collect();
+            out.push_str(&format!("not compared: {}\n", s.join(", ")));
+        }
+        out
+    }
+}
+
+fn row(d: &ColumnDrift) -> [String; 7] {
+    [
+        d.column.clone(),
+        d.kind.to_string(),
+        d.method.to_string(),
+        fmt_stat(d.statistic),
+        d.threshold.to_string(),
+        if d.drift { "DRIFT".to_string() } else { "-".to_string() },
+        format!("{:.3} {}", d.psi, d.psi_band),
+    ]
+}

@@ -1,0 +1,190 @@
+//! `churnflow drift`: tables made here, the prediction log, `registry:champion` on a project
+//! where `repro` ran, exit codes.
+use crate::support::Project;
+
+/// A deterministic uniform in [0, 1) (SplitMix64).
+struct Rng(u64);
+impl Rng {
+    fn unif(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / 9007199254740992.0
+    }
+}
+
+/// Rows of `customer_id, amount, plan, paperless, visits`: `amount` shifted by `shift`,
+/// `plan` "premium" with probability `premium`.
+fn rows(
+    n: usize,
+    seed: u64,
+    shift: f64,
+    premium: f64,
+) -> Vec<(String, f64, &'static str, &'static str, i64)> {
+    let mut g = Rng(seed);
+    (0..n)
+        .map(|i| {
+            let amount = (g.unif() + g.unif() + g.unif() - 1.5) * 20.0 + 50.0 + shift;
+            let u = g.unif();
+            let plan = if u < premium {
+                "premium"
+            } else if u < premium + (1.0 - premium) / 2.0 {
+                "basic"
+            } else {
+                "plus"
+            };
+            let paperless = if g.unif() < 0.6 { "yes" } else { "no" };
+            (format!("C{i:06}"), (amount * 1000.0).round() / 1000.0, plan, paperless, (g.unif() * 4.0) as i64)
+        })
+        .collect()
+}
+
+fn csv(p: &Project, rel: &str, n: usize, seed: u64, shift: f64, premium: f64) {
+    let mut text = "customer_id,amount,plan,paperless,visits\n".to_string();
+    for (id, a, plan, pl, v) in rows(n, seed, shift, premium) {
+        text += &format!("{id},{a},{plan},{pl},{v}\n");
+    }
+    p.write(rel, &text);
+}
+
+#[test]
+fn drift_same_distribution_exits_0_with_no_drifted_column() {
+    let p = Project::new();
+    csv(&p, "ref.csv", 2000, 1, 0.0, 0.3);
+    csv(&p, "cur.csv", 1500, 2, 0.0, 0.3);
+    let r = p.ok(&["drift", "--reference", "ref.csv", "--current", "cur.csv", "--fail-on-drift"]);
+    assert!(r.stdout().contains("dataset drift: 0 of 4 columns drifted (share 0.00 < 0.5)"), "{}", r.all());
+    assert!(!r.stdout().contains("DRIFT"), "{}", r.all());
+    let j = p.ok(&["drift", "--reference", "ref.csv", "--current", "cur.csv", "--json"]).json();
+    assert_eq!(j["schema"], 1);
+    assert_eq!(j["dataset_drift"], false);
+    assert_eq!(j["compared_columns"], 4);
+    assert!(j["columns"].as_array().unwrap().iter().all(|c| c["drift"] == false), "{j}");
+}
+
+#[test]
+fn drift_a_shifted_column_and_a_new_category_mix_drift_and_fail_with_4() {
+    let p = Project::new();
+    csv(&p, "ref.csv", 2000, 1, 0.0, 0.3);
+    csv(&p, "cur.csv", 1500, 3, 6.0, 0.7);
+    let args = ["drift", "--reference", "ref.csv", "--current", "cur.csv"];
+    let r = p.ok(&args);
+    assert!(r.stdout().contains("dataset drift: 2 of 4 columns drifted (share 0.50 >= 0.5)"), "{}", r.all());
+    let failing = p.run(&[&args[..], &["--fail-on-drift", "--html", "out/drift.html"]].concat());
+    assert_eq!(failing.code(), 4, "{}", failing.all());
+    let j = p.ok(&[&args[..], &["--json"]].concat()).json();
+    let drifted: Vec<&str> = j["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["drift"] == true)
+        .map(|c| c["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(drifted, ["amount", "plan"], "most drifted first: {j}");
+    assert_eq!(j["columns"][0]["method"], "wasserstein");
+    assert_eq!(j["columns"][1]["method"], "jensenshannon");
+    assert!(j["columns"][0]["statistic"].as_f64().unwrap() > 0.1);
+    let html = p.read("out/drift.html");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("2 of 4 columns drifted"));
+    assert_eq!(html.matches("<svg").count(), 4);
+    let without_svg_ns = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(!without_svg_ns.contains("http://") && !without_svg_ns.contains("https://"), "external URL");
+}
+
+#[test]
+fn drift_bad_input_exits_2() {
+    let p = Project::new();
+    csv(&p, "ref.csv", 100, 1, 0.0, 0.3);
+    p.write("other.csv", "x\n1\n");
+    p.write("empty.csv", "customer_id,amount\n");
+    for (current, says) in [
+        ("missing.csv", "missing.csv: no such table"),
+        ("other.csv", "no shared columns"),
+        ("empty.csv", "empty.csv: no rows"),
+    ] {
+        let r = p.run(&["drift", "--reference", "ref.csv", "--current", current]);
+        assert_eq!(r.code(), 2, "{}", r.all());
+        assert!(r.stderr().contains(says), "{}", r.all());
+    }
+    p.write("params.yaml", "drift:\n  columns:\n    plan:\n      method: ks\n");
+    let r = p.run(&["drift", "--reference", "ref.csv", "--current", "ref.csv"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(r.stderr().contains("drift.columns.plan.method: ks needs a numerical column"), "{}", r.all());
+    p.write("params.yaml", "drift:\n  columns:\n    plan:\n      method: psi\n      threshold: 0.2\n");
+    let j = p.ok(&["drift", "--reference", "ref.csv", "--current", "ref.csv", "--json"]).json();
+    let plan = j["columns"].as_array().unwrap().iter().find(|c| c["column"] == "plan").unwrap().clone();
+    assert_eq!((plan["method"].as_str(), plan["threshold"].as_f64()), (Some("psi"), Some(0.2)));
+}
+
+#[test]
+fn drift_reads_a_prediction_log_folder_as_the_current_data() {
+    let p = Project::new();
+    csv(&p, "ref.csv", 800, 1, 0.0, 0.3);
+    let mut lines = Vec::new();
+    for (i, (id, amount, plan, paperless, visits)) in rows(400, 5, 8.0, 0.3).into_iter().enumerate() {
+        let visits = if i % 20 == 0 { "null".to_string() } else { visits.to_string() };
+        lines.push(format!(
+            r#"{{"time":"2026-12-03T08:12:01.123Z","request_id":"r-{i}","model_id":"m1","id":"{id}","inputs":{{"customer_id":"{id}","amount":{amount},"plan":"{plan}","paperless":"{paperless}","visits":{visits}}},"churn_probability":0.{:02},"churn_prediction":0,"risk_tier":"low","top_reason":"plan","latency_ms":0.21}}"#,
+            i % 100
+        ));
+    }
+    p.write("logs/predictions-20261203T081201Z-1.jsonl", &(lines[..250].join("\n") + "\n"));
+    p.write("logs/predictions-20261203T091201Z-2.jsonl", &(lines[250..].join("\n") + "\n"));
+    let j = p.ok(&["drift", "--reference", "ref.csv", "--current", "logs", "--json"]).json();
+    assert_eq!(j["current"]["rows"], 400);
+    assert_eq!(j["current"]["read_as"], "prediction log (2 files)");
+    let col =
+        |name: &str| j["columns"].as_array().unwrap().iter().find(|c| c["column"] == name).unwrap().clone();
+    assert_eq!(col("amount")["drift"], true, "{j}");
+    assert_eq!(col("amount")["method"], "ks");
+    assert_eq!(col("visits")["current_missing"], 20);
+    assert_eq!(col("plan")["kind"], "categorical");
+    let mut drifted: Vec<String> = j["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["drift"] == true)
+        .map(|c| c["column"].as_str().unwrap().to_string())
+        .collect();
+    drifted.sort();
+    assert_eq!(drifted, ["amount"]);
+    // the reference has no churn_probability: no prediction drift
+    assert!(j["prediction_drift"].is_null());
+}
+
+#[test]
+fn drift_against_the_champions_training_data_and_a_clear_error_once_it_is_collected() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = Project::new()
+        .file("pipeline.yaml", &std::fs::read_to_string(root.join("pipeline.yaml")).unwrap())
+        .file("params.yaml", &std::fs::read_to_string(root.join("params.yaml")).unwrap());
+    p.ok(&["generate", "--customers", "1500", "--seed", "1", "--out", "data/raw"]);
+    p.ok(&["repro"]);
+    // the test split against the training split: same distribution, no dataset drift
+    let j = p.ok(&["drift", "--current", "data/test.parquet", "--json", "--fail-on-drift"]).json();
+    assert!(j["reference"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("registry:champion: the training data of"));
+    assert_eq!(j["reference"]["rows"], 1125);
+    assert_eq!(j["dataset_drift"], false);
+    assert!(j["compared_columns"].as_u64().unwrap() > 20, "{j}");
+    assert_eq!(j["label_drift"]["column"], "churned");
+    assert_eq!(j["skipped"][0]["column"], "customer_id");
+    // the same as naming the training table itself
+    let direct =
+        p.ok(&["drift", "--reference", "data/train.parquet", "--current", "data/test.parquet", "--json"]);
+    assert_eq!(direct.json()["columns"], j["columns"]);
+
+    let model: serde_json::Value = serde_json::from_str(&p.read("models/model.json")).unwrap();
+    let hash = model["lineage"]["training_data_blake3"].as_str().unwrap().to_string();
+    let object = p.path(&format!("artifacts/objects/{}/{}", &hash[..2], &hash[2..]));
+    assert!(object.is_file(), "the training data is in the store");
+    std::fs::remove_file(&object).unwrap();
+    let r = p.run(&["drift", "--current", "data/test.parquet"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    for part in ["is gone", "churnflow gc", "churnflow repro", "--reference TABLE"] {
+        assert!(r.stderr().contains(part), "lacks {part:?}: {}", r.all());
+    }
+}
