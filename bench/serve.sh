@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of `churnflow serve` on loopback with real HTTP load generators (Debian's `wrk` for
 # saturation, `hey` for a fixed request rate), release build:
-#   bash bench/serve.sh [SECONDS]
+#   bash bench/serve.sh [SECONDS]        (CHURNFLOW=/path/to/churnflow to skip the build)
 # For the Telco logistic champion (examples/telco's registry) and a 200-tree random forest
 # trained on the same data, with reasons on: p50/p95/p99 at a fixed rate, requests/s at
 # saturation (16 connections), a 10,000-customer batch with reasons, and the server's peak RSS.
@@ -12,8 +12,11 @@ command -v wrk >/dev/null && command -v hey >/dev/null || {
     echo "installing wrk and hey (Debian packages)" >&2
     apt-get install -y -qq wrk hey >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk hey >/dev/null; }
 }
-cargo build --release --workspace --bins -q
-BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/churnflow"
+if [ -z "${CHURNFLOW:-}" ]; then
+    cargo build --release --workspace --bins -q
+    CHURNFLOW="${CARGO_TARGET_DIR:-$PWD/target}/release/churnflow"
+fi
+BIN="$CHURNFLOW"
 WORK="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 

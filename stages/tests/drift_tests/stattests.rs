@@ -141,7 +141,7 @@ fn ks_constant_and_identical() {
     let b = vec![1.0; 7];
     let r = ks_2samp(&a, &b).unwrap();
     assert_eq!((r.statistic, r.p_value), (0.0, 1.0));
-    let r = ks_2samp(&a, &vec![2.0; 7]).unwrap();
+    let r = ks_2samp(&a, &[2.0; 7]).unwrap();
     assert_eq!(r.statistic, 1.0);
     assert!((r.p_value - 0.0025252525252525255).abs() < 1e-15);
     let x: Vec<f64> = (0..20000).map(|i| (i % 97) as f64).collect();
