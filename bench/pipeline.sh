@@ -4,14 +4,18 @@
 # times and the peak RSS of the cold run.
 #
 #   bash bench/pipeline.sh [CUSTOMERS=100000] [REPEATS=3]
-# Builds churnflow in release (a cold polars release build takes ~18 min on 2 cores).
+# Builds churnflow in release (a cold polars release build takes ~18 min on 2 cores), unless
+# CHURNFLOW=/path/to/churnflow names a binary (for A/B runs of two builds).
 set -euo pipefail
 N="${1:-100000}"
 REPEATS="${2:-3}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 # --workspace: the feature set of the other builds here, so polars is not compiled again.
-(cd "$here" && cargo build --release --quiet --workspace --bins)
-BIN="${CARGO_TARGET_DIR:-$here/target}/release/churnflow"
+if [ -z "${CHURNFLOW:-}" ]; then
+  (cd "$here" && cargo build --release --quiet --workspace --bins)
+  CHURNFLOW="${CARGO_TARGET_DIR:-$here/target}/release/churnflow"
+fi
+BIN="$CHURNFLOW"
 export CI=1 NO_COLOR=1
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
