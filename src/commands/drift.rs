@@ -5,6 +5,10 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  churnflow drift --current data/next_month/features.parquet --html reports/drift.html\n  \
+    churnflow drift --current logs/predictions --fail-on-drift   # exit 4 when the dataset drifted"
+)]
 pub struct DriftArgs {
     /// `registry:champion` (the data the champion was trained on), `registry:<hash prefix>`,
     /// or a table (Parquet/CSV).
@@ -16,6 +20,7 @@ pub struct DriftArgs {
     /// Also write the report as one self-contained HTML page.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Print the report as JSON (`"schema": 1`, full precision).
     #[arg(long)]
     pub json: bool,
     /// Exit 4 when the dataset drifted.
@@ -34,7 +39,7 @@ pub fn run(root: &Path, args: &DriftArgs) -> Result<u8> {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
         }
-        std::fs::write(&path, report.html())
+        crate::store::atomic::write(&path, report.html().as_bytes(), false)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     }
     if args.json {

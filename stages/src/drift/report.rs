@@ -271,7 +271,7 @@ pub(crate) fn compute(
     let mut columns = Vec::new();
     for name in &shared {
         let col_params = params.columns.get(name).cloned().unwrap_or_default();
-        match column_drift(r.column(name).unwrap(), c.column(name).unwrap(), &col_params, false)? {
+        match column_drift(column(r, name)?, column(c, name)?, &col_params, false)? {
             Ok(d) => columns.push(d),
             Err(reason) => skipped.push(SkippedColumn { column: name.clone(), reason }),
         }
@@ -290,7 +290,7 @@ pub(crate) fn compute(
             return Ok(None);
         }
         let p = params.columns.get(n).cloned().unwrap_or_default();
-        Ok(column_drift(r.column(n).unwrap(), c.column(n).unwrap(), &p, categorical)?.ok())
+        Ok(column_drift(column(r, n)?, column(c, n)?, &p, categorical)?.ok())
     };
     let prediction_drift = special_drift(&options.prediction_column, false)?;
     let label_drift = special_drift(&options.label_column, true)?;
@@ -687,4 +687,9 @@ fn row(d: &ColumnDrift) -> [String; 7] {
         if d.drift { "DRIFT".to_string() } else { "-".to_string() },
         format!("{:.3} {}", d.psi, d.psi_band),
     ]
+}
+
+/// A column both sides were found to have (an error, not a panic, if that ever breaks).
+fn column<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column, StageError> {
+    df.column(name).map_err(|e| StageError::new(format!("drift: column '{name}': {e}")))
 }

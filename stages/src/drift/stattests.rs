@@ -320,6 +320,17 @@ fn np_pairwise_sum(a: &[f64]) -> f64 {
     }
 }
 
+/// Both samples hold at least one value.
+fn non_empty<T>(reference: &[T], current: &[T]) -> Result<(), StatError> {
+    if reference.is_empty() {
+        return Err(StatError::EmptyReference);
+    }
+    if current.is_empty() {
+        return Err(StatError::EmptyCurrent);
+    }
+    Ok(())
+}
+
 /// `np.sum` of a 1-d float64 array (first element + pairwise sum of the rest).
 fn np_sum(a: &[f64]) -> f64 {
     if a.is_empty() {
@@ -366,12 +377,7 @@ pub fn ks_2samp(reference: &[f64], current: &[f64]) -> Result<KsResult, StatErro
 /// [`ks_2samp`] on inputs already sorted ascending (no NaN). Lets callers reuse one sort for
 /// KS, Wasserstein and binning.
 pub fn ks_2samp_sorted(a: &[f64], b: &[f64]) -> Result<KsResult, StatError> {
-    if a.is_empty() {
-        return Err(StatError::EmptyReference);
-    }
-    if b.is_empty() {
-        return Err(StatError::EmptyCurrent);
-    }
+    non_empty(a, b)?;
     let (n1, n2) = (a.len(), b.len());
     let (f1, f2) = (n1 as f64, n2 as f64);
     // Evaluate cdf1 - cdf2 at every distinct pooled value (after all ties).
@@ -963,12 +969,7 @@ pub fn wasserstein_norm_sorted(a: &[f64], b: &[f64]) -> Result<f64, StatError> {
 
 /// `scipy.stats.wasserstein_distance(u, v)` (unweighted) on sorted inputs.
 pub fn wasserstein_distance_sorted(a: &[f64], b: &[f64]) -> Result<f64, StatError> {
-    if a.is_empty() {
-        return Err(StatError::EmptyReference);
-    }
-    if b.is_empty() {
-        return Err(StatError::EmptyCurrent);
-    }
+    non_empty(a, b)?;
     let (n1, n2) = (a.len(), b.len());
     let (f1, f2) = (n1 as f64, n2 as f64);
     let (mut i, mut j) = (0usize, 0usize);
@@ -1346,12 +1347,7 @@ pub fn binned_shares_numerical_sorted(
     b: &[f64],
     integer_dtype: bool,
 ) -> Result<(Vec<f64>, Vec<f64>), StatError> {
-    if a.is_empty() {
-        return Err(StatError::EmptyReference);
-    }
-    if b.is_empty() {
-        return Err(StatError::EmptyCurrent);
-    }
+    non_empty(a, b)?;
     let Some(edges) = binning_edges_sorted(a, b, integer_dtype)? else {
         return CategoryCounts::from_sorted_f64(a, b).shares();
     };
@@ -1367,12 +1363,7 @@ pub(crate) fn binning_edges_sorted(
     b: &[f64],
     integer_dtype: bool,
 ) -> Result<Option<Vec<f64>>, StatError> {
-    if a.is_empty() {
-        return Err(StatError::EmptyReference);
-    }
-    if b.is_empty() {
-        return Err(StatError::EmptyCurrent);
-    }
+    non_empty(a, b)?;
     let mut n_vals = 0usize;
     for (i, &v) in a.iter().enumerate() {
         if i == 0 || v != a[i - 1] {
