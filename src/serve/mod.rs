@@ -76,21 +76,24 @@ pub(crate) fn run(root: &Path, options: ServeOptions) -> Result<u8> {
         }
         None => None,
     };
+    let telemetry = Telemetry::new();
     let log = match &options.log_dir {
         Some(dir) => {
             let dir = if dir.is_absolute() { dir.clone() } else { root.join(dir) };
             Some(
-                PredictionLog::start(LogOptions {
-                    dir: dir.clone(),
-                    rotate_bytes: options.log_rotate_bytes,
-                    queue: options.log_queue,
-                })
+                PredictionLog::start(
+                    LogOptions {
+                        dir: dir.clone(),
+                        rotate_bytes: options.log_rotate_bytes,
+                        queue: options.log_queue,
+                    },
+                    telemetry.log_dropped.clone(),
+                )
                 .map_err(|e| Error::io(format!("cannot start the prediction log in {}", dir.display()), e))?,
             )
         }
         None => None,
     };
-    let telemetry = Telemetry::new();
     telemetry.set_serving(&serving.id, serving.model.algorithm.name());
     let state = Arc::new(AppState {
         serving: ArcSwap::from_pointee(serving),
@@ -107,14 +110,11 @@ pub(crate) fn run(root: &Path, options: ServeOptions) -> Result<u8> {
         .thread_name("serve")
         .build()
         .map_err(|e| Error::io("cannot start the server runtime", e))?;
-    runtime.block_on(serve(state.clone()))?;
-    // The router is gone: the state's last users are done; flush the log.
-    if let Ok(mut state) = Arc::try_unwrap(state) {
-        if let Some(log) = state.log.as_mut() {
-            log.close();
-        }
-    }
-    Ok(0)
+    let served = runtime.block_on(serve(state));
+    // Dropping the runtime ends the watcher, the last holder of the state besides the
+    // router: the prediction log is then dropped, which writes what is queued and flushes.
+    drop(runtime);
+    served.map(|()| 0)
 }
 
 async fn serve(state: Arc<AppState>) -> Result<()> {

@@ -11,14 +11,14 @@
 //! One line: `{"time", "request_id", "model_id", "id", "inputs": {field: value},
 //! "churn_probability", "churn_prediction", "risk_tier", "top_reason", "latency_ms"}`.
 
+use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -50,19 +50,21 @@ pub(crate) struct LogOptions {
 /// The sending side, shared by the request handlers.
 pub(crate) struct PredictionLog {
     sender: Option<SyncSender<LogRecord>>,
-    dropped: Arc<AtomicU64>,
+    /// `churnflow_prediction_log_dropped_total`, shared with /metrics.
+    dropped: Counter<u64, AtomicU64>,
     writer: Option<JoinHandle<()>>,
 }
 
 impl PredictionLog {
-    /// Creates the folder and starts the writer thread.
-    pub fn start(options: LogOptions) -> std::io::Result<PredictionLog> {
+    /// Creates the folder and starts the writer thread; records dropped for a full queue are
+    /// counted in `dropped`.
+    pub fn start(options: LogOptions, dropped: Counter<u64, AtomicU64>) -> std::io::Result<PredictionLog> {
         std::fs::create_dir_all(&options.dir)?;
         let (sender, receiver) = mpsc::sync_channel(options.queue.max(1));
         let writer = std::thread::Builder::new()
             .name("prediction-log".into())
             .spawn(move || write_loop(receiver, &options))?;
-        Ok(PredictionLog { sender: Some(sender), dropped: Arc::new(AtomicU64::new(0)), writer: Some(writer) })
+        Ok(PredictionLog { sender: Some(sender), dropped, writer: Some(writer) })
     }
 
     /// Queues a record, or counts it as dropped when the queue is full.
@@ -71,29 +73,20 @@ impl PredictionLog {
             match sender.try_send(record) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    self.dropped.inc();
                 }
             }
-        }
-    }
-
-    /// Records dropped so far because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    /// Writes what is queued and stops the writer.
-    pub fn close(&mut self) {
-        self.sender.take();
-        if let Some(w) = self.writer.take() {
-            let _ = w.join();
         }
     }
 }
 
 impl Drop for PredictionLog {
+    /// Closes the queue and waits for the writer to write what is queued and flush.
     fn drop(&mut self) {
-        self.close();
+        self.sender.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
     }
 }
 

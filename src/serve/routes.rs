@@ -218,7 +218,6 @@ fn log_prediction(
         top_reason: p.reasons.as_ref().and_then(|r| r.first()).map(|r| r.feature.clone()),
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
     });
-    state.telemetry.sync_log_dropped(log.dropped());
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, Box<Response>> {
@@ -438,9 +437,6 @@ async fn model(State(state): State<Arc<AppState>>) -> Json<Value> {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    if let Some(log) = &state.log {
-        state.telemetry.sync_log_dropped(log.dropped());
-    }
     (
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         state.telemetry.render(),

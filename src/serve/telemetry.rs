@@ -120,14 +120,6 @@ impl Telemetry {
         *serving = Some(labels);
     }
 
-    /// Counts a log line drop total as reported by the log (monotonic).
-    pub fn sync_log_dropped(&self, total: u64) {
-        let seen = self.log_dropped.get();
-        if total > seen {
-            self.log_dropped.inc_by(total - seen);
-        }
-    }
-
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
