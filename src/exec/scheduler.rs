@@ -252,6 +252,14 @@ pub(crate) enum StageError {
     FrozenUncached(String),
     #[error("frozen, and its out {out} cannot be restored: {source}")]
     FrozenRestore { out: String, source: RestoreError },
+    #[error("cannot read the baseline champion's model {}: {message}", .path.display())]
+    BaselineModel { path: PathBuf, message: String },
+    #[error(
+        "the data the champion {champion} was trained on (store object {data}) is gone: `churnflow gc` \
+         removes objects no pipeline.lock refers to. Run `churnflow repro` with the pipeline and params \
+         that trained it to write it again, or compare against a table (`reference: <path>`)"
+    )]
+    BaselineDataGone { champion: String, data: String },
     #[error("interrupted")]
     Interrupted,
 }
@@ -454,12 +462,18 @@ fn execute(
             run_commands(commands, &stage.name, &log, &log_path).map(|_| None)
         }
         StageAction::Builtin { kind, settings, params_section, .. } => {
+            let baseline_model = baseline.and_then(|h| project.registry.model_path(h));
+            let baseline_training_data = match (&stage.baseline, &baseline_model) {
+                (Some(b), Some(model)) if b.training_data => Some(training_data(project, model)?),
+                _ => None,
+            };
             let invocation = churnflow_stages::Invocation {
                 root: root.clone(),
                 stage: stage.name.clone(),
                 settings: settings.clone(),
                 params: stage.params.get(params_section).cloned().unwrap_or(serde_json::Value::Null),
-                baseline_model: baseline.and_then(|h| project.registry.model_path(h)),
+                baseline_model,
+                baseline_training_data,
             };
             let call = CallFile::write(&project.store.dir().join("tmp"), kind, invocation)
                 .map_err(StageError::WriteCall)?;
@@ -470,6 +484,22 @@ fn execute(
             Ok(stage_call::read_summary(&log_path))
         }
     }
+}
+
+/// The data the baseline champion (its registry model file) was trained on: an object in
+/// the store, named by the model's lineage.
+fn training_data(project: &Project, model: &Path) -> Result<PathBuf, StageError> {
+    let loaded = churnflow_stages::load_model(model)
+        .map_err(|e| StageError::BaselineModel { path: model.to_path_buf(), message: e.message })?;
+    let data = loaded.lineage.training_data_blake3;
+    if !project.store.has(&data) {
+        let stem = model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        return Err(StageError::BaselineDataGone {
+            champion: short_hash(&stem).to_string(),
+            data: short_hash(&data).to_string(),
+        });
+    }
+    Ok(project.store.object_path(&data))
 }
 
 fn run_commands(

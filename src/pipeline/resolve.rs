@@ -54,9 +54,9 @@ pub struct Stage {
     pub params: BTreeMap<String, Value>,
     pub frozen: bool,
     pub always_changed: bool,
-    /// The dep holding the challenger model, for a stage that compares it with the
-    /// registry's baseline champion (built-in `evaluate`).
-    pub challenger_model: Option<String>,
+    /// For a stage that reads the registry's baseline champion (built-in `evaluate`, `drift`
+    /// against `registry:champion`): its challenger dep (normalised) and what it is handed.
+    pub baseline: Option<churnflow_stages::BaselineUse>,
     /// The out with a promotion decision that the engine applies to the registry.
     pub registry_decision: Option<String>,
 }
@@ -175,7 +175,7 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
     let mut declared: BTreeMap<String, Value> = BTreeMap::new();
     let mut deps: Vec<At<String>> = Vec::new();
     let mut outs: Vec<Out> = Vec::new();
-    let mut challenger_model = None;
+    let mut baseline = None;
     let mut registry_decision = None;
 
     let template = match &s.action {
@@ -232,7 +232,10 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
                         });
                     }
                     declared.insert(io.params_section.to_string(), canonical(&section_params));
-                    challenger_model = io.challenger_model.and_then(|m| paths::normalize(&m).ok());
+                    baseline = io.baseline.map(|b| churnflow_stages::BaselineUse {
+                        challenger: b.challenger.and_then(|m| paths::normalize(&m).ok()),
+                        ..b
+                    });
                     registry_decision = io.registry_decision;
                     StageAction::Builtin {
                         kind: kind.value.clone(),
@@ -318,7 +321,7 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
         params: declared,
         frozen: s.frozen,
         always_changed: s.always_changed,
-        challenger_model,
+        baseline,
         registry_decision,
     })
 }

@@ -111,7 +111,7 @@ pub struct Assessment {
     /// `None` when a dep is missing (the fingerprint cannot be computed yet).
     pub fingerprint: Option<String>,
     pub deps: BTreeMap<String, String>,
-    /// For a stage with a challenger model: the baseline champion's model hash, or "none".
+    /// For a stage that reads the baseline champion: its model hash, or "none".
     pub baseline: Option<String>,
     pub reasons: Vec<StaleReason>,
 }
@@ -145,8 +145,8 @@ pub fn assess(
             }
         }
     }
-    let baseline = stage.challenger_model.as_ref().map(|m| {
-        let challenger = deps.get(m).map(String::as_str);
+    let baseline = stage.baseline.as_ref().map(|b| {
+        let challenger = b.challenger.as_ref().and_then(|m| deps.get(m)).map(String::as_str);
         registry.baseline_for(challenger).unwrap_or_else(|| "none".to_string())
     });
     if stage.frozen {

@@ -45,13 +45,23 @@ pub struct KindIo {
     pub params_section: &'static str,
     /// Bumped whenever the kind's results for the same inputs would change.
     pub code_version: u32,
-    /// For a stage that compares a challenger with the registry's baseline champion: the dep
-    /// holding the challenger model. The baseline is the newest champion that is not this
-    /// model; its identity enters the fingerprint and its model file is passed in
-    /// [`Invocation::baseline_model`].
-    pub challenger_model: Option<String>,
+    /// For a stage that reads the registry's baseline champion: which one, and what of it
+    /// the engine hands over. The baseline's identity enters the fingerprint.
+    pub baseline: Option<BaselineUse>,
     /// The out holding a promotion decision that the engine applies to the registry.
     pub registry_decision: Option<String>,
+}
+
+/// How a stage uses the registry's baseline champion.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BaselineUse {
+    /// The dep holding the challenger model: the baseline is then the newest champion that
+    /// is not this model (so promoting it does not make the stage stale). `None`: the
+    /// current champion.
+    pub challenger: Option<String>,
+    /// Also hand over the data the baseline was trained on (a store object), in
+    /// [`Invocation::baseline_training_data`].
+    pub training_data: bool,
 }
 
 /// Everything a stage run gets. Serialised to JSON by the engine and handed to the child.
@@ -68,6 +78,10 @@ pub struct Invocation {
     /// For `evaluate`: the current baseline champion's model file, when there is one.
     #[serde(default)]
     pub baseline_model: Option<PathBuf>,
+    /// For a stage whose [`BaselineUse::training_data`] is set: the data the baseline
+    /// champion was trained on, when there is a champion.
+    #[serde(default)]
+    pub baseline_training_data: Option<PathBuf>,
 }
 
 impl Invocation {
@@ -97,8 +111,8 @@ pub(crate) trait Kind {
     /// Input paths and outputs named by the settings; may also check params for consistency.
     fn io(settings: &Self::Settings, params: &Self::Params) -> Result<(Vec<String>, Vec<OutDecl>), String>;
 
-    /// See [`KindIo::challenger_model`].
-    fn challenger_model(_settings: &Self::Settings) -> Option<String> {
+    /// See [`KindIo::baseline`].
+    fn baseline(_settings: &Self::Settings) -> Option<BaselineUse> {
         None
     }
 
@@ -141,7 +155,7 @@ pub(crate) fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result
         outs,
         params_section: K::PARAMS_SECTION,
         code_version: K::CODE_VERSION,
-        challenger_model: K::challenger_model(&s),
+        baseline: K::baseline(&s),
         registry_decision: K::registry_decision(&s),
     })
 }

@@ -22,7 +22,7 @@
 //! * `model/` — split, train, evaluate, promote, score, the model file, the encoded matrix
 //!   and the estimators (which import only the encoded matrix);
 //! * `drift/` — data drift between two tables or a prediction log, Evidently's statistics;
-//!   reads through `io`, uses only the metrics of `model`, and `model` never imports it.
+//!   reads through `io`, uses only the metrics and the model file of `model`, and `model` never imports it.
 //!
 //! Every module is private; this file is the one public entry point and re-exports exactly
 //! what the engine uses. [`testing`] is for this crate's own tests, examples and benches.
@@ -35,7 +35,9 @@ mod drift;
 mod io;
 mod model;
 
-pub use contract::{Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary};
+pub use contract::{
+    BaselineUse, Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary,
+};
 pub use data::generate::{generate, GenerateOptions, GenerateSummary};
 pub use drift::drift_report;
 pub use drift::report::{
@@ -104,6 +106,7 @@ pub const KINDS: &[&str] = &[
     model::train::Train::NAME,
     model::evaluate::Evaluate::NAME,
     model::promote::Promote::NAME,
+    drift::stage::Drift::NAME,
 ];
 
 /// Evaluates `$body` with the type alias `$K` bound to the kind named `$kind`, or `$unknown`.
@@ -137,6 +140,10 @@ macro_rules! with_kind {
             }
             model::promote::Promote::NAME => {
                 type $K = model::promote::Promote;
+                $body
+            }
+            drift::stage::Drift::NAME => {
+                type $K = drift::stage::Drift;
                 $body
             }
             _ => $unknown,

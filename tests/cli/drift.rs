@@ -1,5 +1,6 @@
 //! `churnflow drift`: tables made here, the prediction log, `registry:champion` on a project
 //! where `repro` ran, exit codes.
+use crate::gitrepo;
 use crate::support::Project;
 
 /// A deterministic uniform in [0, 1) (SplitMix64).
@@ -187,4 +188,90 @@ fn drift_against_the_champions_training_data_and_a_clear_error_once_it_is_collec
     for part in ["is gone", "churnflow gc", "churnflow repro", "--reference TABLE"] {
         assert!(r.stderr().contains(part), "lacks {part:?}: {}", r.all());
     }
+}
+
+/// A pipeline whose `drift` stage compares `cur.csv` with a reference table that an upstream
+/// stage writes.
+const DRIFT_PIPELINE: &str = "
+    stages:
+      prep:
+        cmd: cp ref_source.csv ref.csv
+        deps: [ref_source.csv]
+        outs: [ref.csv]
+      drift:
+        uses: drift
+        with:
+          reference: ref.csv
+          current: cur.csv
+          report: reports/drift.json
+          html: reports/drift.html
+          metrics: reports/drift_metrics.json
+";
+
+#[test]
+fn the_drift_stage_reruns_alone_when_only_the_current_data_changes_and_metrics_diff_shows_it() {
+    let p = Project::new().file("pipeline.yaml", &crate::support::unindent(DRIFT_PIPELINE));
+    csv(&p, "ref_source.csv", 2000, 1, 0.0, 0.3);
+    csv(&p, "cur.csv", 1500, 2, 0.0, 0.3);
+    gitrepo::init(&p);
+    let r = p.ok(&["repro"]);
+    assert!(r.stderr().contains("2 ran"), "{}", r.all());
+    assert!(r.stderr().contains("dataset drift: 0 of 4 columns drifted"), "the summary is logged: {}", r.all());
+    let m: serde_json::Value = serde_json::from_str(&p.read("reports/drift_metrics.json")).unwrap();
+    assert_eq!(m["compared"], true);
+    assert_eq!(m["dataset_drift"], false);
+    assert_eq!(m["compared_columns"], 4);
+    assert_eq!(m["current_rows"], 1500);
+    assert!(m["columns"]["amount"].as_f64().unwrap() < 0.1, "{m}");
+    let report: serde_json::Value = serde_json::from_str(&p.read("reports/drift.json")).unwrap();
+    assert_eq!(report["schema"], 1);
+    assert_eq!(report["columns"].as_array().unwrap().len(), 4);
+    assert!(p.read("reports/drift.html").contains("0 of 4 columns drifted"));
+    gitrepo::commit_all(&p, "month one");
+
+    // a new month: only the current data changes, so only `drift` reruns
+    csv(&p, "cur.csv", 1500, 3, 6.0, 0.7);
+    let status = p.ok(&["status"]);
+    assert!(status.stdout().contains("drift"), "{}", status.all());
+    assert!(!status.stdout().contains("prep"), "prep is untouched: {}", status.all());
+    let r = p.ok(&["repro"]);
+    assert!(r.stderr().contains("1 ran, 0 restored, 1 up to date"), "{}", r.all());
+    let m: serde_json::Value = serde_json::from_str(&p.read("reports/drift_metrics.json")).unwrap();
+    assert_eq!(m["dataset_drift"], true);
+    assert_eq!(m["drifted_columns"], 2);
+    assert_eq!(m["share"], 0.5);
+    // against the committed month, `metrics diff` shows drift over time
+    let diff = p.ok(&["metrics", "diff"]).stdout();
+    for row in ["dataset_drift", "share", "drifted_columns", "columns.amount"] {
+        assert!(diff.lines().any(|l| l.contains(row)), "no row {row}:\n{diff}");
+    }
+    assert!(diff.lines().any(|l| l.contains("dataset_drift") && l.contains("true")), "{diff}");
+}
+
+#[test]
+fn drift_stage_settings_that_cannot_work_are_usage_errors_before_anything_runs() {
+    let stage = |with: &str| {
+        format!(
+            "stages:\n  drift:\n    uses: drift\n    with:\n{with}      report: r.json\n      metrics: m.json\n"
+        )
+    };
+    crate::support::Test::new()
+        .pipeline(&stage("      reference: registry:abc123\n      current: cur.csv\n"))
+        .args(["repro"])
+        .status(2)
+        .stderr_contains("a pipeline compares against `registry:champion`")
+        .run();
+    crate::support::Test::new()
+        .pipeline(&stage("      reference: ref.csv\n      current: cur.csv\n      model: m.json\n"))
+        .args(["repro"])
+        .status(2)
+        .stderr_contains("model: only with `reference: registry:champion`")
+        .run();
+    crate::support::Test::new()
+        .pipeline(&stage("      reference: ref.csv\n      current: cur.csv\n"))
+        .params("drift:\n  drift_share: 1.5\n")
+        .args(["repro"])
+        .status(2)
+        .stderr_contains("drift.drift_share must be in (0, 1]")
+        .run();
 }

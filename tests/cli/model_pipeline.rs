@@ -21,8 +21,11 @@ fn set_param(p: &Project, from: &str, to: &str) {
 fn the_demo_pipeline_promotes_a_first_champion_and_then_is_fresh() {
     let p = project();
     let r = p.ok(&["repro"]);
-    assert!(r.stderr().contains("7 ran"), "{}", r.all());
+    assert!(r.stderr().contains("8 ran"), "{}", r.all());
     assert!(r.stderr().contains("promoted model"), "{}", r.all());
+    assert!(r.stderr().contains("drift: done in"), "{}", r.all());
+    let drift: serde_json::Value = serde_json::from_str(&p.read("reports/drift_metrics.json")).unwrap();
+    assert_eq!(drift["compared"], false, "no champion to compare the first month with");
     let metrics: serde_json::Value = serde_json::from_str(&p.read("reports/metrics.json")).unwrap();
     let auc = metrics["auc_roc"].as_f64().unwrap();
     assert!(auc > 0.75, "demo AUC {auc}");
@@ -32,7 +35,7 @@ fn the_demo_pipeline_promotes_a_first_champion_and_then_is_fresh() {
     assert!(list["champion"].is_string());
     // Promoting the challenger does not make its own evaluation stale: no rerun loop.
     let again = p.ok(&["repro"]);
-    assert!(again.stderr().contains("0 ran, 0 restored, 7 up to date"), "{}", again.all());
+    assert!(again.stderr().contains("0 ran, 0 restored, 8 up to date"), "{}", again.all());
     assert_eq!(p.ok(&["status"]).stdout().trim(), "Everything is up to date.");
     p.ok(&["models", "verify"]);
 }
@@ -142,9 +145,9 @@ fn init_scaffolds_projects_that_run_at_once() {
     let p = Project::new();
     p.ok(&["init", "events-demo"]);
     p.ok(&["init", "telco-demo", "--example", "telco"]);
-    for dir in ["events-demo", "telco-demo"] {
+    for (dir, stages) in [("events-demo", 8), ("telco-demo", 7)] {
         let r = p.ok(&["-C", dir, "repro"]);
-        assert!(r.stderr().contains("7 ran"), "{dir}:\n{}", r.all());
+        assert!(r.stderr().contains(&format!("{stages} ran")), "{dir}:\n{}", r.all());
         assert!(p.read(&format!("{dir}/.gitignore")).contains("/artifacts/"));
     }
     let again = p.run(&["init", "events-demo"]);

@@ -118,6 +118,16 @@ pub(crate) fn render(report: &DriftReport) -> String {
     h
 }
 
+/// The page for a comparison that could not be made (the kind `drift` with no champion yet).
+pub(crate) fn render_not_compared(reason: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>churnflow drift report</title>\
+         <style>{STYLE}</style></head><body><main>\n<h1>Data drift</h1>\n<p class=\"summary\" id=\"summary\">{}</p>\n\
+         </main></body></html>\n",
+        esc(reason)
+    )
+}
+
 fn anchor(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }

@@ -4,18 +4,24 @@
 //! prediction log ([`columns`], [`log`]) — the per-column verdicts, dataset drift, prediction
 //! and label drift and the AUC on current data ([`report`]), and the HTML page ([`html`]).
 //!
+//! The kind `drift` ([`stage`]) runs the same report inside a pipeline.
+//!
 //! Layering: `drift` reads tables through `io` and never imports `data`; of `model` it uses
-//! only the metrics (`model/metrics.rs`, the one AUC); `model` never imports `drift` (checked
-//! by `tests/layering.rs`).
+//! only the metrics (`model/metrics.rs`, the one AUC) and the model file (a champion's id and
+//! label columns); `model` never imports `drift` (checked by `tests/layering.rs`).
 
 pub(crate) mod columns;
 pub(crate) mod html;
 pub(crate) mod log;
 pub(crate) mod report;
+pub(crate) mod stage;
 pub(crate) mod stattests;
 
 use crate::contract::StageError;
 use crate::drift::report::{DriftOptions, DriftParams, DriftReport, DriftSide};
+
+/// What the kind `drift` reports when its reference is the champion and there is none yet.
+pub(crate) const COMPARED_NOTHING: &str = "no champion yet: nothing to compare against";
 
 /// Reads both sides and computes the drift report. Every error is bad input (a missing
 /// table, no shared columns, empty data, bad params).

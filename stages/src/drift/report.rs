@@ -95,31 +95,39 @@ const METHODS: [Method; 6] = [
     Method::Psi,
 ];
 
+impl Default for DriftParams {
+    fn default() -> Self {
+        DriftParams { columns: BTreeMap::new(), drift_share: DEFAULT_DRIFT_SHARE }
+    }
+}
+
 impl DriftParams {
     pub(crate) fn parse(value: &serde_json::Value) -> Result<DriftParams, StageError> {
         let value = if value.is_null() { serde_json::json!({}) } else { value.clone() };
         let p: DriftParams = serde_json::from_value(value)
             .map_err(|e| StageError::new(format!("params.yaml, section drift: {e}")))?;
-        if !(p.drift_share > 0.0 && p.drift_share <= 1.0) {
-            return Err(StageError::new(format!(
-                "params.yaml: drift.drift_share must be in (0, 1], not {}",
-                p.drift_share
-            )));
+        p.check().map_err(StageError::new)?;
+        Ok(p)
+    }
+
+    /// The bounds serde cannot say: the share in (0, 1], known methods, positive thresholds.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if !(self.drift_share > 0.0 && self.drift_share <= 1.0) {
+            return Err(format!("params.yaml: drift.drift_share must be in (0, 1], not {}", self.drift_share));
         }
-        for (name, c) in &p.columns {
+        for (name, c) in &self.columns {
             if let Some(m) = &c.method {
-                parse_method(m)
-                    .map_err(|e| StageError::new(format!("params.yaml: drift.columns.{name}.method: {e}")))?;
+                parse_method(m).map_err(|e| format!("params.yaml: drift.columns.{name}.method: {e}"))?;
             }
             if let Some(t) = c.threshold {
                 if !(t.is_finite() && t > 0.0) {
-                    return Err(StageError::new(format!(
+                    return Err(format!(
                         "params.yaml: drift.columns.{name}.threshold must be a positive number, not {t}"
-                    )));
+                    ));
                 }
             }
         }
-        Ok(p)
+        Ok(())
     }
 }
 

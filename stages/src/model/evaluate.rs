@@ -18,7 +18,7 @@
 //! (the test score that maximises expected profit under `economics`; chosen on the test set, so
 //! the profit it reports is optimistic — the model card says so).
 
-use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{BaselineUse, Invocation, Kind, OutDecl, StageError, StageSummary};
 use crate::io::hash_file;
 use crate::io::json;
 use crate::io::table::{self, column, write_table};
@@ -152,8 +152,8 @@ impl Kind for Evaluate {
     type Params = EvaluateParams;
 
     /// The model under evaluation is the challenger; the engine finds its baseline.
-    fn challenger_model(s: &EvaluateSettings) -> Option<String> {
-        Some(s.model.clone())
+    fn baseline(s: &EvaluateSettings) -> Option<BaselineUse> {
+        Some(BaselineUse { challenger: Some(s.model.clone()), training_data: false })
     }
 
     fn io(s: &EvaluateSettings, p: &EvaluateParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {

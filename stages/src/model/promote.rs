@@ -11,6 +11,7 @@
 //! | `max_auc_drop` | baseline AUC − challenger AUC ≤ bound (default 0.01); passes with no baseline |
 //! | `require_ci_above` | lower end of the bootstrap CI of AUC(challenger) − AUC(baseline) ≥ bound (e.g. -0.02); passes with no baseline |
 //! | `max_fairness_gap` | metrics.fairness_<fairness_metric>_gap ≤ bound; fails when no gap was measured |
+//! | `max_drift_share` | the `drift` metrics file (kind `drift`, comparing the rows the challenger was evaluated on with its own training data) shows a share of drifted columns ≤ bound; fails when that stage compared nothing |
 //! | `baseline_comparable` | the baseline could score the test rows (or `allow_incomparable_baseline`) |
 //!
 //! A failing gate is a normal outcome: the stage succeeds and the decision says `promote:
@@ -34,6 +35,9 @@ pub(crate) struct PromoteSettings {
     pub model: String,
     /// The decision file to write (e.g. reports/promotion.json).
     pub decision: String,
+    /// The metrics file of a `drift` stage, for the `max_drift_share` gate.
+    #[serde(default)]
+    pub drift: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +48,9 @@ pub(crate) struct PromoteParams {
     pub max_auc_drop: Option<f64>,
     pub require_ci_above: Option<f64>,
     pub max_fairness_gap: Option<f64>,
+    /// Refuse a challenger whose evaluation data drifted from its training data: the largest
+    /// share of drifted columns the `drift` metrics may show.
+    pub max_drift_share: Option<f64>,
     /// Which gap `max_fairness_gap` bounds: recall (default), fpr, predicted_positive_rate, auc.
     pub fairness_metric: String,
     pub allow_incomparable_baseline: bool,
@@ -57,6 +64,7 @@ impl Default for PromoteParams {
             max_auc_drop: Some(0.01),
             require_ci_above: None,
             max_fairness_gap: None,
+            max_drift_share: None,
             fairness_metric: "recall".into(),
             allow_incomparable_baseline: false,
         }
@@ -77,6 +85,7 @@ impl PromoteParams {
             ("max_auc_drop", self.max_auc_drop),
             ("require_ci_above", self.require_ci_above),
             ("max_fairness_gap", self.max_fairness_gap),
+            ("max_drift_share", self.max_drift_share),
         ] {
             if let Some(x) = v {
                 if !(-1.0..=1.0).contains(&x) {
@@ -133,10 +142,14 @@ impl Kind for Promote {
 
     fn io(s: &PromoteSettings, p: &PromoteParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
         p.check()?;
-        Ok((
-            vec![s.metrics.clone(), s.comparison.clone(), s.model.clone()],
-            vec![OutDecl { cache: false, ..OutDecl::out(&s.decision) }],
-        ))
+        if p.max_drift_share.is_some() && s.drift.is_none() {
+            return Err("promotion.max_drift_share is set but the promote stage has no `drift:` setting; \
+                        name the metrics file of a `drift` stage (e.g. drift: reports/drift_metrics.json)"
+                .into());
+        }
+        let mut deps = vec![s.metrics.clone(), s.comparison.clone(), s.model.clone()];
+        deps.extend(s.drift.clone());
+        Ok((deps, vec![OutDecl { cache: false, ..OutDecl::out(&s.decision) }]))
     }
 
     fn run(
@@ -146,26 +159,68 @@ impl Kind for Promote {
         _inv: &Invocation,
     ) -> Result<StageSummary, StageError> {
         p.check().map_err(StageError::new)?;
-        let d =
-            decide(&root.join(&s.metrics), &root.join(&s.comparison), &root.join(&s.model), &s.model, &p)?;
+        let drift = s.drift.as_ref().map(|d| root.join(d));
+        let inputs = DecisionInputs {
+            metrics: &root.join(&s.metrics),
+            comparison: &root.join(&s.comparison),
+            model: &root.join(&s.model),
+            model_display: &s.model,
+            drift: drift.as_deref(),
+        };
+        let d = decide(&inputs, &p)?;
         json::write_json(&root.join(&s.decision), &d)?;
         let verdict = if d.promote { "promote" } else { "keep the champion" };
         Ok(StageSummary { summary: format!("{verdict}: {}", d.reason) })
     }
 }
 
+/// `max_drift_share`: the share of drifted columns a `drift` stage measured.
+fn drift_gate(path: &Path, bound: f64) -> Result<Gate, StageError> {
+    let drift: serde_json::Map<String, Value> = json::read_json(path, "drift metrics")?;
+    if drift.get("compared").and_then(Value::as_bool) == Some(false) {
+        return Ok(gate(
+            "max_drift_share",
+            None,
+            bound,
+            false,
+            format!(
+                "the drift stage compared nothing ({}); compare the evaluation rows with the challenger's \
+                 own training data (reference: a table, e.g. the split's train table)",
+                path.display()
+            ),
+        ));
+    }
+    let share = drift.get("share").and_then(Value::as_f64).ok_or_else(|| {
+        StageError::new(format!("{}: not the metrics of a `drift` stage (no `share`)", path.display()))
+    })?;
+    Ok(gate(
+        "max_drift_share",
+        Some(share),
+        bound,
+        share <= bound,
+        format!("at most a share of {bound} of the columns may drift between training and evaluation data"),
+    ))
+}
+
 fn gate(name: &str, observed: Option<f64>, bound: f64, passed: bool, detail: String) -> Gate {
     Gate { name: name.into(), observed, bound: Some(bound), passed, detail }
 }
 
+/// The files a decision reads.
+pub(crate) struct DecisionInputs<'a> {
+    pub(crate) metrics: &'a Path,
+    pub(crate) comparison: &'a Path,
+    pub(crate) model: &'a Path,
+    /// The model as the settings name it.
+    pub(crate) model_display: &'a str,
+    /// The metrics of a `drift` stage.
+    pub(crate) drift: Option<&'a Path>,
+}
+
 /// Reads the evaluation outputs and applies the gates.
-pub(crate) fn decide(
-    metrics_path: &Path,
-    comparison_path: &Path,
-    model_path: &Path,
-    model_display: &str,
-    p: &PromoteParams,
-) -> Result<Decision, StageError> {
+pub(crate) fn decide(inputs: &DecisionInputs<'_>, p: &PromoteParams) -> Result<Decision, StageError> {
+    let DecisionInputs { metrics: metrics_path, comparison: comparison_path, model: model_path, model_display, drift } =
+        *inputs;
     let metrics: serde_json::Map<String, Value> = json::read_json(metrics_path, "metrics")?;
     let comparison: Value = json::read_json(comparison_path, "comparison")?;
     let model_hash = hash_file(model_path)?;
@@ -244,6 +299,9 @@ pub(crate) fn decide(
             )
         };
         gates.push(gate("max_fairness_gap", o, b, o.is_some_and(|v| v <= b), detail));
+    }
+    if let (Some(b), Some(path)) = (p.max_drift_share, drift) {
+        gates.push(drift_gate(path, b)?);
     }
     if status == "incomparable" {
         gates.push(Gate {
