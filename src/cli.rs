@@ -13,6 +13,7 @@ use crate::commands::drift::DriftArgs;
 use crate::commands::gc::GcArgs;
 use crate::commands::generate::GenerateArgs;
 use crate::commands::init::InitArgs;
+use crate::commands::monitor::MonitorArgs;
 use crate::commands::report::ReportArgs;
 use crate::commands::repro::ReproArgs;
 use crate::commands::score::ScoreArgs;
@@ -79,6 +80,8 @@ enum Command {
     Serve(ServeArgs),
     /// Data drift of a table or the prediction log against the champion's training data.
     Drift(DriftArgs),
+    /// Watch the served predictions for drift: a report, Prometheus gauges, retrain on drift.
+    Monitor(MonitorArgs),
     #[command(name = stage_call::SUBCOMMAND, hide = true)]
     Stage { call: PathBuf },
 }
@@ -135,6 +138,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Score(args) => commands::score::run(&root, &args),
         Command::Serve(args) => commands::serve::run(&root, &args),
         Command::Drift(args) => commands::drift::run(&root, &args),
+        Command::Monitor(args) => commands::monitor::run(&root, &args),
         Command::Stage { call } => Ok(stage_call::serve(&call)),
         Command::Init(_) => Ok(0),
     }

@@ -13,6 +13,7 @@
 //! * [`report`] — the HTML report;
 //! * [`serve`] — the HTTP server of `churnflow serve`;
 //! * [`drift`] — the two sides of `churnflow drift` (the champion's training data in the store);
+//! * [`monitor`] — `churnflow monitor`: drift of the served predictions, gauges, retrain;
 //! * [`cli`] and [`commands`] — arguments, one module per command, exit codes.
 //!
 //! Only [`main`] is public: everything else is private to the crate, so the compiler
@@ -23,6 +24,7 @@ mod compare;
 mod drift;
 mod error;
 mod exec;
+mod monitor;
 mod pipeline;
 mod plan;
 mod report;

@@ -28,13 +28,21 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "drift -> store (the champion's training data) and params.yaml",
     ),
     (
+        "monitor",
+        &["drift", "error", "serve", "store"],
+        "monitor -> drift (the report), serve (its shutdown signal), store (the audit log)",
+    ),
+    (
         "commands",
-        &["error", "compare", "drift", "exec", "pipeline", "plan", "report", "serve", "store"],
+        &["error", "compare", "drift", "exec", "monitor", "pipeline", "plan", "report", "serve", "store"],
         "nothing below cli/commands imports them; commands never import cli",
     ),
     (
         "cli",
-        &["error", "commands", "compare", "drift", "exec", "pipeline", "plan", "report", "serve", "store"],
+        &[
+            "error", "commands", "compare", "drift", "exec", "monitor", "pipeline", "plan", "report",
+            "serve", "store",
+        ],
         "cli is the top",
     ),
 ];

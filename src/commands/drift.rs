@@ -32,7 +32,7 @@ pub struct DriftArgs {
 const DRIFT_EXIT: u8 = 4;
 
 pub fn run(root: &Path, args: &DriftArgs) -> Result<u8> {
-    let report = crate::drift::drift(root, &args.reference, &args.current)?;
+    let report = crate::drift::drift(root, &args.reference, &args.current, None)?;
     if let Some(html) = &args.html {
         let path = if html.is_absolute() { html.clone() } else { root.join(html) };
         if let Some(parent) = path.parent() {

@@ -9,6 +9,7 @@ pub(crate) mod generate;
 pub(crate) mod init;
 pub(crate) mod metrics;
 pub(crate) mod models;
+pub(crate) mod monitor;
 pub(crate) mod params_diff;
 pub(crate) mod report;
 pub(crate) mod repro;

@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// Reasons per prediction unless the request says otherwise (`?top_k=N`, `?reasons=false`).
     #[arg(long, default_value_t = 3, value_name = "K")]
     pub top_k: usize,
+    /// The gauges file of `churnflow monitor` (its `--out` folder's drift.prom): /metrics
+    /// includes its `churnflow_drift_*` gauges whenever it exists.
+    #[arg(long, default_value = "reports/monitor/drift.prom", value_name = "FILE")]
+    pub drift_gauges: PathBuf,
 }
 
 pub fn run(root: &Path, args: &ServeArgs) -> Result<u8> {
@@ -68,6 +72,11 @@ pub fn run(root: &Path, args: &ServeArgs) -> Result<u8> {
             timeout: args.timeout,
             reload_interval: args.reload_interval,
             top_k: args.top_k,
+            drift_gauges: if args.drift_gauges.is_absolute() {
+                args.drift_gauges.clone()
+            } else {
+                root.join(&args.drift_gauges)
+            },
         },
     )
 }

@@ -58,12 +58,19 @@ fn path_side(root: &Path, given: &str) -> DriftSide {
 }
 
 /// The drift of `current` (a table or a log folder) against `reference` (`registry:<model>`
-/// or a table), with the `drift` section of the project's params.yaml.
-pub(crate) fn drift(root: &Path, reference_spec: &str, current: &str) -> Result<DriftReport> {
+/// or a table), with the `drift` section of the project's params.yaml. `log_since` (RFC 3339
+/// UTC) keeps only the prediction-log lines from then on.
+pub(crate) fn drift(
+    root: &Path,
+    reference_spec: &str,
+    current: &str,
+    log_since: Option<String>,
+) -> Result<DriftReport> {
     let params = Params::load(root).map_err(Error::usage)?;
     let reference = reference(root, reference_spec)?;
     let mut options = DriftOptions {
         params: params.get("drift").cloned().unwrap_or(serde_json::Value::Null),
+        log_since,
         ..DriftOptions::default()
     };
     if let Some((id, label)) = reference.columns {

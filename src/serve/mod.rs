@@ -46,6 +46,8 @@ pub(crate) struct ServeOptions {
     pub timeout: Duration,
     pub reload_interval: Duration,
     pub top_k: usize,
+    /// The gauges file `churnflow monitor` writes; included in /metrics when it exists.
+    pub drift_gauges: PathBuf,
 }
 
 /// Everything the handlers share.
@@ -139,7 +141,7 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
     tokio::spawn(watch(state.clone()));
     let app = routes::router(state.clone());
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal("serve: shutting down, finishing requests in flight"))
         .await
         .map_err(|e| Error::io("the server stopped", e))?;
     eprintln!("serve: stopped (requests in flight finished)");
@@ -183,7 +185,8 @@ fn reload(state: &AppState, forced: bool) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C, printing `message` to stderr.
+pub(crate) async fn shutdown_signal(message: &str) {
     use tokio::signal::unix::{signal, SignalKind};
     let terminate = async {
         match signal(SignalKind::terminate()) {
@@ -197,7 +200,7 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {},
         _ = terminate => {},
     }
-    eprintln!("serve: shutting down, finishing requests in flight");
+    eprintln!("{message}");
 }
 
 /// The `serving.reasons` section of params.yaml, if there is one.

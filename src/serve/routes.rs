@@ -437,9 +437,11 @@ async fn model(State(state): State<Arc<AppState>>) -> Json<Value> {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    // The monitor's gauges, when it has written them (a small file, replaced atomically).
+    let drift = tokio::fs::read_to_string(&state.options.drift_gauges).await.ok();
     (
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        state.telemetry.render(),
+        state.telemetry.render(drift.as_deref()),
     )
         .into_response()
 }

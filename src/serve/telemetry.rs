@@ -7,7 +7,9 @@
 //! * `churnflow_predictions_total{model_id}` — customers scored, by model;
 //! * `churnflow_model_info{model_id, algorithm}` — 1 for the model being served;
 //! * `churnflow_model_reloads_total{result}` — hot swaps done and failed;
-//! * `churnflow_prediction_log_dropped_total` — log lines dropped because the queue was full.
+//! * `churnflow_prediction_log_dropped_total` — log lines dropped because the queue was full;
+//! * and, when `churnflow monitor` has written its gauges file (`--drift-gauges`), its
+//!   `churnflow_drift_*` gauges, spliced in before the end marker.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -121,10 +123,20 @@ impl Telemetry {
     }
 
     /// The text exposition.
-    pub fn render(&self) -> String {
+    /// The exposition, with `extra` (OpenMetrics text without `# EOF`) before the end marker.
+    pub fn render(&self, extra: Option<&str>) -> String {
         let mut out = String::new();
         // Encoding into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
-        out
+        match (extra, out.strip_suffix(EOF)) {
+            (Some(extra), Some(head)) if !extra.is_empty() => {
+                let newline = if extra.ends_with('\n') { "" } else { "\n" };
+                format!("{head}{extra}{newline}{EOF}")
+            }
+            _ => out,
+        }
     }
 }
+
+/// The end marker of an OpenMetrics exposition.
+const EOF: &str = "# EOF\n";

@@ -216,7 +216,11 @@ fn the_drift_stage_reruns_alone_when_only_the_current_data_changes_and_metrics_d
     gitrepo::init(&p);
     let r = p.ok(&["repro"]);
     assert!(r.stderr().contains("2 ran"), "{}", r.all());
-    assert!(r.stderr().contains("dataset drift: 0 of 4 columns drifted"), "the summary is logged: {}", r.all());
+    assert!(
+        r.stderr().contains("dataset drift: 0 of 4 columns drifted"),
+        "the summary is logged: {}",
+        r.all()
+    );
     let m: serde_json::Value = serde_json::from_str(&p.read("reports/drift_metrics.json")).unwrap();
     assert_eq!(m["compared"], true);
     assert_eq!(m["dataset_drift"], false);

@@ -17,5 +17,6 @@ mod telco;
 
 mod gitrepo;
 mod metrics;
+mod monitor;
 mod params_diff;
 mod report;

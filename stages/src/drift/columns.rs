@@ -25,11 +25,13 @@ pub(crate) struct Loaded {
     pub(crate) source: String,
 }
 
-/// Reads one side: a folder is a prediction log, a file a table.
-pub(crate) fn read_side(path: &Path, shown: &str) -> Result<Loaded, StageError> {
+/// Reads one side: a folder is a prediction log (only its lines from `log_since` on, when
+/// given), a file a table.
+pub(crate) fn read_side(path: &Path, shown: &str, log_since: Option<&str>) -> Result<Loaded, StageError> {
     if path.is_dir() {
-        let (df, files) = log::read_log_dir(path, shown)?;
-        let source = format!("prediction log ({files} file{})", if files == 1 { "" } else { "s" });
+        let (df, files) = log::read_log_dir(path, shown, log_since)?;
+        let since = log_since.map(|t| format!(", lines since {t}")).unwrap_or_default();
+        let source = format!("prediction log ({files} file{}{since})", if files == 1 { "" } else { "s" });
         return Ok(Loaded { df, source });
     }
     if !path.is_file() {

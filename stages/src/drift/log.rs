@@ -75,8 +75,14 @@ fn cell(v: &Value) -> Cell {
     }
 }
 
-/// Reads every `*.jsonl` of `dir`; returns the frame and the number of files.
-pub(crate) fn read_log_dir(dir: &Path, shown: &str) -> Result<(DataFrame, usize), StageError> {
+/// Reads every `*.jsonl` of `dir` (only lines whose `time` is at or after `since`, when
+/// given: RFC 3339 UTC stamps of one width compare as strings); returns the frame and the
+/// number of files.
+pub(crate) fn read_log_dir(
+    dir: &Path,
+    shown: &str,
+    since: Option<&str>,
+) -> Result<(DataFrame, usize), StageError> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| StageError::new(format!("{shown}: cannot read the folder: {e}")))?;
     let mut files: Vec<std::path::PathBuf> = entries
@@ -92,6 +98,7 @@ pub(crate) fn read_log_dir(dir: &Path, shown: &str) -> Result<(DataFrame, usize)
     let mut order: Vec<String> = Vec::new();
     let mut columns: HashMap<String, Builder> = HashMap::new();
     let mut rows = 0usize;
+    let mut older = 0usize;
     for file in &files {
         let text = std::fs::read_to_string(file)
             .map_err(|e| StageError::new(format!("{}: cannot read: {e}", file.display())))?;
@@ -102,6 +109,13 @@ pub(crate) fn read_log_dir(dir: &Path, shown: &str) -> Result<(DataFrame, usize)
             let at = || format!("{}:{}", file.display(), n + 1);
             let record: Value = serde_json::from_str(line)
                 .map_err(|e| StageError::new(format!("{}: not a JSON line: {e}", at())))?;
+            if let Some(since) = since {
+                let time = record.get("time").and_then(Value::as_str).unwrap_or("");
+                if time < since {
+                    older += 1;
+                    continue;
+                }
+            }
             let Some(inputs) = record.get("inputs").and_then(Value::as_object) else {
                 return Err(StageError::new(format!(
                     "{}: no `inputs` object (not a prediction log line)",
@@ -125,6 +139,13 @@ pub(crate) fn read_log_dir(dir: &Path, shown: &str) -> Result<(DataFrame, usize)
             put(PROBABILITY, record.get(PROBABILITY).unwrap_or(&Value::Null));
             rows += 1;
         }
+    }
+    if rows == 0 && older > 0 {
+        return Err(StageError::new(format!(
+            "{shown}: no prediction since {} ({older} older line{})",
+            since.unwrap_or_default(),
+            if older == 1 { "" } else { "s" }
+        )));
     }
     if rows == 0 {
         return Err(StageError::new(format!("{shown}: the prediction log is empty")));

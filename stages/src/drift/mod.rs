@@ -31,8 +31,9 @@ pub fn drift_report(
     options: &DriftOptions,
 ) -> Result<DriftReport, StageError> {
     let params = DriftParams::parse(&options.params)?;
-    let r = columns::read_side(&reference.path, &reference.shown)?;
-    let c = columns::read_side(&current.path, &current.shown)?;
+    let since = options.log_since.as_deref();
+    let r = columns::read_side(&reference.path, &reference.shown, since)?;
+    let c = columns::read_side(&current.path, &current.shown, since)?;
     report::compute(&r, &c, options, &params, (&reference.shown, &current.shown))
 }
 

@@ -44,6 +44,9 @@ pub struct DriftOptions {
     pub prediction_column: String,
     /// The `drift` section of params.yaml (`Value::Null` when absent).
     pub params: serde_json::Value,
+    /// A side read from the prediction log keeps only the lines whose `time` (RFC 3339, UTC,
+    /// as `serve` writes it) is at or after this one.
+    pub log_since: Option<String>,
 }
 
 impl Default for DriftOptions {
@@ -53,6 +56,7 @@ impl Default for DriftOptions {
             label_column: "churned".to_string(),
             prediction_column: "churn_probability".to_string(),
             params: serde_json::Value::Null,
+            log_since: None,
         }
     }
 }
@@ -113,7 +117,10 @@ impl DriftParams {
     /// The bounds serde cannot say: the share in (0, 1], known methods, positive thresholds.
     pub(crate) fn check(&self) -> Result<(), String> {
         if !(self.drift_share > 0.0 && self.drift_share <= 1.0) {
-            return Err(format!("params.yaml: drift.drift_share must be in (0, 1], not {}", self.drift_share));
+            return Err(format!(
+                "params.yaml: drift.drift_share must be in (0, 1], not {}",
+                self.drift_share
+            ));
         }
         for (name, c) in &self.columns {
             if let Some(m) = &c.method {

@@ -93,7 +93,12 @@ impl Kind for Drift {
         Ok((deps, outs))
     }
 
-    fn run(root: &Path, s: DriftSettings, _p: DriftParams, inv: &Invocation) -> Result<StageSummary, StageError> {
+    fn run(
+        root: &Path,
+        s: DriftSettings,
+        _p: DriftParams,
+        inv: &Invocation,
+    ) -> Result<StageSummary, StageError> {
         let mut options = DriftOptions { params: inv.params.clone(), ..DriftOptions::default() };
         let reference = if s.against_champion().map_err(StageError::new)? {
             let (Some(data), Some(model)) = (&inv.baseline_training_data, &inv.baseline_model) else {
@@ -125,7 +130,10 @@ impl Kind for Drift {
 
 /// No champion yet: every out says so.
 fn write_not_compared(root: &Path, s: &DriftSettings) -> Result<StageSummary, StageError> {
-    json::write_json(&root.join(&s.report), &json!({ "schema": 1, "compared": false, "reason": COMPARED_NOTHING }))?;
+    json::write_json(
+        &root.join(&s.report),
+        &json!({ "schema": 1, "compared": false, "reason": COMPARED_NOTHING }),
+    )?;
     if let Some(h) = &s.html {
         json::write_text(&root.join(h), &html::render_not_compared(COMPARED_NOTHING))?;
     }
@@ -151,7 +159,8 @@ fn metrics(report: &DriftReport) -> Value {
     if let Some(auc) = report.current_auc_roc {
         m.insert("current_auc_roc".into(), json!(auc));
     }
-    let columns: Map<String, Value> = report.columns.iter().map(|c| (c.column.clone(), json!(c.statistic))).collect();
+    let columns: Map<String, Value> =
+        report.columns.iter().map(|c| (c.column.clone(), json!(c.statistic))).collect();
     m.insert("columns".into(), Value::Object(columns));
     Value::Object(m)
 }

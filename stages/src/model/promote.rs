@@ -219,8 +219,13 @@ pub(crate) struct DecisionInputs<'a> {
 
 /// Reads the evaluation outputs and applies the gates.
 pub(crate) fn decide(inputs: &DecisionInputs<'_>, p: &PromoteParams) -> Result<Decision, StageError> {
-    let DecisionInputs { metrics: metrics_path, comparison: comparison_path, model: model_path, model_display, drift } =
-        *inputs;
+    let DecisionInputs {
+        metrics: metrics_path,
+        comparison: comparison_path,
+        model: model_path,
+        model_display,
+        drift,
+    } = *inputs;
     let metrics: serde_json::Map<String, Value> = json::read_json(metrics_path, "metrics")?;
     let comparison: Value = json::read_json(comparison_path, "comparison")?;
     let model_hash = hash_file(model_path)?;

@@ -1,0 +1,132 @@
+//! `churnflow monitor`: the served predictions (a real `serve` writing its prediction log)
+//! against the champion's training data — exit codes, the report files, the gauges in
+//! `serve`'s /metrics and on the monitor's own, the window, and `--retrain` through the
+//! audit log.
+use crate::serve::Server;
+use crate::support::Project;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The demo pipeline on 1,500 generated customers, run once: a champion exists.
+fn champion_project() -> Project {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = Project::new()
+        .file("pipeline.yaml", &std::fs::read_to_string(root.join("pipeline.yaml")).unwrap())
+        .file("params.yaml", &std::fs::read_to_string(root.join("params.yaml")).unwrap());
+    p.ok(&["generate", "--customers", "1500", "--seed", "1", "--out", "data/raw"]);
+    p.ok(&["repro"]);
+    p
+}
+
+/// Scores customers `ids` one `/predict` each, looked up by id in data/features.parquet.
+fn score(server: &Server, ids: std::ops::Range<usize>) {
+    for i in ids {
+        let r = server
+            .post_json("/predict?reasons=false", &serde_json::json!({ "customer_id": format!("C{i:07}") }));
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+}
+
+/// Waits until the log folder holds `n` lines (the writer flushes when its queue runs empty).
+fn wait_for_lines(p: &Project, dir: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let lines: usize = std::fs::read_dir(p.path(dir))
+            .map(|d| {
+                d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                    .map(|t| t.lines().count())
+                    .sum()
+            })
+            .unwrap_or(0);
+        if lines >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the log has {lines} of {n} lines");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn monitor_without_drift_exits_0_writes_the_report_and_serve_shows_its_gauges() {
+    let p = champion_project();
+    let server =
+        Server::start(p.root(), &["--features", "data/features.parquet", "--log-dir", "logs/predictions"]);
+    assert!(!server.get("/metrics").body.contains("churnflow_drift_"), "no gauges before a check");
+    score(&server, 0..400);
+    wait_for_lines(&p, "logs/predictions", 400);
+
+    let r = p.ok(&["monitor", "--log", "logs/predictions"]);
+    assert!(r.stdout().contains("400 predictions in the last 1day: dataset drift: 0 of"), "{}", r.all());
+    let report: serde_json::Value = serde_json::from_str(&p.read("reports/monitor/drift.json")).unwrap();
+    assert_eq!(report["current"]["rows"], 400);
+    assert_eq!(report["dataset_drift"], false);
+    assert!(report["reference"]["source"].as_str().unwrap().starts_with("registry:champion"));
+    assert!(p.read("reports/monitor/drift.html").contains("0 of"));
+
+    // serve's /metrics now carries the monitor's gauges, inside one valid exposition
+    let metrics = server.get("/metrics").body;
+    assert!(metrics.contains("churnflow_drift_share 0.0\n"), "{metrics}");
+    assert!(metrics.contains("churnflow_drift_current_rows 400.0\n"), "{metrics}");
+    assert!(metrics.contains("churnflow_drift_column_statistic{column=\"tenure_days\""), "{metrics}");
+    assert!(metrics.contains("churnflow_http_requests_total"), "{metrics}");
+    assert!(metrics.ends_with("# EOF\n") && metrics.matches("# EOF").count() == 1, "{metrics}");
+    assert_eq!(server.terminate(), 0);
+
+    // a window with none of these predictions in it is bad input, not "no drift"
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = p.run(&["monitor", "--log", "logs/predictions", "--window", "1s"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(
+        r.stderr().contains("no prediction since") && r.stderr().contains("400 older lines"),
+        "{}",
+        r.all()
+    );
+    let r = p.run(&["monitor", "--metrics-addr", "127.0.0.1:0"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(r.stderr().contains("add --every"), "{}", r.all());
+}
+
+#[test]
+fn monitor_every_serves_fresh_gauges_on_its_own_endpoint_until_sigterm() {
+    let p = champion_project();
+    let server = Server::start(p.root(), &["--features", "data/features.parquet", "--log-dir", "logs"]);
+    score(&server, 0..200);
+    wait_for_lines(&p, "logs", 200);
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("churnflow"))
+        .current_dir(p.root())
+        .args(["monitor", "--log", "logs", "--every", "300ms", "--metrics-addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start monitor");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("the address line");
+    let url =
+        line.trim().strip_prefix("gauges on ").unwrap_or_else(|| panic!("printed {line:?}")).to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let fetch = || {
+        agent.get(&url).call().ok().and_then(|mut r| r.body_mut().read_to_string().ok()).unwrap_or_default()
+    };
+    let rows = |text: &str| {
+        text.lines().find_map(|l| l.strip_prefix("churnflow_drift_current_rows ")).map(str::to_string)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rows(&fetch()).as_deref() != Some("200.0") {
+        assert!(Instant::now() < deadline, "no gauges with 200 rows: {}", fetch());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // more traffic: a later check sees it
+    score(&server, 200..300);
+    wait_for_lines(&p, "logs", 300);
+    while rows(&fetch()).as_deref() != Some("300.0") {
+        assert!(Instant::now() < deadline, "the gauges did not follow the log: {}", fetch());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(fetch().ends_with("# EOF\n"));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(server.terminate(), 0);
+}
