@@ -70,6 +70,7 @@ impl Project {
             settings,
             params,
             baseline_model: None,
+            baseline_training_data: None,
         };
         run(kind, &inv)
     }

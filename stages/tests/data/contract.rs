@@ -16,6 +16,7 @@ fn data_kinds_are_listed_and_unknown_kinds_are_settings_errors() {
         settings: json!({}),
         params: Value::Null,
         baseline_model: None,
+        baseline_training_data: None,
     };
     assert!(run("ingset", &inv).is_err());
 }

@@ -12,6 +12,7 @@ fn invoke(root: &Path, kind: &str, settings: Value, params: Value, baseline: Opt
         settings,
         params,
         baseline_model: baseline,
+        baseline_training_data: None,
     };
     run(kind, &inv).unwrap_or_else(|e| panic!("{kind}: {}", e.message)).summary
 }
@@ -123,6 +124,7 @@ fn split_with_test_ids_and_duplicate_ids() {
         settings: split_settings(),
         params: Value::Null,
         baseline_model: None,
+        baseline_training_data: None,
     };
     let e = run("split", &inv).unwrap_err();
     assert!(e.message.contains("C000000") && e.message.contains("rows 1 and 201"), "{}", e.message);
@@ -279,6 +281,7 @@ fn promote_refuses_a_comparison_made_for_another_model_and_fails_unmeasured_fair
         settings: promote_settings(),
         params: Value::Null,
         baseline_model: None,
+        baseline_training_data: None,
     };
     let e = run("promote", &inv).unwrap_err();
     assert!(e.message.contains("re-run evaluate"), "{}", e.message);

@@ -56,7 +56,14 @@ fn telco_stratified_split_auc_per_algorithm() {
     let root = dir.path();
     write_parquet(&root.join("data/features.parquet"), &telco_features(&csv));
     let inv = |kind: &str, settings: Value, params: Value| {
-        let i = Invocation { root: root.into(), stage: kind.into(), settings, params, baseline_model: None };
+        let i = Invocation {
+            root: root.into(),
+            stage: kind.into(),
+            settings,
+            params,
+            baseline_model: None,
+            baseline_training_data: None,
+        };
         run(kind, &i).unwrap_or_else(|e| panic!("{kind}: {}", e.message))
     };
     let algorithms = [
@@ -118,7 +125,14 @@ fn telco_sweep() {
     let root = dir.path();
     write_parquet(&root.join("data/features.parquet"), &telco_features(&csv));
     let inv = |kind: &str, settings: Value, params: Value| {
-        let i = Invocation { root: root.into(), stage: kind.into(), settings, params, baseline_model: None };
+        let i = Invocation {
+            root: root.into(),
+            stage: kind.into(),
+            settings,
+            params,
+            baseline_model: None,
+            baseline_training_data: None,
+        };
         run(kind, &i).unwrap_or_else(|e| panic!("{kind}: {}", e.message))
     };
     let configs = [
