@@ -14,16 +14,17 @@ use std::path::Path;
 /// A reference spec's prefix that names a registry model.
 const REGISTRY: &str = "registry:";
 
-/// The reference side and, for a registry model, its id and label columns.
+/// The reference side and, for a registry model, its id and label columns and its file.
 struct Reference {
     side: DriftSide,
     columns: Option<(String, String)>,
+    model: Option<std::path::PathBuf>,
 }
 
 /// Resolves `registry:<model>` to its training data in the store, or a path to itself.
 fn reference(root: &Path, spec: &str) -> Result<Reference> {
     if !spec.starts_with(REGISTRY) {
-        return Ok(Reference { side: path_side(root, spec), columns: None });
+        return Ok(Reference { side: path_side(root, spec), columns: None, model: None });
     }
     let located = ModelSpec::parse(root, spec).locate()?;
     let model = churnflow_stages::load_model(&located.path).map_err(|e| Error::BadInput(e.to_string()))?;
@@ -49,6 +50,7 @@ fn reference(root: &Path, spec: &str) -> Result<Reference> {
             ),
         },
         columns: Some((model.id_column.clone(), model.label_column.clone())),
+        model: Some(located.path.clone()),
     })
 }
 
@@ -71,6 +73,7 @@ pub(crate) fn drift(
     let mut options = DriftOptions {
         params: params.get("drift").cloned().unwrap_or(serde_json::Value::Null),
         log_since,
+        reference_model: reference.model,
         ..DriftOptions::default()
     };
     if let Some((id, label)) = reference.columns {

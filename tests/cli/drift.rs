@@ -279,3 +279,67 @@ fn drift_stage_settings_that_cannot_work_are_usage_errors_before_anything_runs()
         .stderr_contains("drift.drift_share must be in (0, 1]")
         .run();
 }
+
+#[test]
+fn the_drift_gate_refuses_a_challenger_evaluated_on_data_that_drifted_from_its_training_data() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pipeline = std::fs::read_to_string(root.join("pipeline.yaml")).unwrap();
+    // the rows the challenger is evaluated on, against its own training data
+    let eval_drift = "  eval_drift:\n    uses: drift\n    with:\n      reference: data/train.parquet\n      \
+        current: data/test.parquet\n      report: reports/eval_drift.json\n      metrics: reports/eval_drift_metrics.json\n";
+    let pipeline = pipeline.replace("  promote:\n", &format!("{eval_drift}  promote:\n")).replace(
+        "      decision: reports/promotion.json\n",
+        "      decision: reports/promotion.json\n      drift: reports/eval_drift_metrics.json\n",
+    );
+    let params = std::fs::read_to_string(root.join("params.yaml")).unwrap();
+    let gated = params.replace("promotion:\n", "promotion:\n  max_drift_share: 0.02\n");
+    assert_ne!(gated, params);
+    // A threshold no sample meets makes tenure_days drift: 1 of the compared columns, a share
+    // above 0.02.
+    let strict = format!("{gated}drift:\n  columns:\n    tenure_days: {{threshold: 0.000001}}\n");
+    let p = Project::new().file("pipeline.yaml", &pipeline).file("params.yaml", &strict);
+    p.ok(&["generate", "--customers", "1500", "--seed", "1", "--out", "data/raw"]);
+    let r = p.ok(&["repro"]);
+    assert!(r.stderr().contains("not promoted: gate max_drift_share failed"), "{}", r.all());
+    let decision: serde_json::Value = serde_json::from_str(&p.read("reports/promotion.json")).unwrap();
+    let gate = decision["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "max_drift_share")
+        .unwrap()
+        .clone();
+    assert_eq!(gate["passed"], false, "{decision}");
+    assert!(gate["observed"].as_f64().unwrap() > 0.02, "{gate}");
+    let events = p.ok(&["models", "list", "--json"]).json();
+    assert!(events["champion"].is_null(), "{events}");
+    assert_eq!(events["events"][0]["action"], "reject", "{events}");
+
+    // the evaluation data is like the training data again: the same challenger passes
+    p.write("params.yaml", &gated);
+    let r = p.ok(&["repro"]);
+    assert!(r.stderr().contains("eval_drift: running"), "{}", r.all());
+    assert!(!r.stderr().contains("train: running"), "only the drift and the decision rerun: {}", r.all());
+    assert!(r.stderr().contains("promoted model"), "{}", r.all());
+    let decision: serde_json::Value = serde_json::from_str(&p.read("reports/promotion.json")).unwrap();
+    let gate = decision["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "max_drift_share")
+        .unwrap()
+        .clone();
+    assert_eq!(gate["passed"], true, "{decision}");
+    assert_eq!(gate["observed"], 0.0);
+
+    // the bound without the drift file to check it against is a usage error
+    let unwired = pipeline.replace("      drift: reports/eval_drift_metrics.json\n", "");
+    p.write("pipeline.yaml", &unwired);
+    let r = p.run(&["repro"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(
+        r.stderr().contains("promotion.max_drift_share is set but the promote stage has no `drift:`"),
+        "{}",
+        r.all()
+    );
+}

@@ -50,7 +50,8 @@ fn retuning_retrains_and_evaluates_against_the_current_champion() {
     assert!(status.contains("train: param train.l2 1.0 -> 0.3"), "{status}");
     assert!(!status.contains("features:"), "{status}");
     let r = p.ok(&["repro"]);
-    assert!(r.stderr().contains("3 ran, 0 restored, 4 up to date"), "{}", r.all());
+    // train, evaluate, promote, and drift (against the champion now there is one)
+    assert!(r.stderr().contains("4 ran, 0 restored, 4 up to date"), "{}", r.all());
     let comparison: serde_json::Value = serde_json::from_str(&p.read("reports/comparison.json")).unwrap();
     assert_eq!(comparison["status"], "compared", "{comparison}");
     let events = p.ok(&["models", "list", "--json"]).json()["events"].as_array().unwrap().clone();

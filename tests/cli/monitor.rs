@@ -62,6 +62,10 @@ fn monitor_without_drift_exits_0_writes_the_report_and_serve_shows_its_gauges() 
     assert_eq!(report["current"]["rows"], 400);
     assert_eq!(report["dataset_drift"], false);
     assert!(report["reference"]["source"].as_str().unwrap().starts_with("registry:champion"));
+    // the served scores against the champion's scores of its own training data
+    assert_eq!(report["reference"]["read_as"], "table, scored with its model");
+    assert_eq!(report["prediction_drift"]["column"], "churn_probability");
+    assert_eq!(report["prediction_drift"]["drift"], false, "{}", report["prediction_drift"]);
     assert!(p.read("reports/monitor/drift.html").contains("0 of"));
 
     // serve's /metrics now carries the monitor's gauges, inside one valid exposition
@@ -69,6 +73,7 @@ fn monitor_without_drift_exits_0_writes_the_report_and_serve_shows_its_gauges() 
     assert!(metrics.contains("churnflow_drift_share 0.0\n"), "{metrics}");
     assert!(metrics.contains("churnflow_drift_current_rows 400.0\n"), "{metrics}");
     assert!(metrics.contains("churnflow_drift_column_statistic{column=\"tenure_days\""), "{metrics}");
+    assert!(metrics.contains("churnflow_drift_prediction_statistic{method=\"wasserstein\"}"), "{metrics}");
     assert!(metrics.contains("churnflow_http_requests_total"), "{metrics}");
     assert!(metrics.ends_with("# EOF\n") && metrics.matches("# EOF").count() == 1, "{metrics}");
     assert_eq!(server.terminate(), 0);

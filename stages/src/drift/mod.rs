@@ -32,9 +32,38 @@ pub fn drift_report(
 ) -> Result<DriftReport, StageError> {
     let params = DriftParams::parse(&options.params)?;
     let since = options.log_since.as_deref();
-    let r = columns::read_side(&reference.path, &reference.shown, since)?;
+    let mut r = columns::read_side(&reference.path, &reference.shown, since)?;
     let c = columns::read_side(&current.path, &current.shown, since)?;
+    if let Some(model) = &options.reference_model {
+        score_reference(&mut r, &c, model, options, &reference.shown)?;
+    }
     report::compute(&r, &c, options, &params, (&reference.shown, &current.shown))
+}
+
+/// When the current side has the model's score and the reference (that model's training
+/// data) does not, scores the reference with the model, so the two score distributions can be
+/// compared (prediction drift), as Evidently compares reference and current predictions.
+fn score_reference(
+    reference: &mut columns::Loaded,
+    current: &columns::Loaded,
+    model: &std::path::Path,
+    options: &DriftOptions,
+    shown: &str,
+) -> Result<(), StageError> {
+    let name = options.prediction_column.as_str();
+    if current.df.column(name).is_err() || reference.df.column(name).is_ok() {
+        return Ok(());
+    }
+    let m = crate::model::file::load_model(model)?;
+    let scores = m
+        .predict_table(&reference.df, std::path::Path::new(shown))
+        .map_err(|e| StageError::new(format!("{shown}: cannot score it with its model: {}", e.message)))?;
+    reference
+        .df
+        .with_column(polars::prelude::Column::new(name.into(), scores))
+        .map_err(|e| StageError::new(format!("{shown}: {e}")))?;
+    reference.source.push_str(", scored with its model");
+    Ok(())
 }
 
 impl DriftReport {

@@ -47,6 +47,9 @@ pub struct DriftOptions {
     /// A side read from the prediction log keeps only the lines whose `time` (RFC 3339, UTC,
     /// as `serve` writes it) is at or after this one.
     pub log_since: Option<String>,
+    /// The model the reference is the training data of (`registry:<model>`): it scores the
+    /// reference when only the current side has `prediction_column`.
+    pub reference_model: Option<PathBuf>,
 }
 
 impl Default for DriftOptions {
@@ -57,6 +60,7 @@ impl Default for DriftOptions {
             prediction_column: "churn_probability".to_string(),
             params: serde_json::Value::Null,
             log_since: None,
+            reference_model: None,
         }
     }
 }

@@ -109,6 +109,7 @@ impl Kind for Drift {
                 options.id_columns.push(champion.id_column.clone());
             }
             options.label_column = champion.label_column.clone();
+            options.reference_model = Some(model.clone());
             let id = model.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             DriftSide {
                 path: data.clone(),
