@@ -82,6 +82,11 @@ enum Command {
     Drift(DriftArgs),
     /// Watch the served predictions for drift: a report, Prometheus gauges, retrain on drift.
     Monitor(MonitorArgs),
+    /// Print a shell completion script (`churnflow completions bash > ~/.local/share/bash-completion/completions/churnflow`).
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
     #[command(name = stage_call::SUBCOMMAND, hide = true)]
     Stage { call: PathBuf },
 }
@@ -110,6 +115,11 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8> {
+    if let Command::Completions { shell } = &cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(*shell, &mut Cli::command(), "churnflow", &mut std::io::stdout());
+        return Ok(0);
+    }
     if let Command::Init(args) = &cli.command {
         let base = match &cli.project {
             Some(p) => p.clone(),
@@ -140,7 +150,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Drift(args) => commands::drift::run(&root, &args),
         Command::Monitor(args) => commands::monitor::run(&root, &args),
         Command::Stage { call } => Ok(stage_call::serve(&call)),
-        Command::Init(_) => Ok(0),
+        Command::Init(_) | Command::Completions { .. } => Ok(0),
     }
 }
 

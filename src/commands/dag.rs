@@ -8,10 +8,13 @@ use std::path::Path;
 
 #[derive(Args)]
 pub struct DagArgs {
+    /// Graphviz DOT (`churnflow dag --dot | dot -Tsvg > dag.svg`).
     #[arg(long, group = "format")]
     pub dot: bool,
+    /// A Mermaid flowchart (renders in GitHub Markdown).
     #[arg(long, group = "format")]
     pub mermaid: bool,
+    /// Stages, their deps, outs and edges as JSON (`"schema": 1`).
     #[arg(long, group = "format")]
     pub json: bool,
 }

@@ -16,8 +16,10 @@ use std::path::Path;
 
 #[derive(clap::Args)]
 pub struct GcArgs {
+    /// List what would be removed and how much space it frees; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print what was (or would be) removed as JSON (`"schema": 1`).
     #[arg(long)]
     pub json: bool,
 }

@@ -24,6 +24,8 @@ pub enum ModelsCommand {
     },
     /// Make the previous champion (or --to MODEL) the champion again.
     Rollback {
+        /// The model to make champion: a hash prefix from `models list` (default: the
+        /// champion before the current one).
         #[arg(long, value_name = "MODEL")]
         to: Option<String>,
         #[arg(long, default_value = "manual rollback")]

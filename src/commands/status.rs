@@ -7,13 +7,23 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  churnflow status\n  churnflow status --check   # in CI: exit 1 when a stage is stale")]
 pub struct StatusArgs {
+    /// Every stage with its state and reasons as JSON (`"schema": 1`, `"clean"`).
     #[arg(long)]
     pub json: bool,
+    /// Exit 1 when any stage is stale (for CI: the committed results match the code, data
+    /// and params).
+    #[arg(long)]
+    pub check: bool,
 }
+
+/// The exit code of `status --check` when a stage is stale.
+const STALE_EXIT: u8 = 1;
 
 pub fn run(root: &Path, args: &StatusArgs) -> Result<u8> {
     let as_json = args.json;
+    let failing = |clean: bool| if args.check && !clean { STALE_EXIT } else { 0 };
     let project = Project::load(root)?;
     let all = vec![true; project.pipeline.stages.len()];
     let planned = plan(&project, &all, false)?;
@@ -35,7 +45,7 @@ pub fn run(root: &Path, args: &StatusArgs) -> Result<u8> {
             .collect();
         let clean = planned.iter().all(|p| p.fresh);
         crate::commands::print_json(&json!({"schema": 1, "clean": clean, "stages": stages}))?;
-        return Ok(0);
+        return Ok(failing(clean));
     }
     let mut any = false;
     for p in planned.iter().filter(|p| !p.fresh) {
@@ -50,5 +60,5 @@ pub fn run(root: &Path, args: &StatusArgs) -> Result<u8> {
     if !any {
         println!("Everything is up to date.");
     }
-    Ok(0)
+    Ok(failing(!any))
 }
