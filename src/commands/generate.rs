@@ -1,6 +1,6 @@
 //! `churnflow generate`: a synthetic telecom data set in the `events` layout (four CSV tables).
-use crate::error::{Error, Result};
-use churnflow_stages::GenerateOptions;
+use crate::error::{did_you_mean, Error, Result};
+use churnflow_stages::{GenerateOptions, ShiftSpec};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -18,10 +18,47 @@ pub struct GenerateArgs {
     /// Inject a few realistic faults (blank prices, a duplicated customer, an orphan ticket).
     #[arg(long)]
     pub defects: bool,
+    /// A later month: shifts applied inside the model of customers, e.g.
+    /// --drift 'snapshot=+1m,usage=+30%,price=+20%,contract=month-to-month:+25pp'
+    /// (the same as --drift snapshot,usage,price,contract)
+    ///
+    /// SPEC is comma-separated KEY=VALUE, or a bare KEY for its default (shown):
+    ///   snapshot=+1m   move the snapshot date by Nd, Nw, Nm or Ny (a month end stays a
+    ///                  month end), from --snapshot-date or its default
+    ///   usage=+30%     minutes and data of each call from 30 days before the snapshot on
+    ///                  (-90% to +300%)
+    ///   price=+20%     plan prices, billed from 30 days before the snapshot on (-50% to +100%)
+    ///   contract=month-to-month:+25pp
+    ///                  customers switch to (with -Npp: away from) a contract type, keeping
+    ///                  their history
+    ///
+    /// The history before those 30 days stays as it was; the churn label follows the
+    /// shifted traits (higher prices, more month-to-month: more churn; more use: less).
+    /// The columns of the features table that `churnflow drift` flags, at the defaults:
+    ///   snapshot   none (the features are relative to the snapshot date: give the
+    ///              features stage the new date)
+    ///   usage      calls_duration_avg_30d, calls_duration_total_30d, data_usage_gb_30d
+    ///   price      plan_monthly_eur, recent_monetary
+    ///   contract   contract_type
+    /// With --defects the drifted data gets the same faults.
+    #[arg(long, value_name = "SPEC", verbatim_doc_comment)]
+    pub drift: Option<String>,
+}
+
+/// Parses `--drift`, with a did-you-mean for a misspelt key or contract type.
+fn parse_drift(text: &str) -> Result<ShiftSpec> {
+    ShiftSpec::parse(text).map_err(|e| {
+        let mut message = format!("--drift: {e}");
+        if let Some(guess) = e.misspelt().and_then(|(word, known)| did_you_mean(word, known.iter().copied()))
+        {
+            message.push_str(&format!("\n  help: did you mean '{guess}'?"));
+        }
+        Error::BadInput(message)
+    })
 }
 
 pub fn run(root: &Path, args: &GenerateArgs) -> Result<u8> {
-    let GenerateArgs { customers, seed, out, snapshot_date, defects } = args;
+    let GenerateArgs { customers, seed, out, snapshot_date, defects, drift } = args;
     let (customers, seed, defects) = (*customers, *seed, *defects);
     if customers == 0 {
         return Err(Error::BadInput("--customers must be at least 1".into()));
@@ -33,6 +70,9 @@ pub fn run(root: &Path, args: &GenerateArgs) -> Result<u8> {
             .map_err(|e| Error::BadInput(format!("--snapshot-date: {e}")))?;
     }
     opts.defects = defects;
+    if let Some(spec) = drift.as_deref() {
+        opts.drift = parse_drift(spec)?;
+    }
     let summary = churnflow_stages::generate(&opts).map_err(|e| Error::GenerateFailed(e.to_string()))?;
     println!(
         "generated {} customers ({:.1} % churned), {} transactions, {} CDR rows, {} support tickets in {} ({:.1} MB)",
@@ -44,5 +84,22 @@ pub fn run(root: &Path, args: &GenerateArgs) -> Result<u8> {
         out.display(),
         summary.bytes as f64 / 1e6
     );
+    if !opts.drift.is_empty() {
+        let mut line = format!("shifted: {}", opts.drift);
+        let d = &opts.drift;
+        if d.usage.is_some() || d.price.is_some() || d.contract.is_some() {
+            if let Some(first) = ShiftSpec::first_day(summary.snapshot_date) {
+                line.push_str(&format!("; in effect from {first}"));
+            }
+        }
+        line.push_str(&format!("; snapshot date {}", summary.snapshot_date));
+        if d.snapshot.is_some() {
+            line.push_str(&format!(
+                " (give the features stage snapshot_date: \"{}\")",
+                summary.snapshot_date
+            ));
+        }
+        println!("{line}");
+    }
     Ok(0)
 }

@@ -71,6 +71,7 @@ pub fn run(base: &Path, args: &InitArgs) -> Result<u8> {
                 out: PathBuf::from("data/raw"),
                 snapshot_date: None,
                 defects: false,
+                drift: None,
             };
             crate::commands::generate::run(dir, &data)?;
         }

@@ -39,6 +39,7 @@ pub use contract::{
     BaselineUse, Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary,
 };
 pub use data::generate::{generate, GenerateOptions, GenerateSummary};
+pub use data::shift::{ContractShift, Offset, ShiftError, ShiftSpec, SHIFT_KEYS};
 pub use drift::drift_report;
 pub use drift::report::{
     ColumnDrift, DriftOptions, DriftReport, DriftSide, Histogram, SideSummary, SkippedColumn,

@@ -9,6 +9,7 @@ mod drift;
 mod errors;
 mod file_modes;
 mod freshness;
+mod generate;
 mod model_pipeline;
 mod registry;
 mod serve;

@@ -7,7 +7,13 @@
 //! customers open more tickets, churners open extra tickets and use (and pay) less in the last
 //! weeks before the snapshot date. No event is dated after the snapshot date.
 //!
-//! Determinism: the output is a pure function of (customers, seed, snapshot date, defects).
+//! A [`ShiftSpec`] (`--drift`) changes that model for a later month: it moves the snapshot
+//! date, and from 30 days before it on, usage levels, prices and the contract mix — the
+//! history before stays as it was, and the label is drawn from the shifted traits. Without a
+//! spec no extra random number is drawn, so the bytes are those of a run without `--drift`.
+//!
+//! Determinism: the output is a pure function of (customers, seed, snapshot date, defects,
+//! drift spec).
 //! Customers are generated in fixed chunks of [`CHUNK`]; each chunk has its own random stream
 //! derived from (seed, chunk index), so the bytes do not depend on the number of threads.
 //! The RNG is xoshiro256** seeded by splitmix64, implemented here so that no dependency
@@ -17,6 +23,7 @@
 //! so memory is bounded by a few chunks whatever the number of customers.
 
 use crate::contract::StageError;
+use crate::data::shift::{ShiftSpec, CONTRACTS, CONTRACT_SHARES, DRIFTED_DAYS};
 use crate::io::atomic::AtomicFile;
 use chrono::NaiveDate;
 use std::fmt::Write as _;
@@ -32,17 +39,20 @@ pub(crate) fn default_snapshot_date() -> NaiveDate {
 }
 
 /// What to generate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GenerateOptions {
     pub customers: usize,
     pub seed: u64,
     /// Directory receiving customers.csv, transactions.csv, cdr.csv, support_tickets.csv.
     pub out: PathBuf,
-    /// No event is dated after this day; recent behaviour is relative to it.
+    /// No event is dated after this day; recent behaviour is relative to it. A `snapshot`
+    /// shift of [`GenerateOptions::drift`] moves it (see [`GenerateSummary::snapshot_date`]).
     pub snapshot_date: NaiveDate,
     /// Inject a few realistic faults for validation to catch: blank prices (about 1 % of
     /// customers, at least one), one duplicated customer row, one ticket of an unknown customer.
     pub defects: bool,
+    /// A later month: the shifts applied inside the model of customers (empty: none).
+    pub drift: ShiftSpec,
 }
 
 impl GenerateOptions {
@@ -54,6 +64,7 @@ impl GenerateOptions {
             out: out.into(),
             snapshot_date: default_snapshot_date(),
             defects: false,
+            drift: ShiftSpec::default(),
         }
     }
 }
@@ -61,6 +72,8 @@ impl GenerateOptions {
 /// What was generated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerateSummary {
+    /// The snapshot date of the data: no event is after it.
+    pub snapshot_date: NaiveDate,
     pub customers: u64,
     pub churned: u64,
     pub transactions: u64,
@@ -104,7 +117,6 @@ const HEADERS: [&str; 4] = [
     "call_id,customer_id,call_date,duration_seconds,data_usage_mb,is_international,is_peak_hour,called_number_hash\n",
     "ticket_id,customer_id,ticket_date,is_escalated,resolution_hours,is_complaint,is_resolved\n",
 ];
-const CONTRACTS: [&str; 3] = ["month-to-month", "one-year", "two-year"];
 const PAYMENTS: [&str; 4] = ["electronic_check", "mailed_check", "bank_transfer", "credit_card"];
 const AGES: [&str; 5] = ["18-25", "26-35", "36-50", "51-65", "65+"];
 const REGIONS: [&str; 8] =
@@ -112,6 +124,12 @@ const REGIONS: [&str; 8] =
 
 /// Writes the four tables into `opts.out` (each file atomically).
 pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, StageError> {
+    let snapshot_date = opts.drift.snapshot_date(opts.snapshot_date).ok_or_else(|| {
+        StageError::new(format!(
+            "the snapshot date {} moved by {} is outside the calendar",
+            opts.snapshot_date, opts.drift
+        ))
+    })?;
     let out = &opts.out;
     std::fs::create_dir_all(out)
         .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", out.display())))?;
@@ -126,12 +144,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, StageError> {
         w.write_all(h.as_bytes()).map_err(io_err)?;
     }
 
-    let snapshot = epoch_days(opts.snapshot_date);
+    let snapshot = epoch_days(snapshot_date);
     let width = (opts.customers.max(1) as f64).log10().floor() as usize + 1;
     let width = width.max(7);
     let chunks = opts.customers.div_ceil(CHUNK);
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
     let mut summary = GenerateSummary {
+        snapshot_date,
         customers: 0,
         churned: 0,
         transactions: 0,
@@ -216,24 +235,44 @@ fn render_chunk(
     c.text[2].reserve(n * 62 * 72);
     c.text[3].reserve(n * 48);
     let mut dates: Vec<i32> = Vec::with_capacity(128);
+    let drift = &opts.drift;
+    // The first day of the drifted month: shifts of usage and price apply from here on.
+    let change = s - DRIFTED_DAYS;
     for i in start..end {
         let id = format!("C{i:0width$}");
         // Static profile.
-        let contract = rng.pick(&[0.55, 0.25, 0.20]);
+        let signed_up_on = rng.pick(&CONTRACT_SHARES);
         let payment = rng.pick(&[0.34, 0.22, 0.22, 0.22]);
         let age = rng.pick(&[0.15, 0.25, 0.30, 0.20, 0.10]);
         let region = REGIONS[rng.below(REGIONS.len() as u64) as usize];
-        let tenure = match contract {
+        let tenure = match signed_up_on {
             0 => 30.0 + rng.exp(420.0),
             1 => 200.0 + rng.exp(700.0),
             _ => 400.0 + rng.exp(1000.0),
         }
         .min(3650.0) as i32;
         let signup = s - tenure;
-        let price = round2(18.0 + 100.0 * rng.uniform().powf(1.3));
+        // A contract shift: customers switched this month; their history is the one of the
+        // contract they signed up on.
+        let contract = match drift.contract {
+            Some(shift) => {
+                let (u, v) = (rng.uniform(), rng.uniform());
+                shift.switch(signed_up_on, u, v)
+            }
+            None => signed_up_on,
+        };
+        // The price before the drifted month, and the one billed (and listed) now.
+        let old_price = round2(18.0 + 100.0 * rng.uniform().powf(1.3));
+        let price = match drift.price {
+            Some(p) => round2(old_price * (1.0 + p)),
+            None => old_price,
+        };
         // Latent traits.
         let frustration = rng.exp(1.0);
-        let usage = (0.5 * rng.normal()).exp();
+        // The usual usage level, and the one of the last 30 days.
+        let usual_usage = (0.5 * rng.normal()).exp();
+        let usage_factor = 1.0 + drift.usage.unwrap_or(0.0);
+        let usage = usual_usage * usage_factor;
         // How much of the usual activity fades in the last weeks before the snapshot.
         let fading = 0.8 * rng.uniform().powi(2);
         let logit = -0.78
@@ -267,7 +306,9 @@ fn render_chunk(
 
         // Transactions: over the last two years of tenure, thinner near the snapshot for churners.
         let window = tenure.min(730);
-        let expected = 0.08 * (0.6 + 0.4 * usage) * window as f64;
+        // (Payments follow the usual usage level: a month of more or less use does not change
+        // how often a customer pays.)
+        let expected = 0.08 * (0.6 + 0.4 * usual_usage) * window as f64;
         let count = rng.poisson(expected);
         dates.clear();
         for _ in 0..count {
@@ -279,17 +320,18 @@ fn render_chunk(
         }
         dates.sort_unstable();
         for &d in &dates {
-            let amount = round2(price * 0.32 * (0.35 * rng.normal()).exp());
+            let billed = if d >= change { price } else { old_price };
+            let amount = round2(billed * 0.32 * (0.35 * rng.normal()).exp());
             let _ = writeln!(c.text[1], "{id},{},{}", format_date(d), fmt_f(amount));
             c.counts[1] += 1;
         }
 
         // CDR: the last 90 days (or since signup), thinner in the last 30 days for decliners.
         let days = (tenure + 1).min(90);
-        let expected = 60.0 * usage * days as f64 / 90.0;
+        let expected = 60.0 * usual_usage * days as f64 / 90.0;
         let count = rng.poisson(expected);
         let intl = 0.02 + 0.08 * rng.uniform() * rng.uniform();
-        let contacts = 3 + rng.poisson(10.0 * usage.sqrt()) as u64;
+        let contacts = 3 + rng.poisson(10.0 * usual_usage.sqrt()) as u64;
         dates.clear();
         for _ in 0..count {
             let d = s - rng.below(days as u64) as i32;
@@ -301,8 +343,11 @@ fn render_chunk(
         dates.sort_unstable();
         for (k, &d) in dates.iter().enumerate() {
             let international = rng.uniform() < intl;
-            let duration = (rng.exp(if international { 240.0 } else { 150.0 }) as u64).max(1);
-            let data_mb = round2(rng.exp(35.0 * usage));
+            // A usage shift makes this month's calls longer and its sessions heavier (or
+            // shorter and lighter); how often a customer calls stays as it was.
+            let intensity = if d >= change { usage_factor } else { 1.0 };
+            let duration = ((rng.exp(if international { 240.0 } else { 150.0 }) * intensity) as u64).max(1);
+            let data_mb = round2(rng.exp(35.0 * usual_usage) * intensity);
             let peak = rng.uniform() < 0.55;
             let contact = ((rng.uniform().powi(2)) * contacts as f64) as u64;
             let hash = splitmix(opts.seed ^ ((i as u64) << 20) ^ contact);

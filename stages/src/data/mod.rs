@@ -2,7 +2,8 @@
 //!
 //! * kinds: [`ingest`] (raw CSV/Parquet → typed Parquet + profiles), [`validate`]
 //!   (expectations → a report), [`features`] (one row per customer);
-//! * the synthetic extract behind `churnflow generate` ([`generate`]);
+//! * the synthetic extract behind `churnflow generate` ([`generate`]) and the shifts of a
+//!   later month it can apply (`--drift`, [`shift`]);
 //! * the `snapshot` cleaning a model carries to `score` ([`snapshot`]) and the column
 //!   profiles ingest writes ([`profile`]);
 //! * the CSV/Parquet machinery of the ingest fast path: [`typed_csv`] (chunked typed CSV
@@ -20,6 +21,7 @@ pub(crate) mod ingest;
 pub(crate) mod ordered;
 pub(crate) mod parquet_out;
 pub(crate) mod profile;
+pub(crate) mod shift;
 pub(crate) mod snapshot;
 pub(crate) mod table_ingest;
 pub(crate) mod typed_csv;

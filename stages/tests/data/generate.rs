@@ -178,3 +178,63 @@ fn features_of_generated_data_match_a_plain_group_by_of_the_ingested_tables() {
         }
     }
 }
+
+/// Per day-relative-to-the-snapshot regime (before / from the first day of the drifted
+/// month), the mean of `value(row)` over the rows of `file`.
+fn means_before_and_after(
+    p: &Project,
+    file: &str,
+    date_col: usize,
+    first_day: &str,
+    value: impl Fn(&[&str]) -> f64,
+) -> (f64, f64) {
+    let text = p.read(file);
+    let (mut before, mut after) = ((0.0, 0.0), (0.0, 0.0));
+    for line in text.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let side = if cells[date_col] >= first_day { &mut after } else { &mut before };
+        side.0 += value(&cells);
+        side.1 += 1.0;
+    }
+    (before.0 / before.1, after.0 / after.1)
+}
+
+/// A price shift is billed from the first day of the drifted month (30 days before the
+/// snapshot) and a usage shift lengthens the calls from then on; what came before is as it was.
+#[test]
+fn drift_shifts_start_on_the_first_day_of_the_drifted_month() {
+    let p = Project::empty();
+    let mut o = GenerateOptions::new(3000, 4, p.path("raw"));
+    o.drift = churnflow_stages::ShiftSpec::parse("price=+20%,usage=+30%").unwrap();
+    let s = generate(&o).unwrap();
+    assert_eq!(s.snapshot_date.to_string(), "2024-06-30");
+    let first_day = churnflow_stages::ShiftSpec::first_day(s.snapshot_date).unwrap().to_string();
+    assert_eq!(first_day, "2024-05-31");
+    let plan: std::collections::HashMap<String, f64> = p
+        .read("raw/customers.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c[0].to_string(), c[6].parse().unwrap())
+        })
+        .collect();
+    // A payment is 0.32 × the price billed × a log-normal of mean e^(0.35²/2): 0.340 of the
+    // listed (new) price from the first day, 0.340 / 1.2 = 0.283 before it.
+    let (before, after) = means_before_and_after(&p, "raw/transactions.csv", 1, &first_day, |c| {
+        c[2].parse::<f64>().unwrap() / plan[c[0]]
+    });
+    assert!((after - 0.340).abs() < 0.01, "billed from the first day: {after}");
+    assert!((before - 0.340 / 1.2).abs() < 0.005, "the old price before: {before}");
+    // Calls: exponential durations, mean 150 s (240 s international), 30 % longer from then on.
+    let (before, after) =
+        means_before_and_after(&p, "raw/cdr.csv", 2, &first_day, |c| c[3].parse::<f64>().unwrap());
+    assert!((after / before - 1.3).abs() < 0.05, "calls 30 % longer: {before} -> {after}");
+    // No shift: the same before and after.
+    let mut o = GenerateOptions::new(3000, 4, p.path("plain"));
+    o.drift = churnflow_stages::ShiftSpec::default();
+    generate(&o).unwrap();
+    let (before, after) =
+        means_before_and_after(&p, "plain/cdr.csv", 2, &first_day, |c| c[3].parse::<f64>().unwrap());
+    assert!((after / before - 1.0).abs() < 0.05, "unshifted: {before} -> {after}");
+}
