@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  churnflow status\n  churnflow status --check   # in CI: exit 1 when a stage is stale")]
+#[command(
+    after_help = "Examples:\n  churnflow status\n  churnflow status --check   # in CI: exit 1 when a stage is stale"
+)]
 pub struct StatusArgs {
     /// Every stage with its state and reasons as JSON (`"schema": 1`, `"clean"`).
     #[arg(long)]

@@ -302,3 +302,33 @@ fn a_stage_that_does_not_write_its_out_fails() {
     assert_eq!(r.code(), 1);
     assert!(r.stderr().contains("did not write its out never.txt"), "{}", r.all());
 }
+
+#[test]
+fn status_check_exits_1_while_a_stage_is_stale_and_0_once_everything_is_fresh() {
+    let p = diamond();
+    let stale = p.run(&["status", "--check"]);
+    assert_eq!(stale.code(), 1, "never run: {}", stale.all());
+    assert!(stale.stdout().contains("never run"), "{}", stale.all());
+    let stale_json = p.run(&["status", "--check", "--json"]);
+    assert_eq!(stale_json.code(), 1);
+    assert_eq!(stale_json.json()["clean"], false);
+    // without --check, status only reports
+    assert_eq!(p.run(&["status"]).code(), 0);
+    p.ok(&["repro"]);
+    let fresh = p.run(&["status", "--check"]);
+    assert_eq!(fresh.code(), 0, "{}", fresh.all());
+    assert_eq!(fresh.stdout().trim(), "Everything is up to date.");
+}
+
+#[test]
+fn completions_print_a_script_that_knows_the_commands() {
+    let p = Project::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = p.ok(&["completions", shell]).stdout();
+        for command in ["repro", "status", "monitor", "drift"] {
+            assert!(script.contains(command), "{shell} completion lacks {command}");
+        }
+    }
+    let r = p.run(&["completions", "tcsh"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+}

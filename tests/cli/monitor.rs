@@ -135,3 +135,56 @@ fn monitor_every_serves_fresh_gauges_on_its_own_endpoint_until_sigterm() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(server.terminate(), 0);
 }
+
+#[test]
+fn monitor_finds_drift_in_a_new_months_traffic_exits_4_and_retrain_leads_to_a_decision_in_the_audit_log() {
+    let p = champion_project();
+    let before = p.ok(&["models", "list", "--json"]).json()["events"].as_array().unwrap().len();
+    // Month two arrives where the pipeline reads it: prices, usage and the contract mix moved.
+    p.ok(&[
+        "generate",
+        "--customers",
+        "1500",
+        "--seed",
+        "2",
+        "--out",
+        "data/raw",
+        "--drift",
+        "price=+20%,usage=+30%,contract=month-to-month:+25pp",
+    ]);
+    // a lower dataset-drift share than Evidently's 0.5, as a team watching six columns would set
+    let params = p.read("params.yaml");
+    p.write("params.yaml", &format!("{params}drift:\n  drift_share: 0.15\n"));
+    // the month's features, for the server to look customers up by id
+    p.ok(&["repro", "features"]);
+    let server = Server::start(p.root(), &["--features", "data/features.parquet", "--log-dir", "logs"]);
+    score(&server, 0..300);
+    wait_for_lines(&p, "logs", 300);
+    assert_eq!(server.terminate(), 0);
+
+    let r = p.run(&["monitor", "--log", "logs"]);
+    assert_eq!(r.code(), 4, "{}", r.all());
+    for column in ["plan_monthly_eur", "calls_duration_avg_30d", "contract_type"] {
+        assert!(r.stdout().contains(column), "{column} should have drifted: {}", r.all());
+    }
+    assert!(p.read("reports/monitor/drift.prom").contains("churnflow_drift_dataset_drift 1.0"));
+    assert_eq!(p.ok(&["models", "list", "--json"]).json()["events"].as_array().unwrap().len(), before);
+
+    // --retrain: repro on the new data; the gates decide and the audit log says what they did
+    let r = p.run(&["monitor", "--log", "logs", "--retrain"]);
+    assert_eq!(r.code(), 4, "the drift was real, whatever the gates decided: {}", r.all());
+    assert!(r.stderr().contains("retraining (churnflow repro)"), "{}", r.all());
+    assert!(r.stderr().contains("train: running"), "repro's progress is passed through: {}", r.all());
+    let events = p.ok(&["models", "list", "--json"]).json()["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), before + 1, "one decision recorded");
+    let last = &events[before];
+    let model = &last["model"].as_str().unwrap()[..12];
+    let said = match last["action"].as_str().unwrap() {
+        "promote" => format!("retrain: promoted {model}"),
+        "reject" => format!("retrain: not promoted {model}"),
+        other => panic!("unexpected action {other}"),
+    };
+    assert!(r.stdout().contains(&said), "{said:?} not in: {}", r.all());
+    // nothing stale is left behind
+    assert_eq!(p.ok(&["status"]).stdout().trim(), "Everything is up to date.");
+}
