@@ -20,4 +20,5 @@ mod gitrepo;
 mod metrics;
 mod monitor;
 mod params_diff;
+mod readme;
 mod report;
