@@ -7,7 +7,7 @@
 //! printed; 2 a bad revision, expression, or pipeline/params/lock file.
 use crate::commands::table::Table;
 use crate::compare::metric_files::{collect, Collected, Problem};
-use crate::compare::metrics::{self, cell, change_cell, relative_cell, Check, Row};
+use crate::compare::metrics::{self, change_cell, metric_cell, relative_cell, Check, Row};
 use crate::compare::side::{self, Rev, Side};
 use crate::error::{did_you_mean, Error, Result};
 use clap::{Args, Subcommand};
@@ -31,6 +31,9 @@ pub struct FormatArgs {
     /// A GitHub-flavoured Markdown table (for a PR comment or $GITHUB_STEP_SUMMARY).
     #[arg(long, group = "format")]
     pub md: bool,
+    /// Significant decimals in the text and Markdown tables (JSON keeps every digit).
+    #[arg(long, default_value_t = metrics::DEFAULT_PRECISION, value_name = "N")]
+    pub precision: usize,
 }
 
 #[derive(Args)]
@@ -89,7 +92,7 @@ fn show(root: &Path, args: &ShowArgs) -> Result<u8> {
         let mut t = Table::new(&["Path", "Metric", "Value"], &[false, false, true]);
         for (path, flat) in &c.files {
             for (k, v) in flat {
-                t.push(vec![path.clone(), k.clone(), cell(Some(v))]);
+                t.push(vec![path.clone(), k.clone(), metric_cell(Some(v), args.format.precision)]);
             }
         }
         if c.stages.is_empty() {
@@ -220,9 +223,9 @@ fn diff(root: &Path, args: &DiffArgs) -> Result<u8> {
             t.push(vec![
                 r.path.clone(),
                 r.key.clone(),
-                cell(r.old.as_ref()),
-                cell(r.new.as_ref()),
-                change_cell(r.change()),
+                metric_cell(r.old.as_ref(), args.format.precision),
+                metric_cell(r.new.as_ref(), args.format.precision),
+                change_cell(r.change(), args.format.precision),
                 relative_cell(r.relative()),
             ]);
         }

@@ -168,12 +168,44 @@ pub fn cell(v: Option<&Value>) -> String {
     }
 }
 
-/// A signed change (`+0.02`, `-3`), or `-` when there is none.
-pub fn change_cell(x: Option<f64>) -> String {
+/// Significant decimals a person reads by default (`--precision`); JSON keeps every digit.
+pub const DEFAULT_PRECISION: usize = 4;
+
+/// `x` for a person: `precision` decimals, more below 1 so that `precision` significant
+/// digits show (0.000135827 → 0.0001358), trailing zeros trimmed (4159.999999999999 → 4160).
+pub fn shown(x: f64, precision: usize) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        return format!("{}", x as i64);
+    }
+    let magnitude = x.abs().log10().floor() as i64;
+    let precision = precision as i64;
+    let decimals = if magnitude < 0 { precision - 1 - magnitude } else { precision }.clamp(0, 17) as usize;
+    let text = format!("{x:.decimals$}");
+    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.to_string()
+    }
+}
+
+/// A metric value as a table cell: numbers [`shown`] with `precision`, the rest as [`cell`].
+pub fn metric_cell(v: Option<&Value>, precision: usize) -> String {
+    match v.and_then(Value::as_f64) {
+        Some(x) if v.is_some_and(Value::is_number) => shown(x, precision),
+        _ => cell(v),
+    }
+}
+
+/// A signed change (`+0.02`, `-3`) with `precision`, or `-` when there is none.
+pub fn change_cell(x: Option<f64>, precision: usize) -> String {
     match x {
         None => "-".into(),
-        Some(x) if x > 0.0 => format!("+{}", number(x)),
-        Some(x) => number(x).to_string(),
+        Some(x) if x > 0.0 => format!("+{}", shown(x, precision)),
+        Some(x) => shown(x, precision),
     }
 }
 
@@ -336,8 +368,12 @@ impl Check {
                     row.change().unwrap_or(0.0)
                 };
                 let amount =
-                    |x: f64| if percent { format!("{:.2}%", x * 100.0) } else { number(x).to_string() };
-                let signed = if percent { relative_cell(Some(change)) } else { change_cell(Some(change)) };
+                    |x: f64| if percent { format!("{:.2}%", x * 100.0) } else { shown(x, DEFAULT_PRECISION) };
+                let signed = if percent {
+                    relative_cell(Some(change))
+                } else {
+                    change_cell(Some(change), DEFAULT_PRECISION)
+                };
                 let (worse, dir) = if limit.is_sign_negative() {
                     (change < limit, "drop")
                 } else {
@@ -380,6 +416,23 @@ mod tests {
     fn a_metrics_file_that_is_not_an_object_is_refused() {
         assert!(parse_file("m.json", b"[1]").unwrap_err().contains("must hold a JSON object"));
         assert!(parse_file("m.json", b"{").unwrap_err().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn numbers_show_four_significant_decimals_and_no_float_noise() {
+        assert_eq!(shown(4159.999999999999, 4), "4160");
+        assert_eq!(shown(-0.0057219812328466475, 4), "-0.005722");
+        assert_eq!(shown(0.37037037037037035, 4), "0.3704");
+        assert_eq!(shown(0.00013582716938529546, 4), "0.0001358");
+        assert_eq!(shown(0.8418427977251507, 2), "0.84");
+        assert_eq!(shown(1.0636, 4), "1.0636");
+        assert_eq!(shown(12.5, 4), "12.5");
+        assert_eq!(shown(3.0, 4), "3");
+        assert_eq!(shown(-0.00000001, 4), "-0.00000001");
+        assert_eq!(metric_cell(Some(&Value::from(0.84184)), 2), "0.84");
+        assert_eq!(metric_cell(Some(&Value::from("abc")), 2), "abc");
+        assert_eq!(metric_cell(Some(&Value::Bool(true)), 2), "true");
+        assert_eq!(change_cell(Some(0.0094339622), 4), "+0.009434");
     }
 
     #[test]

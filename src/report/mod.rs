@@ -18,7 +18,7 @@ pub(crate) mod html;
 pub(crate) mod plots;
 
 use crate::compare::metric_files::collect;
-use crate::compare::metrics::{self, cell, change_cell, relative_cell};
+use crate::compare::metrics::{self, cell, change_cell, metric_cell, relative_cell, DEFAULT_PRECISION};
 use crate::compare::params::declared;
 use crate::compare::side::{Content, Rev, Side};
 use crate::error::Result;
@@ -99,9 +99,9 @@ pub fn build(root: &Path) -> Result<Report> {
                 "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 esc(&r.path),
                 esc(&r.key),
-                esc(&cell(r.old.as_ref())),
-                esc(&cell(r.new.as_ref())),
-                esc(&change_cell(r.change())),
+                esc(&metric_cell(r.old.as_ref(), DEFAULT_PRECISION)),
+                esc(&metric_cell(r.new.as_ref(), DEFAULT_PRECISION)),
+                esc(&change_cell(r.change(), DEFAULT_PRECISION)),
                 esc(&relative_cell(r.relative()))
             ));
         }
@@ -114,7 +114,7 @@ pub fn build(root: &Path) -> Result<Report> {
                     "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
                     esc(path),
                     esc(k),
-                    esc(&cell(Some(v)))
+                    esc(&metric_cell(Some(v), DEFAULT_PRECISION))
                 ));
             }
         }

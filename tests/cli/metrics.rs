@@ -411,3 +411,42 @@ fn a_hand_edited_hash_in_a_revision_lock_is_reported_not_a_panic() {
         r.all()
     );
 }
+
+#[test]
+fn tables_show_four_significant_decimals_or_precision_n_and_json_every_digit() {
+    const NOISY_OLD: &str =
+        r#"{"profit": 4159.999999999999, "auc_roc": 0.8418427977251507, "lift": -0.0057219812328466475}"#;
+    const NOISY_NEW: &str =
+        r#"{"profit": 4200.5, "auc_roc": 0.8231269998896613, "lift": 0.00013582716938529546}"#;
+    let pipeline =
+        "stages:\n  evaluate:\n    cmd: mkdir -p reports && cp fx/m${v}.json reports/metrics.json\n    \
+        deps: [fx]\n    params: [v]\n    metrics: [reports/metrics.json]\n";
+    let p = Project::new()
+        .file("fx/m1.json", NOISY_OLD)
+        .file("fx/m2.json", NOISY_NEW)
+        .file("pipeline.yaml", pipeline)
+        .file("params.yaml", "v: 1\n");
+    init(&p);
+    p.ok(&["repro"]);
+    commit_all(&p, "v1");
+    let show = p.ok(&["metrics", "show"]).stdout();
+    for shown in ["4160", "0.8418", "-0.005722"] {
+        assert!(show.contains(shown), "{shown} in:\n{show}");
+    }
+    assert!(!show.contains("4159.99") && !show.contains("0.84184"), "{show}");
+    p.write("params.yaml", "v: 2\n");
+    p.ok(&["repro"]);
+    let md = p.ok(&["metrics", "diff", "--md"]).stdout();
+    for shown in [
+        "| 0.8418 | 0.8231 | -0.01872 |",
+        "| -0.005722 | 0.0001358 | +0.005858 |",
+        "| 4160 | 4200.5 | +40.5 |",
+    ] {
+        assert!(md.contains(shown), "{shown} in:\n{md}");
+    }
+    let two = p.ok(&["metrics", "diff", "--precision", "2"]).stdout();
+    assert!(two.contains("0.84") && !two.contains("0.8418"), "{two}");
+    let json = p.ok(&["metrics", "diff", "--json"]).json();
+    let auc = json["rows"].as_array().unwrap().iter().find(|r| r["key"] == "auc_roc").unwrap().clone();
+    assert_eq!(auc["old"], 0.8418427977251507);
+}
