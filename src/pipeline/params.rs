@@ -13,6 +13,8 @@ pub const PARAMS_FILE: &str = "params.yaml";
 #[derive(Debug, Clone, Default)]
 pub struct Params {
     root: Value,
+    /// The file's text, to find where a key is written (for diagnostics).
+    text: String,
 }
 
 impl Params {
@@ -38,12 +40,23 @@ impl Params {
             Diagnostic::new(PARAMS_FILE, at, format!("invalid params: {msg}"))
         })?;
         match root {
-            Value::Object(_) => Ok(Params { root }),
+            Value::Object(_) => Ok(Params { root, text: text.to_string() }),
             Value::Null => Ok(Params::default()),
             _ => {
                 Err(Diagnostic::new(PARAMS_FILE, Some((1, 1)), "the top level must be a mapping of sections"))
             }
         }
+    }
+
+    /// Where the value of a dotted key (`train.l2`) is written in params.yaml: 1-based line
+    /// and column, or `None` when the key is not there.
+    pub fn locate(&self, key: &str) -> Option<(usize, usize)> {
+        let node = crate::pipeline::yaml::parse(PARAMS_FILE, &self.text).ok()?;
+        let mut at = &node;
+        for segment in key.split('.') {
+            at = at.as_mapping()?.get_node(segment)?;
+        }
+        crate::pipeline::yaml::loc(at.span())
     }
 
     /// The value at a dotted key (`train.max_depth`), or a whole section (`train`).

@@ -5,7 +5,7 @@
 //! outs that no two stages share, deps that some stage writes or that exist on disk.
 //! Problems are collected and reported together, each at its line and column.
 use crate::error::{did_you_mean, Diagnostic, Error, Result};
-use crate::pipeline::params::{self, canonical, InterpError, Params};
+use crate::pipeline::params::{self, canonical, InterpError, Params, PARAMS_FILE};
 use crate::pipeline::paths;
 use crate::pipeline::spec::{self, ActionSpec, At, Spec, PIPELINE_FILE};
 use churnflow_stages::OutRole;
@@ -245,10 +245,15 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
                     }
                 }
                 Err(e) => {
-                    errors.push(
-                        Diagnostic::new(PIPELINE_FILE, with_at.or(kind.at), format!("{what}: {e}"))
+                    errors.push(match &e.params_key {
+                        Some(key) => Diagnostic::new(PARAMS_FILE, params.locate(key), e.message.clone())
+                            .hint(format!(
+                                "{what} (uses: {}) reads params section '{section}'; see docs/stages.md",
+                                kind.value
+                            )),
+                        None => Diagnostic::new(PIPELINE_FILE, with_at.or(kind.at), format!("{what}: {e}"))
                             .hint(format!("see docs/stages.md for the settings of '{}'", kind.value)),
-                    );
+                    });
                     return Err(errors);
                 }
             }

@@ -129,27 +129,84 @@ pub(crate) trait Kind {
     ) -> Result<StageSummary, StageError>;
 }
 
-/// Parses settings and params for `K`.
+/// Parses settings and params for `K`. A params error names its key (`train.l2`).
 pub(crate) fn parse<K: Kind>(
     settings: &Value,
     params: &Value,
 ) -> Result<(K::Settings, K::Params), SettingsError> {
-    let s: K::Settings = serde_json::from_value(settings.clone())
-        .map_err(|e| SettingsError::new(format!("settings of kind '{}': {e}", K::NAME)))?;
+    let s: K::Settings = serde_json::from_value(settings.clone()).map_err(|e| {
+        SettingsError::new(format!("settings of kind '{}': {}", K::NAME, plain(&e.to_string())))
+    })?;
     let p: K::Params = if params.is_null() {
         K::Params::default()
     } else {
-        serde_json::from_value(params.clone()).map_err(|e| {
-            SettingsError::new(format!("params section '{}' (params.yaml): {e}", K::PARAMS_SECTION))
+        serde_path_to_error::deserialize(params.clone()).map_err(|e| {
+            let path = e.path().to_string();
+            let key = if path == "." {
+                K::PARAMS_SECTION.to_string()
+            } else {
+                format!("{}.{path}", K::PARAMS_SECTION)
+            };
+            let message = format!("{key}: {}", plain(&e.inner().to_string()));
+            SettingsError { message, params_key: Some(key) }
         })?
     };
     Ok((s, p))
 }
 
-/// [`crate::describe`] for one kind.
+/// A serde message in plain words: `invalid type: string "abc", expected f64` → `expected a
+/// number, found the text "abc"`; other messages as they are.
+fn plain(serde: &str) -> String {
+    let words = |expected: &str| -> String {
+        match expected {
+            "f64" | "f32" => "a number".into(),
+            "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more".into(),
+            "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".into(),
+            "a boolean" => "true or false".into(),
+            "a string" => "text".into(),
+            "a sequence" => "a list".into(),
+            e if e.starts_with("struct ") || e == "a map" => "a mapping of keys to values".into(),
+            other => other.to_string(),
+        }
+    };
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some((found, expected)) = serde.strip_prefix(prefix).and_then(|r| r.split_once(", expected "))
+        {
+            let found = found
+                .replacen("string ", "the text ", 1)
+                .replacen("floating point ", "", 1)
+                .replacen("integer ", "", 1)
+                .replacen("boolean ", "", 1)
+                .replace('`', "");
+            let found = match found.as_str() {
+                "map" => "a mapping".to_string(),
+                "sequence" => "a list".to_string(),
+                "unit value" => "nothing (an empty value)".to_string(),
+                _ => found,
+            };
+            return format!("expected {}, found {found}", words(expected));
+        }
+    }
+    if let Some(rest) = serde.strip_prefix("unknown field ") {
+        let (field, known) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let known = known.trim_start_matches("one of ").replace('`', "");
+        return format!("unknown key {} (the keys are {known})", field.replace('`', "'"));
+    }
+    serde.to_string()
+}
+
+/// [`crate::describe`] for one kind. A check in `io` whose message starts with a key of the
+/// kind's params section (`split.test_size must be …`) is reported as about that key.
 pub(crate) fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
     let (s, p) = parse::<K>(settings, params)?;
-    let (deps, outs) = K::io(&s, &p).map_err(SettingsError::new)?;
+    let (deps, outs) = K::io(&s, &p).map_err(|message| {
+        let text = message.strip_prefix("params.yaml: ").unwrap_or(&message);
+        let key = text
+            .strip_prefix(K::PARAMS_SECTION)
+            .filter(|rest| rest.starts_with('.'))
+            .map(|_| text.split([' ', ':']).next().unwrap_or(text).to_string());
+        SettingsError { message: text.to_string(), params_key: key }
+    })?;
     Ok(KindIo {
         deps,
         outs,
@@ -162,21 +219,26 @@ pub(crate) fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result
 
 /// [`crate::run`] for one kind.
 pub(crate) fn run_kind<K: Kind>(invocation: &Invocation) -> Result<StageSummary, StageError> {
-    let (s, p) = parse::<K>(&invocation.settings, &invocation.params).map_err(|e| StageError::new(e.0))?;
+    let (s, p) =
+        parse::<K>(&invocation.settings, &invocation.params).map_err(|e| StageError::new(e.message))?;
     K::run(&invocation.root, s, p, invocation)
 }
 
 /// A bad `with:` setting or params section: a usage error, reported before anything runs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SettingsError(pub String);
+#[error("{message}")]
+pub struct SettingsError {
+    pub message: String,
+    /// The params.yaml key (`train.l2`) the error is about; `None` for a `with:` setting.
+    pub params_key: Option<String>,
+}
 
 impl SettingsError {
     pub fn new(message: impl Into<String>) -> Self {
-        SettingsError(message.into())
+        SettingsError { message: message.into(), params_key: None }
     }
     pub fn unknown_kind(kind: &str, known: &[&str]) -> Self {
-        SettingsError(format!("unknown stage kind '{kind}' (built-in kinds: {})", known.join(", ")))
+        SettingsError::new(format!("unknown stage kind '{kind}' (built-in kinds: {})", known.join(", ")))
     }
 }
 

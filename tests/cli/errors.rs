@@ -387,3 +387,34 @@ fn a_garbled_lock_file_is_a_usage_error_with_advice() {
         .stderr_contains("git checkout pipeline.lock")
         .run();
 }
+
+#[test]
+fn a_bad_value_in_params_yaml_is_reported_at_its_line_in_params_yaml_in_plain_words() {
+    let pipeline = "
+        stages:
+          split:
+            uses: split
+            with: {input: f.parquet, train: tr.parquet, test: te.parquet}
+          train:
+            uses: train
+            with: {input: tr.parquet, model: m.json}
+    ";
+    refused(
+        Test::new()
+            .pipeline(pipeline)
+            .params("split:\n  test_size: 0.25\ntrain:\n  seed: 1\n  l2: abc\n")
+            .stderr_contains("params.yaml:5:7: train.l2: expected a number, found the text \"abc\"")
+            .stderr_contains("stage 'train' (uses: train) reads params section 'train'"),
+    );
+    refused(
+        Test::new()
+            .pipeline(pipeline)
+            .params("split:\n  test_size: 1.5\n")
+            .stderr_contains("params.yaml:2:14: split.test_size must be between 0 and 1"),
+    );
+    refused(
+        Test::new().pipeline(pipeline).params("train:\n  max_depth: -3\n").stderr_contains(
+            "params.yaml:2:14: train.max_depth: expected a whole number, 0 or more, found -3",
+        ),
+    );
+}

@@ -9,7 +9,7 @@ fn data_kinds_are_listed_and_unknown_kinds_are_settings_errors() {
         assert!(KINDS.contains(&k), "{k} missing from KINDS");
     }
     let e = describe("ingset", &json!({}), &Value::Null).expect_err("unknown kind");
-    assert!(e.0.contains("ingset") && e.0.contains("ingest"), "{}", e.0);
+    assert!(e.message.contains("ingset") && e.message.contains("ingest"), "{}", e.message);
     let inv = Invocation {
         root: std::env::temp_dir(),
         stage: "x".into(),
@@ -38,5 +38,5 @@ fn features_declares_the_validation_report_as_a_dep() {
         &json!({"snapshot_date": "June 30"}),
     )
     .expect_err("bad date");
-    assert!(e.0.contains("features.snapshot_date"), "{}", e.0);
+    assert!(e.message.contains("features.snapshot_date"), "{}", e.message);
 }

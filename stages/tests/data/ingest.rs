@@ -128,14 +128,14 @@ fn parquet_input_gives_the_same_tables_as_csv() {
 fn unknown_layout_is_a_settings_error() {
     let e = describe("ingest", &json!({"layout": "wide", "table": "t.csv", "out": "o"}), &Value::Null)
         .expect_err("unknown layout");
-    assert!(e.0.contains("wide") && e.0.contains("events") && e.0.contains("snapshot"), "{}", e.0);
+    assert!(e.message.contains("wide") && e.message.contains("events") && e.message.contains("snapshot"), "{}", e.message);
 }
 
 #[test]
 fn missing_or_unknown_settings_are_settings_errors() {
     let e = describe("ingest", &json!({"layout": "events", "customers": "c.csv", "out": "o"}), &Value::Null)
         .expect_err("missing tables");
-    assert!(e.0.contains("transactions"), "{}", e.0);
+    assert!(e.message.contains("transactions"), "{}", e.message);
     let e = describe(
         "ingest",
         &json!({"layout": "snapshot", "table": "t.csv", "id_column": "id", "label_column": "y",
@@ -143,7 +143,7 @@ fn missing_or_unknown_settings_are_settings_errors() {
         &Value::Null,
     )
     .expect_err("unknown key");
-    assert!(e.0.contains("colour"), "{}", e.0);
+    assert!(e.message.contains("colour"), "{}", e.message);
     let e = describe(
         "ingest",
         &json!({"layout": "snapshot", "table": "t.csv", "id_column": "id", "label_column": "y",
@@ -151,7 +151,7 @@ fn missing_or_unknown_settings_are_settings_errors() {
         &Value::Null,
     )
     .expect_err("boolean label");
-    assert!(e.0.contains("quote"), "{}", e.0);
+    assert!(e.message.contains("quote"), "{}", e.message);
 }
 
 #[test]

@@ -211,16 +211,16 @@ fn failure_writes_the_report_before_failing() {
 fn unknown_params_key_and_bad_ratio_are_settings_errors() {
     let s = json!({"input": "i", "report": "r.json"});
     let e = churnflow_stages::describe("validate", &s, &json!({"min_row": 3})).expect_err("typo");
-    assert!(e.0.contains("min_row"), "{}", e.0);
+    assert!(e.message.contains("min_row"), "{}", e.message);
     let e = churnflow_stages::describe("validate", &s, &json!({"max_null_ratio": 2})).expect_err("ratio");
-    assert!(e.0.contains("between 0 and 1"), "{}", e.0);
+    assert!(e.message.contains("between 0 and 1"), "{}", e.message);
     let e = churnflow_stages::describe(
         "validate",
         &json!({"input": "i", "report": "r.json", "snapshot_date": "30/06/2024"}),
         &Value::Null,
     )
     .expect_err("date");
-    assert!(e.0.contains("YYYY-MM-DD"), "{}", e.0);
+    assert!(e.message.contains("YYYY-MM-DD"), "{}", e.message);
     let io = churnflow_stages::describe(
         "validate",
         &json!({"input": "i", "report": "r.json", "html": "r.html"}),

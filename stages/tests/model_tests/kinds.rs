@@ -52,11 +52,16 @@ fn describe_derives_deps_outs_and_roles_and_rejects_bad_params() {
 
     let e = describe("train", &json!({"input": "a", "model": "b"}), &json!({"algorithm": "xgboost"}))
         .unwrap_err();
-    assert!(e.0.contains("params section 'train'") && e.0.contains("xgboost"), "{}", e.0);
+    assert!(e.message.starts_with("train.algorithm: ") && e.message.contains("xgboost"), "{}", e.message);
+    assert_eq!(e.params_key.as_deref(), Some("train.algorithm"));
     let e = describe("split", &split_settings(), &json!({"test_size": 1.5})).unwrap_err();
-    assert!(e.0.contains("test_size"), "{}", e.0);
+    assert!(e.message.contains("test_size"), "{}", e.message);
+    assert_eq!(e.params_key.as_deref(), Some("split.test_size"), "a check in io() is about its key");
+    let e = describe("train", &json!({"input": "a", "model": "b"}), &json!({"l2": "abc"})).unwrap_err();
+    assert_eq!(e.message, "train.l2: expected a number, found the text \"abc\"");
     let e = describe("train", &json!({"input": "a", "model": "b", "oops": 1}), &Value::Null).unwrap_err();
-    assert!(e.0.contains("oops"), "{}", e.0);
+    assert!(e.message.contains("oops"), "{}", e.message);
+    assert_eq!(e.params_key, None, "a `with:` setting is not a params key");
     assert!(describe("promote", &promote_settings(), &json!({"min_auc_roc": 0.7})).is_ok());
 }
 
