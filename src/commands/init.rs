@@ -82,6 +82,31 @@ pub fn run(base: &Path, args: &InitArgs) -> Result<u8> {
         }
     }
     println!("created a churnflow project in {}", dir.display());
-    println!("next: cd {} && churnflow repro && churnflow metrics show", dir.display());
+    if git_init(dir) {
+        println!(
+            "initialised a git repository there (metrics diff and params diff compare with its commits)"
+        );
+    }
+    println!(
+        "next: cd {} && churnflow repro && git add -A && git commit -m 'first run'\n      \
+         then edit params.yaml, churnflow repro, churnflow metrics diff",
+        dir.display()
+    );
     Ok(0)
+}
+
+/// Runs `git init` in `dir` unless it is already inside a work tree or git is not installed.
+/// Returns whether a repository was created.
+fn git_init(dir: &Path) -> bool {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    !git(&["rev-parse", "--is-inside-work-tree"]) && git(&["init", "-q"])
 }

@@ -156,6 +156,19 @@ fn init_scaffolds_projects_that_run_at_once() {
 }
 
 #[test]
+fn init_makes_a_git_repository_unless_it_is_inside_one_already() {
+    let p = Project::new();
+    let r = p.ok(&["init", "alone"]);
+    assert!(p.path("alone/.git").is_dir(), "{}", r.all());
+    assert!(r.stdout().contains("initialised a git repository"), "{}", r.all());
+    assert!(r.stdout().contains("git commit"), "the next step says how to get a side to diff against");
+    crate::gitrepo::git(&p, &["init", "-q"]);
+    let r = p.ok(&["init", "inside"]);
+    assert!(!p.path("inside/.git").exists(), "no repository nested in the user's own");
+    assert!(!r.stdout().contains("initialised a git repository"), "{}", r.all());
+}
+
+#[test]
 fn a_promotion_refused_by_the_registry_records_nothing_and_is_retried() {
     let p = project();
     p.ok(&["repro"]);

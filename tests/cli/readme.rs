@@ -40,7 +40,7 @@ fn the_readme_month_two_walkthrough_runs_as_written() {
     assert!(steps.len() >= 5, "{steps:?}");
     let demo = Project::new();
     demo.ok(&["init", "."]);
-    gitrepo::init(&demo);
+    assert!(demo.exists(".git"), "init made the git repository");
     demo.ok(&["repro"]);
     gitrepo::commit_all(&demo, "month one");
     for (command, promised) in steps {

@@ -128,7 +128,11 @@ fn parquet_input_gives_the_same_tables_as_csv() {
 fn unknown_layout_is_a_settings_error() {
     let e = describe("ingest", &json!({"layout": "wide", "table": "t.csv", "out": "o"}), &Value::Null)
         .expect_err("unknown layout");
-    assert!(e.message.contains("wide") && e.message.contains("events") && e.message.contains("snapshot"), "{}", e.message);
+    assert!(
+        e.message.contains("wide") && e.message.contains("events") && e.message.contains("snapshot"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
