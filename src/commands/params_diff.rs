@@ -45,7 +45,7 @@ pub fn run(root: &Path, command: ParamsCommand) -> Result<u8> {
     if args.format.json {
         let rows: Vec<Value> = rows
             .iter()
-            .map(|r| json!({"param": r.param, "old": r.old, "new": r.new, "stages": r.stages}))
+            .map(|r| json!({"param": r.param, "old": r.old, "new": r.new, "stages": r.stages, "reruns": r.reruns}))
             .collect();
         crate::commands::print_json(&json!({
             "schema": 1, "old": old.rev.to_json(), "new": new.rev.to_json(), "rows": rows,
@@ -53,9 +53,15 @@ pub fn run(root: &Path, command: ParamsCommand) -> Result<u8> {
         return Ok(0);
     }
     let (ol, nl) = (old.rev.label(), new.rev.label());
-    let mut t = Table::new(&["Param", ol, nl, "Stages"], &[false, true, true, false]);
+    let mut t = Table::new(&["Param", ol, nl, "Declared by", "Reruns"], &[false, true, true, false, false]);
     for r in &rows {
-        t.push(vec![r.param.clone(), cell(r.old.as_ref()), cell(r.new.as_ref()), r.stages.join(", ")]);
+        t.push(vec![
+            r.param.clone(),
+            cell(r.old.as_ref()),
+            cell(r.new.as_ref()),
+            r.stages.join(", "),
+            r.reruns.join(", "),
+        ]);
     }
     let mut out = String::new();
     if args.format.md {

@@ -4,9 +4,12 @@
 //! `cmd`/settings, and a built-in kind's params section — because only those can change a
 //! result. A declared section is flattened to its leaves (`train` → `train.max_depth`, …).
 //! A param declared at either side is shown with its value in each side's params.yaml
-//! (null where that file lacks it); its stages are those declaring it on either side.
+//! (null where that file lacks it); its stages are those declaring it on either side, and
+//! `reruns` adds everything downstream of them in the newer side's graph (in graph order): what
+//! `repro` would run after the change.
 use crate::compare::metrics::{flatten, Flat};
 use crate::compare::side::Side;
+use crate::pipeline::graph::Graph;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +20,8 @@ pub struct ParamRow {
     pub old: Option<Value>,
     pub new: Option<Value>,
     pub stages: Vec<String>,
+    /// The declaring stages and every stage downstream of them, in graph order.
+    pub reruns: Vec<String>,
 }
 
 /// Declared leaf params of one side → the stages declaring them.
@@ -40,13 +45,31 @@ pub fn rows(old: &Side, new: &Side, all: bool) -> Vec<ParamRow> {
     for (k, stages) in declared(new) {
         keys.entry(k).or_default().extend(stages);
     }
+    let graph_side = if new.pipeline.is_some() { new } else { old };
     keys.into_iter()
         .map(|(param, stages)| ParamRow {
             old: old.params.get(&param).cloned(),
             new: new.params.get(&param).cloned(),
+            reruns: reruns(graph_side, &stages),
             stages: stages.into_iter().collect(),
             param,
         })
         .filter(|r| all || r.old != r.new)
         .collect()
+}
+
+/// `stages` and everything downstream of them in `side`'s graph, in graph order (just
+/// `stages` when the side has no valid graph).
+fn reruns(side: &Side, stages: &BTreeSet<String>) -> Vec<String> {
+    let Some(pipeline) = &side.pipeline else { return stages.iter().cloned().collect() };
+    let Ok(graph) = Graph::build(pipeline) else { return stages.iter().cloned().collect() };
+    let targets: Vec<usize> = pipeline
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| stages.contains(&s.name))
+        .map(|(i, _)| i)
+        .collect();
+    let keep = graph.closure(&targets, true);
+    graph.order().iter().filter(|&&i| keep[i]).map(|&i| pipeline.stages[i].name.clone()).collect()
 }

@@ -1,4 +1,5 @@
-//! `params diff`: only declared params, flattened, with the stages that declare them.
+//! `params diff`: only declared params, flattened, with the stages that declare them and
+//! everything a change reruns (their downstream, in graph order).
 use crate::metrics::history;
 use serde_json::json;
 
@@ -12,8 +13,8 @@ fn two_revisions_show_declared_params_only_with_their_stages() {
     assert_eq!(
         out["rows"],
         json!([
-            {"param": "train.depth", "old": 3, "new": 4, "stages": ["evaluate", "fit"]},
-            {"param": "train.version", "old": 1, "new": 2, "stages": ["evaluate"]},
+            {"param": "train.depth", "old": 3, "new": 4, "stages": ["evaluate", "fit"], "reruns": ["fit", "evaluate"]},
+            {"param": "train.version", "old": 1, "new": 2, "stages": ["evaluate"], "reruns": ["evaluate"]},
         ])
     );
 }
@@ -27,8 +28,8 @@ fn head_vs_workspace_shows_a_param_new_on_one_side() {
     assert_eq!(
         out["rows"],
         json!([
-            {"param": "train.lr", "old": null, "new": 0.1, "stages": ["evaluate"]},
-            {"param": "train.version", "old": 2, "new": 3, "stages": ["evaluate"]},
+            {"param": "train.lr", "old": null, "new": 0.1, "stages": ["evaluate"], "reruns": ["evaluate"]},
+            {"param": "train.version", "old": 2, "new": 3, "stages": ["evaluate"], "reruns": ["evaluate"]},
         ])
     );
 }
@@ -40,16 +41,19 @@ fn all_includes_unchanged_params_and_text_and_markdown_tables_agree() {
     let names: Vec<&str> =
         out["rows"].as_array().unwrap().iter().map(|r| r["param"].as_str().unwrap()).collect();
     assert_eq!(names, ["split.seed", "train.depth", "train.lr", "train.version"]);
-    assert_eq!(out["rows"][0], json!({"param": "split.seed", "old": 7, "new": 7, "stages": ["fit"]}));
+    assert_eq!(
+        out["rows"][0],
+        json!({"param": "split.seed", "old": 7, "new": 7, "stages": ["fit"], "reruns": ["fit", "evaluate"]})
+    );
     let text = p.ok(&["params", "diff", "HEAD~1", "HEAD"]).stdout();
     assert_eq!(
         text,
-        "Param          HEAD~1  HEAD  Stages\n\
-         train.depth         3     4  evaluate, fit\n\
-         train.version       1     2  evaluate\n"
+        "Param          HEAD~1  HEAD  Declared by    Reruns\n\
+         train.depth         3     4  evaluate, fit  fit, evaluate\n\
+         train.version       1     2  evaluate       evaluate\n"
     );
     let md = p.ok(&["params", "diff", "HEAD~1", "HEAD", "--md"]).stdout();
-    assert!(md.contains("| train.depth | 3 | 4 | evaluate, fit |"), "{md}");
+    assert!(md.contains("| train.depth | 3 | 4 | evaluate, fit | fit, evaluate |"), "{md}");
 }
 
 #[test]
