@@ -21,7 +21,7 @@ use crate::contract::StageError;
 use crate::drift::report::{DriftOptions, DriftParams, DriftReport, DriftSide};
 
 /// What the kind `drift` reports when its reference is the champion and there is none yet.
-pub(crate) const COMPARED_NOTHING: &str = "no champion yet: nothing to compare against";
+pub(crate) const COMPARED_NOTHING: &str = "no earlier champion: nothing to compare against";
 
 /// Reads both sides and computes the drift report. Every error is bad input (a missing
 /// table, no shared columns, empty data, bad params).

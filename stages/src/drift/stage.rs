@@ -8,7 +8,7 @@
 //!
 //! With `registry:champion` and `model:` set, the reference is the newest champion that is not
 //! that model, so promoting the challenger the pipeline just trained does not make the stage
-//! stale. With no champion yet there is nothing to compare: the report says so and the metrics
+//! stale. With no earlier champion there is nothing to compare: the report says so and the metrics
 //! hold `compared: false`.
 
 use crate::contract::{BaselineUse, Invocation, Kind, OutDecl, StageError, StageSummary};

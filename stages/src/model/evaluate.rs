@@ -486,7 +486,7 @@ pub(crate) fn evaluate(
             }
         }
         Some("incomparable") => summary.push_str("; baseline champion incomparable"),
-        _ => summary.push_str("; no champion yet"),
+        _ => summary.push_str("; no earlier champion to compare with"),
     }
     Ok(EvaluateSummary { summary })
 }

@@ -328,7 +328,7 @@ pub(crate) fn decide(inputs: &DecisionInputs<'_>, p: &PromoteParams) -> Result<D
     } else if status == "incomparable" {
         (true, format!("passed all {} gates; the baseline was incomparable and that is allowed", gates.len()))
     } else {
-        (true, format!("passed all {} gates; no champion yet, this becomes the first", gates.len()))
+        (true, format!("passed all {} gates; no earlier champion to compare with", gates.len()))
     };
     let headline = [
         "auc_roc",

@@ -153,7 +153,7 @@ fn pipeline_of_kinds_from_split_to_promotion_decision() {
     let eval_params =
         json!({"threshold": "max_profit", "fairness_columns": ["region"], "bootstrap": {"resamples": 200}});
     let s = invoke(root, "evaluate", eval_settings(), eval_params.clone(), None);
-    assert!(s.contains("no champion yet"), "{s}");
+    assert!(s.contains("no earlier champion to compare with"), "{s}");
     let m = read_json(&root.join("reports/metrics.json"));
     for key in [
         "auc_roc",
