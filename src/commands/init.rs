@@ -21,6 +21,11 @@ const GITIGNORE: &str = "\
 /models/
 /reports/predictions.parquet
 /reports/validation.*
+# Written by hand, not by the pipeline: the HTML report, scores, the serving log, monitoring.
+/reports/index.html
+/scores.csv
+/logs/
+/reports/monitor/
 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
