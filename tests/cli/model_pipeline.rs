@@ -162,6 +162,18 @@ fn init_makes_a_git_repository_unless_it_is_inside_one_already() {
     assert!(p.path("alone/.git").is_dir(), "{}", r.all());
     assert!(r.stdout().contains("initialised a git repository"), "{}", r.all());
     assert!(r.stdout().contains("git commit"), "the next step says how to get a side to diff against");
+    // the tour's hand-made files are ignored, so `git status` stays about the pipeline
+    p.ok(&["-C", "alone", "repro"]);
+    p.ok(&["-C", "alone", "report"]);
+    p.ok(&["-C", "alone", "score", "--input", "data/features.parquet", "--output", "scores.csv"]);
+    let out = std::process::Command::new("git")
+        .args(["-C", "alone", "status", "--porcelain", "--untracked-files=all"])
+        .current_dir(p.root())
+        .output()
+        .expect("git status");
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(p.path("alone/reports/index.html").is_file() && p.path("alone/scores.csv").is_file());
+    assert!(!status.contains("index.html") && !status.contains("scores.csv"), "{status}");
     crate::gitrepo::git(&p, &["init", "-q"]);
     let r = p.ok(&["init", "inside"]);
     assert!(!p.path("inside/.git").exists(), "no repository nested in the user's own");
