@@ -56,16 +56,21 @@ enum Command {
     /// Remove store objects that no lock, registry model or kept run record refers to.
     Gc(GcArgs),
     /// The model registry: champions, history, rollback, verification.
+    #[command(after_help = "Examples:\n  churnflow models list\n  churnflow models show champion\n  \
+        churnflow models rollback --reason 'recall dropped in production'\n  churnflow models verify")]
     Models {
         #[command(subcommand)]
         command: commands::models::ModelsCommand,
     },
     /// Metrics files: show them, or compare them between git revisions and the workspace.
+    #[command(after_help = "Examples:\n  churnflow metrics show\n  churnflow metrics diff --md\n  \
+        churnflow metrics diff origin/main --fail-on 'auc_roc:-0.01'")]
     Metrics {
         #[command(subcommand)]
         command: commands::metrics::MetricsCommand,
     },
     /// Params that stages declare, compared between git revisions and the workspace.
+    #[command(after_help = "Examples:\n  churnflow params diff\n  churnflow params diff HEAD~1 HEAD --md")]
     Params {
         #[command(subcommand)]
         command: commands::params_diff::ParamsCommand,
@@ -82,7 +87,11 @@ enum Command {
     Drift(DriftArgs),
     /// Watch the served predictions for drift: a report, Prometheus gauges, retrain on drift.
     Monitor(MonitorArgs),
-    /// Print a shell completion script (`churnflow completions bash > ~/.local/share/bash-completion/completions/churnflow`).
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  churnflow completions bash > ~/.local/share/bash-completion/completions/churnflow\n  \
+        churnflow completions zsh > ~/.zfunc/_churnflow"
+    )]
     Completions {
         /// bash, zsh, fish, powershell or elvish.
         shell: clap_complete::Shell,
@@ -177,5 +186,45 @@ fn exit_code(e: &Error) -> u8 {
         | Error::GenerateFailed(_)
         | Error::CheckoutIncomplete(_)
         | Error::Io { .. } => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every command a user can call, with its subcommands.
+    fn commands(c: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        for sub in c.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+            let name = format!("{path} {}", sub.get_name()).trim().to_string();
+            out.push((name.clone(), sub.clone()));
+            commands(sub, name, out);
+        }
+    }
+
+    #[test]
+    fn every_flag_and_argument_has_help_and_every_command_an_example() {
+        let mut all = Vec::new();
+        commands(&Cli::command(), String::new(), &mut all);
+        assert!(all.len() > 15, "{}", all.len());
+        let mut missing = Vec::new();
+        for (name, c) in &all {
+            for arg in c
+                .get_arguments()
+                .filter(|a| !a.is_hide_set() && !["help", "version"].contains(&a.get_id().as_str()))
+            {
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("`churnflow {name}`: {} has no help text", arg.get_id()));
+                }
+            }
+            let leaf = c.get_subcommands().next().is_none();
+            let parent_has =
+                all.iter().any(|(n, p)| name.starts_with(&format!("{n} ")) && p.get_after_help().is_some());
+            if leaf && c.get_after_help().is_none() && !parent_has {
+                missing.push(format!("`churnflow {name}` has no example in its --help"));
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 }

@@ -6,6 +6,9 @@ use crate::store::project_lock::ProjectLock;
 use std::path::Path;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  churnflow checkout          # every out recorded in pipeline.lock\n  churnflow checkout train    # only the outs of `train`"
+)]
 pub struct CheckoutArgs {
     /// Only these stages (default: all).
     pub stages: Vec<String>,

@@ -7,6 +7,9 @@ use serde_json::json;
 use std::path::Path;
 
 #[derive(Args)]
+#[command(
+    after_help = "Examples:\n  churnflow dag\n  churnflow dag --mermaid >> README.md\n  churnflow dag --dot | dot -Tsvg > dag.svg"
+)]
 pub struct DagArgs {
     /// Graphviz DOT (`churnflow dag --dot | dot -Tsvg > dag.svg`).
     #[arg(long, group = "format")]

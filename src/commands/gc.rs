@@ -15,6 +15,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  churnflow gc --dry-run   # what would go and how much space it frees\n  churnflow gc"
+)]
 pub struct GcArgs {
     /// List what would be removed and how much space it frees; remove nothing.
     #[arg(long)]

@@ -4,9 +4,14 @@ use churnflow_stages::{GenerateOptions, ShiftSpec};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  churnflow generate --customers 2000 --seed 42 --out data/raw\n  churnflow generate --customers 2000 --seed 43 --out data/raw --drift 'snapshot=+1m,price=+20%'"
+)]
 pub struct GenerateArgs {
+    /// How many customers (one row each in customers.csv; their events follow).
     #[arg(long)]
     pub customers: usize,
+    /// The random seed: the same seed and options give the same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Folder for the four CSV files.

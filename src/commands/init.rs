@@ -37,9 +37,11 @@ pub enum Example {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  churnflow init my-project\n  churnflow init telco --example telco")]
 pub struct InitArgs {
     /// Where (created if missing; default: the current folder).
     pub dir: Option<PathBuf>,
+    /// Which demo: synthetic telecom events, or the IBM Telco sample.
     #[arg(long, value_enum, default_value = "events")]
     pub example: Example,
 }

@@ -12,13 +12,16 @@ use std::path::Path;
 pub enum ModelsCommand {
     /// Every registry event, newest last, marking the current champion.
     List {
+        /// The events and the champion as JSON (`"schema": 1`).
         #[arg(long)]
         json: bool,
     },
     /// One model: `champion` (default) or a hash prefix.
     Show {
+        /// `champion` or a hash prefix from `models list`.
         #[arg(default_value = "champion")]
         name: String,
+        /// The model's summary, lineage and events as JSON (`"schema": 1`).
         #[arg(long)]
         json: bool,
     },
@@ -28,6 +31,7 @@ pub enum ModelsCommand {
         /// champion before the current one).
         #[arg(long, value_name = "MODEL")]
         to: Option<String>,
+        /// Why, for the audit log.
         #[arg(long, default_value = "manual rollback")]
         reason: String,
     },

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_OUT: &str = "reports/index.html";
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  churnflow report\n  churnflow report --out public/index.html")]
 pub struct ReportArgs {
     /// The HTML file to write, relative to the project root.
     #[arg(long, value_name = "FILE", default_value = DEFAULT_OUT)]

@@ -11,6 +11,9 @@ use clap::Args;
 use std::path::Path;
 
 #[derive(Args)]
+#[command(
+    after_help = "Examples:\n  churnflow repro                  # everything that is stale\n  churnflow repro train --dry-run  # what running `train` (and what it needs) would do, and why\n  churnflow repro -j 2 --keep-going"
+)]
 pub struct ReproArgs {
     /// Stages to reproduce, with their upstream stages (default: all).
     pub stages: Vec<String>,

@@ -6,6 +6,9 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  churnflow score --input data/features.parquet --output scores.csv\n  churnflow score --model models/model.json --input new.csv --output scores.parquet --json"
+)]
 pub struct ScoreArgs {
     /// `registry:champion`, `registry:<hash prefix>`, or a model file.
     #[arg(long, default_value = "registry:champion")]
@@ -19,6 +22,7 @@ pub struct ScoreArgs {
     /// Decision threshold (default: the one the model was promoted with, else its own).
     #[arg(long)]
     pub threshold: Option<f64>,
+    /// Print the summary (rows, tiers, threshold, model) as JSON.
     #[arg(long)]
     pub json: bool,
 }
