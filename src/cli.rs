@@ -30,7 +30,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "churnflow",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CHURNFLOW_GIT_COMMIT"), ")"),
     about = "A content-hashed stage graph for customer-churn machine learning"
 )]
 struct Cli {

@@ -418,3 +418,17 @@ fn a_bad_value_in_params_yaml_is_reported_at_its_line_in_params_yaml_in_plain_wo
         ),
     );
 }
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let p = Project::new();
+    let v = p.ok(&["--version"]).stdout();
+    let (name, rest) = v.trim().split_once(' ').unwrap();
+    assert_eq!(name, "churnflow");
+    let commit =
+        rest.split_once(" (").and_then(|(_, c)| c.strip_suffix(')')).unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        commit == "unknown" || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{v}"
+    );
+}
