@@ -22,12 +22,13 @@ impl Progress {
         Progress { bars }
     }
 
-    /// A line that stays (a finished stage, a warning).
+    /// A line that stays (a finished stage, a warning). With bars, they are cleared, the
+    /// line is printed with a real newline, and they are drawn again below it (indicatif's
+    /// own `println` pads to the terminal width instead of ending the line, which turns a
+    /// terminal recording into one long line).
     pub fn line(&self, text: &str) {
         match &self.bars {
-            Some((mp, _)) => {
-                let _ = mp.println(text);
-            }
+            Some((mp, _)) => mp.suspend(|| eprintln!("{text}")),
             None => eprintln!("{text}"),
         }
     }

@@ -332,3 +332,29 @@ fn completions_print_a_script_that_knows_the_commands() {
     let r = p.run(&["completions", "tcsh"]);
     assert_eq!(r.code(), 2, "{}", r.all());
 }
+
+#[test]
+fn on_a_terminal_each_finished_stage_is_its_own_line_in_a_recording() {
+    // `script` (util-linux) gives the run a pseudo-terminal and records what it writes.
+    let p = crate::support::diamond();
+    let recording = p.path("recording.txt");
+    let bin = assert_cmd::cargo::cargo_bin("churnflow");
+    let status = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &format!("{} repro", bin.display())])
+        .arg(&recording)
+        .current_dir(p.root())
+        .env_remove("CI")
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("script (util-linux) runs");
+    assert!(status.success());
+    let text = String::from_utf8_lossy(&std::fs::read(&recording).unwrap()).into_owned();
+    assert!(text.contains('\u{2801}') || text.contains("[0s]"), "bars were drawn: {text:?}");
+    let finished: Vec<&str> = text.lines().filter(|l| l.contains(": done in")).collect();
+    assert_eq!(finished.len(), 4, "one line per finished stage: {text:?}");
+    for line in finished {
+        assert_eq!(line.matches(": done in").count(), 1, "{line:?}");
+    }
+}
