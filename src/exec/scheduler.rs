@@ -53,6 +53,8 @@ pub struct Summary {
     pub up_to_date: Vec<String>,
     pub failed: Vec<String>,
     pub not_run: Vec<String>,
+    /// Wall time of the whole run.
+    pub wall: std::time::Duration,
 }
 
 impl Summary {
@@ -68,11 +70,12 @@ impl Summary {
         if !self.not_run.is_empty() {
             parts.push(format!("{} not run", self.not_run.len()));
         }
-        parts.join(", ")
+        format!("{} in {:.1}s", parts.join(", "), self.wall.as_secs_f64())
     }
 }
 
 pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) -> Result<Summary> {
+    let started = Instant::now();
     let selected = project.select(&opts.targets, opts.downstream, opts.single_item)?;
     process::install_interrupt_handler();
     let n = project.pipeline.stages.len();
@@ -193,6 +196,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
     if interrupted || process::interrupted() {
         return Err(Error::Interrupted);
     }
+    summary.wall = started.elapsed();
     if !summary.failed.is_empty() {
         progress.line(&summary.line());
         return Err(Error::StagesFailed { failed: summary.failed, not_run: summary.not_run });

@@ -21,6 +21,9 @@ fn second_run_runs_nothing() {
     let r = p.ok(&["repro"]);
     assert_eq!(counts(&p), [1, 1, 1, 1]);
     assert!(r.stderr().contains("0 ran, 0 restored, 4 up to date"), "{}", r.all());
+    let last = r.stderr().lines().last().unwrap_or_default().to_string();
+    let secs = last.strip_prefix("0 ran, 0 restored, 4 up to date in ").and_then(|t| t.strip_suffix('s'));
+    assert!(secs.is_some_and(|t| t.parse::<f64>().is_ok()), "the closing line gives the wall time: {last}");
     assert_eq!(p.ok(&["status"]).stdout().trim(), "Everything is up to date.");
 }
 
