@@ -93,6 +93,26 @@ fn drift_a_shifted_column_and_a_new_category_mix_drift_and_fail_with_4() {
 }
 
 #[test]
+fn drift_into_a_closed_pipe_is_not_a_panic() {
+    let p = Project::new();
+    csv(&p, "ref.csv", 2000, 1, 0.0, 0.3);
+    csv(&p, "cur.csv", 1500, 2, 0.0, 0.3);
+    // `churnflow drift ... | head -0`: the reader is gone before the report is written
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("churnflow"))
+        .current_dir(p.root())
+        .args(["drift", "--reference", "ref.csv", "--current", "cur.csv"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start churnflow");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
 fn drift_bad_input_exits_2() {
     let p = Project::new();
     csv(&p, "ref.csv", 100, 1, 0.0, 0.3);
