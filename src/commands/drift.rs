@@ -46,10 +46,16 @@ pub fn run(root: &Path, args: &DriftArgs) -> Result<u8> {
         let value = serde_json::to_value(&report).map_err(|e| Error::BadInput(e.to_string()))?;
         crate::commands::print_json(&value)?;
     } else {
-        print!("{}", report.text());
+        // written, not print!ed: `churnflow drift ... | head` is a broken pipe, not a panic
+        use std::io::Write;
+        let mut text = report.text();
         if let Some(html) = &args.html {
-            println!("html: {}", html.display());
+            text.push_str(&format!("html: {}\n", html.display()));
         }
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io("cannot write to stdout", e))?;
     }
     Ok(if args.fail_on_drift && report.dataset_drift { DRIFT_EXIT } else { 0 })
 }

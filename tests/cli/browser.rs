@@ -21,9 +21,15 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless chromium; `None` (after saying why) when the browser
-    /// is not installed and the browser tests are not required.
+    /// Starts chromedriver and a headless chromium (window 1280x900); `None` (after saying
+    /// why) when the browser is not installed and the browser tests are not required.
     pub fn start() -> Option<Browser> {
+        Browser::start_sized(1280, 900)
+    }
+
+    /// [`Browser::start`] with a viewport of exactly `width` x `height` CSS pixels at one
+    /// device pixel per CSS pixel (so a screenshot is `width` x `height`).
+    pub fn start_sized(width: u32, height: u32) -> Option<Browser> {
         let required = std::env::var("CHURNFLOW_BROWSER_TESTS").is_ok_and(|v| v == "1");
         let driver_path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
@@ -67,7 +73,8 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
-            "--window-size=1280,900",
+            &format!("--window-size={width},{height}"),
+            "--force-device-scale-factor=1",
             &format!("--user-data-dir={}", profile.path().display()),
         ];
         let caps = json!({"capabilities": {"alwaysMatch": {
@@ -77,7 +84,28 @@ impl Browser {
         let mut browser = Browser { driver, base, session: String::new(), agent, _profile: profile };
         let created = browser.call("POST", "/session", Some(caps));
         browser.session = created["sessionId"].as_str().expect("session id").to_string();
+        browser.set_viewport(width, height);
         Some(browser)
+    }
+
+    /// The page's viewport (`innerWidth`, `innerHeight`).
+    pub fn viewport(&self) -> (u64, u64) {
+        let v = self.eval("return [window.innerWidth, window.innerHeight]");
+        (v[0].as_u64().expect("innerWidth"), v[1].as_u64().expect("innerHeight"))
+    }
+
+    /// Sizes the window so that the viewport is `width` x `height` (the window's own frame,
+    /// if any, measured and added).
+    fn set_viewport(&self, width: u32, height: u32) {
+        let (w, h) = (u64::from(width), u64::from(height));
+        let rect = |ww: u64, wh: u64| {
+            self.call("POST", &self.session_path("/window/rect"), Some(json!({"width": ww, "height": wh})));
+        };
+        rect(w, h);
+        let (iw, ih) = self.viewport();
+        if (iw, ih) != (w, h) {
+            rect(w + w.saturating_sub(iw), h + h.saturating_sub(ih));
+        }
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {

@@ -88,9 +88,29 @@ fn drift_a_shifted_column_and_a_new_category_mix_drift_and_fail_with_4() {
     assert!(j["columns"][0]["statistic"].as_f64().unwrap() > 0.1);
     let html = p.read("out/drift.html");
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("2 of 4 columns drifted"));
-    assert_eq!(html.matches("<svg").count(), 4);
+    assert_eq!(html.matches("<figure").count(), 4, "one chart per column");
     let without_svg_ns = html.replace("http://www.w3.org/2000/svg", "");
     assert!(!without_svg_ns.contains("http://") && !without_svg_ns.contains("https://"), "external URL");
+}
+
+#[test]
+fn drift_into_a_closed_pipe_is_not_a_panic() {
+    let p = Project::new();
+    csv(&p, "ref.csv", 2000, 1, 0.0, 0.3);
+    csv(&p, "cur.csv", 1500, 2, 0.0, 0.3);
+    // `churnflow drift ... | head -0`: the reader is gone before the report is written
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("churnflow"))
+        .current_dir(p.root())
+        .args(["drift", "--reference", "ref.csv", "--current", "cur.csv"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start churnflow");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
 #[test]
@@ -342,4 +362,143 @@ fn the_drift_gate_refuses_a_challenger_evaluated_on_data_that_drifted_from_its_t
         "{}",
         r.all()
     );
+}
+
+/// A wider table for the HTML page: long labels, a long column name, more than 20 categories,
+/// an integer column with many values, the label and the model's score. `shift` moves the
+/// numbers, the category mixes and the churn rate.
+fn wide_csv(p: &Project, rel: &str, n: usize, seed: u64, shift: f64) {
+    const PAYMENT: [&str; 4] =
+        ["Bank transfer (automatic)", "Credit card (automatic)", "Electronic check", "Mailed check"];
+    let mut g = Rng(seed);
+    let mut text = "customer_id,amount,plan,payment_method,region,tenure_days,\
+                    average_monthly_international_roaming_minutes_last_quarter,paperless,churned,churn_probability\n"
+        .to_string();
+    for i in 0..n {
+        let amount = (g.unif() + g.unif() + g.unif() - 1.5) * 20.0 + 50.0 + 8.0 * shift;
+        let plan = ["basic", "plus", "premium"][((g.unif() + 0.3 * shift) * 3.0) as usize % 3];
+        let payment = PAYMENT[((g.unif() * (1.0 - 0.5 * shift)) * 4.0) as usize];
+        let region = format!("region-{:02}", (g.unif() * 30.0) as usize);
+        let tenure = (g.unif() * 1500.0 * (1.0 - 0.4 * shift)) as i64;
+        let roaming = g.unif() * 12.0;
+        let paperless = if g.unif() < 0.6 { "yes" } else { "no" };
+        let p_churn = (0.15 + 0.3 * shift + 0.4 * g.unif()).min(1.0);
+        let churned = u8::from(g.unif() < p_churn);
+        text += &format!(
+            "C{i:06},{amount:.3},{plan},{payment},{region},{tenure},{roaming:.2},{paperless},{churned},{p_churn:.4}\n"
+        );
+    }
+    p.write(rel, &text);
+}
+
+/// The width and height in a PNG's header.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.len() > 24 && png.starts_with(b"\x89PNG\r\n\x1a\n") && &png[12..16] == b"IHDR", "not a PNG");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&png[16..20]), be(&png[20..24]))
+}
+
+#[test]
+fn the_drift_page_reads_on_a_laptop_screen_in_a_real_browser() {
+    let Some(browser) = crate::browser::Browser::start_sized(1366, 768) else { return };
+    let p = Project::new();
+    wide_csv(&p, "ref.csv", 3000, 1, 0.0);
+    wide_csv(&p, "cur.csv", 2000, 2, 0.5);
+    let report =
+        p.ok(&["drift", "--reference", "ref.csv", "--current", "cur.csv", "--html", "drift.html", "--json"]);
+    let j = report.json();
+    let columns = j["columns"].as_array().expect("columns");
+    assert!(j["drifted_columns"].as_u64().expect("drifted") >= 2, "the page should show drift: {j}");
+    assert!(columns.iter().any(|c| c["histogram"]["labels"].as_array().expect("labels").len() == 20));
+    browser.open(&format!("file://{}", p.path("drift.html").display()));
+    browser.find("#summary");
+    assert_eq!(browser.viewport(), (1366, 768));
+
+    // No sideways scrolling at 1366 px.
+    let widths = browser.eval("return [document.documentElement.scrollWidth, window.innerWidth]");
+    assert!(widths[0].as_u64() <= widths[1].as_u64(), "horizontal scroll: {widths}");
+
+    // The summary line, whole and uncovered, on the first screen.
+    let summary = browser.eval(
+        "const e = document.getElementById('summary'); const r = e.getBoundingClientRect();
+         const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+         return {text: e.innerText, top: r.top, bottom: r.bottom, width: r.width, on_top: e.contains(hit)}",
+    );
+    let drifted = format!("{} of {} columns drifted", j["drifted_columns"], j["compared_columns"]);
+    assert!(summary["text"].as_str().expect("text").contains(&drifted), "{summary}");
+    assert!(summary["top"].as_f64() >= Some(0.0) && summary["bottom"].as_f64() <= Some(768.0), "{summary}");
+    assert!(summary["width"].as_f64() > Some(0.0) && summary["on_top"] == true, "{summary}");
+
+    // The table as rendered: the headers, and the rows by decreasing drift score.
+    let headers =
+        browser.eval("return Array.from(document.querySelectorAll('#columns th')).map(e => e.innerText)");
+    assert_eq!(
+        headers,
+        serde_json::json!(["column", "kind", "method", "statistic", "threshold", "score", "drift", "PSI"])
+    );
+    let rows = browser.eval(
+        "return Array.from(document.querySelectorAll('#columns tbody tr')).map(tr =>
+           Array.from(tr.cells).map(td => td.innerText))",
+    );
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), columns.len());
+    let mut previous = f64::INFINITY;
+    for (row, col) in rows.iter().zip(columns) {
+        assert_eq!(row[0], col["column"], "the page's order is the report's");
+        assert_eq!(row[2], col["method"]);
+        assert_eq!(row[6], if col["drift"] == true { "drift" } else { "no" });
+        let score: f64 = row[5].as_str().expect("score").parse().expect("a number");
+        assert!(score <= previous, "not by decreasing score: {rows:?}");
+        // 3 decimals, or 3 significant digits from 1000
+        let rounding = if score >= 1000.0 { 5e-3 * score } else { 5e-4 };
+        assert!((score - col["drift_score"].as_f64().expect("score")).abs() <= rounding * 1.001, "{row:?}");
+        previous = score;
+    }
+
+    // Every column (and the prediction and the label) has its chart: both distributions
+    // overlaid bar by bar, as many bars as the histogram, drawn at a size one can see.
+    let mut charted: Vec<&serde_json::Value> = columns.iter().collect();
+    charted.extend([&j["prediction_drift"], &j["label_drift"]]);
+    for col in charted {
+        let name = col["column"].as_str().expect("name");
+        let chart = browser.eval(&format!(
+            "const f = document.getElementById('col-{name}'); if (!f) return null;
+             const s = f.querySelector('svg').getBoundingClientRect(), fr = f.getBoundingClientRect();
+             const box = e => {{ const b = e.getBoundingClientRect(); return [b.left, b.right]; }};
+             const refs = Array.from(f.querySelectorAll('rect.ref')).map(box);
+             const curs = Array.from(f.querySelectorAll('rect.cur')).map(box);
+             return {{width: s.width, height: s.height, inside: s.right <= fr.right + 0.5, refs, curs}}"
+        ));
+        assert!(!chart.is_null(), "no chart for {name}");
+        assert!(
+            chart["width"].as_f64() >= Some(300.0) && chart["height"].as_f64() >= Some(100.0),
+            "{name}: {chart}"
+        );
+        assert_eq!(chart["inside"], true, "{name}: the chart overflows its box");
+        let bars = col["histogram"]["labels"].as_array().expect("labels").len();
+        let (refs, curs) = (chart["refs"].as_array().expect("refs"), chart["curs"].as_array().expect("curs"));
+        assert_eq!((refs.len(), curs.len()), (bars, bars), "{name}");
+        for (r, c) in refs.iter().zip(curs) {
+            let (rl, rr, cl, cr) = (r[0].as_f64(), r[1].as_f64(), c[0].as_f64(), c[1].as_f64());
+            assert!(cl >= rl && cr <= rr && cr > cl, "{name}: the current bar is not over its reference bar");
+        }
+    }
+
+    // Nothing outside the file: no URL in a src or href, no stylesheet or script fetched.
+    let links = browser.eval(
+        "return Array.from(document.querySelectorAll('[src],[href]')).map(e => e.getAttribute('src') || e.getAttribute('href'))",
+    );
+    for link in links.as_array().expect("links") {
+        assert!(link.as_str().expect("link").starts_with("#col-"), "not an anchor on the page: {link}");
+    }
+    assert_eq!(browser.eval("return performance.getEntriesByType('resource').length"), 0);
+    let html = p.read("drift.html");
+    assert!(!html.contains("url(") && !html.contains("@import") && !html.contains("<script"));
+
+    // A screenshot of the first screen: a 1366 x 768 PNG.
+    let png = browser.screenshot();
+    assert_eq!(png_size(&png), (1366, 768));
+    std::fs::write(p.path("drift-report.png"), &png).expect("write the screenshot");
+    let kept = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("drift-report.png");
+    std::fs::write(kept, &png).expect("keep the screenshot");
 }

@@ -1,7 +1,10 @@
 //! The drift report as one self-contained HTML page (no external URLs: inline CSS and SVG):
 //! the summary line, the table sorted by drift score (column, kind, method, statistic,
-//! threshold, verdict, PSI), and per column the reference and current distributions overlaid
-//! as SVG bars. Laid out for a laptop screen (max 1200 px wide).
+//! threshold, score, verdict, PSI), and per column the reference and current distributions
+//! overlaid as SVG bars — the reference wide and pale, the current narrow and dark in front,
+//! so both read where they coincide; numeric bins on an axis of their edges. Laid out for a
+//! laptop screen (max 1200 px wide, two charts a row); `tests/cli/drift.rs` checks it in
+//! headless chromium at 1366 x 768.
 
 use crate::drift::report::{fmt_stat, ColumnDrift, DriftReport, Histogram};
 use std::fmt::Write;
@@ -12,12 +15,13 @@ h2{font-size:17px;margin:28px 0 8px}.sides{color:#555;margin:0 0 12px}.summary{f
 border-radius:6px;background:#e8f4ea;border:1px solid #b7dcbf}.summary.drift{background:#fdecea;border-color:#f3b8b1}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:5px 9px;\
 border-bottom:1px solid #e3e6ea;font-variant-numeric:tabular-nums}th{background:#eef0f3}td.num{text-align:right}\
-tr.drift td:first-child{border-left:4px solid #d9534f}.yes{color:#b52a24;font-weight:600}\
+td:first-child{border-left:4px solid transparent}tr.drift td:first-child{border-left-color:#d9534f}.yes{color:#b52a24;font-weight:600}\
+th.num{text-align:right}td.name{overflow-wrap:anywhere}.sides{overflow-wrap:anywhere}.note{margin:0 0 8px}\
 .grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:14px}\
 figure{margin:0;background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:10px}\
-figcaption{font-weight:600;margin-bottom:4px}figcaption span{font-weight:400;color:#555}\
-.legend{margin:6px 0 12px;color:#555}.sw{display:inline-block;width:12px;height:12px;vertical-align:-1px;\
-margin:0 4px 0 12px}.muted{color:#666}";
+figcaption{font-weight:600;margin-bottom:4px;overflow-wrap:anywhere}figcaption span{font-weight:400;color:#555}\
+.legend{margin:6px 0 12px;color:#555}.sw{width:18px;height:12px;vertical-align:-1px;\
+margin:0 4px 0 14px}.muted{color:#666}";
 
 const REF_COLOR: &str = "#4a7fc1";
 const CUR_COLOR: &str = "#e8833a";
@@ -46,9 +50,16 @@ pub(crate) fn render(report: &DriftReport) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>churnflow drift report</title><style>{STYLE}</style></head><body><main>\n"
     );
-    let _ = write!(h, "<h1>Data drift</h1>\n<p class=\"sides\">reference: {} — {}, {} rows<br>current: {} — {}, {} rows</p>\n",
-        esc(&report.reference.source), esc(&report.reference.read_as), report.reference.rows,
-        esc(&report.current.source), esc(&report.current.read_as), report.current.rows);
+    let _ = writeln!(
+        h,
+        "<h1>Data drift</h1>\n<p class=\"sides\">reference: {} — {}, {} rows<br>current: {} — {}, {} rows</p>",
+        esc(&report.reference.source),
+        esc(&report.reference.read_as),
+        thousands(report.reference.rows),
+        esc(&report.current.source),
+        esc(&report.current.read_as),
+        thousands(report.current.rows)
+    );
     let _ = writeln!(
         h,
         "<p class=\"summary{}\" id=\"summary\">{}</p>",
@@ -76,14 +87,18 @@ pub(crate) fn render(report: &DriftReport) -> String {
     }
 
     h.push_str(
-        "<h2>Columns, most drifted first</h2>\n<table id=\"columns\"><thead><tr><th>column</th><th>kind</th>\
-        <th>method</th><th>statistic</th><th>threshold</th><th>drift</th><th>PSI</th></tr></thead><tbody>\n",
+        "<h2>Columns, most drifted first</h2>\n<p class=\"muted note\">score: how far past its threshold a column \
+         is — statistic / threshold for a distance, threshold / p for a p-value; above 1 is drift.</p>\n\
+         <table id=\"columns\"><thead><tr><th>column</th><th>kind</th><th>method</th><th class=\"num\">statistic</th>\
+         <th class=\"num\">threshold</th><th class=\"num\">score</th><th>drift</th><th class=\"num\">PSI</th>\
+         </tr></thead><tbody>\n",
     );
     for d in &report.columns {
         let _ = writeln!(
             h,
-            "<tr{}><td><a href=\"#col-{}\">{}</a></td><td>{}</td><td title=\"{}\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td>{}</td><td class=\"num\">{:.3} {}</td></tr>",
+            "<tr{}><td class=\"name\"><a href=\"#col-{}\">{}</a></td><td>{}</td><td title=\"{}\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num score\">{}</td><td>{}</td>\
+             <td class=\"num\">{:.3} {}</td></tr>",
             if d.drift { " class=\"drift\"" } else { "" },
             anchor(&d.column),
             esc(&d.column),
@@ -92,6 +107,7 @@ pub(crate) fn render(report: &DriftReport) -> String {
             d.method,
             fmt_stat(d.statistic),
             d.threshold,
+            fmt_score(d.drift_score),
             if d.drift { "<span class=\"yes\">drift</span>" } else { "no" },
             d.psi,
             d.psi_band
@@ -106,9 +122,11 @@ pub(crate) fn render(report: &DriftReport) -> String {
 
     let _ = write!(
         h,
-        "<h2>Distributions</h2>\n<p class=\"legend\">share of rows per bin or value:<span class=\"sw\" \
-         style=\"background:{REF_COLOR}\"></span>reference<span class=\"sw\" style=\"background:{CUR_COLOR}\">\
-         </span>current</p>\n<div class=\"grid\">\n"
+        "<h2>Distributions</h2>\n<p class=\"legend\">share of rows per bin or value:\
+         <svg class=\"sw\" viewBox=\"0 0 18 12\"><rect width=\"18\" height=\"12\" fill=\"{REF_COLOR}\" \
+         fill-opacity=\"0.45\"/></svg>reference (wide bars)<svg class=\"sw\" viewBox=\"0 0 18 12\"><rect x=\"5\" \
+         width=\"8\" height=\"12\" fill=\"{CUR_COLOR}\" fill-opacity=\"0.95\"/></svg>current (narrow bars, in front)\
+         </p>\n<div class=\"grid\">\n"
     );
     let specials = [&report.prediction_drift, &report.label_drift];
     for d in report.columns.iter().chain(specials.into_iter().flatten()) {
@@ -126,6 +144,28 @@ pub(crate) fn render_not_compared(reason: &str) -> String {
          </main></body></html>\n",
         esc(reason)
     )
+}
+
+/// A drift score: 3 decimals, or scientific from 1000 (a p-value of 1e-300 scores 5e298).
+fn fmt_score(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A row count with thousands separators.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn anchor(name: &str) -> String {
@@ -147,63 +187,167 @@ fn figure(h: &mut String, d: &ColumnDrift) {
     h.push_str("</figure>\n");
 }
 
-/// Overlaid bars: per bin the reference bar and, half-transparent on top, the current bar.
+/// The plot's box in SVG units (the figure scales it to its width).
+const W: f64 = 560.0;
+const H: f64 = 230.0;
+const LEFT: f64 = 46.0;
+const RIGHT: f64 = 22.0;
+const TOP: f64 = 10.0;
+/// Characters of a slanted value label (longer ones are cut, with an ellipsis).
+const SLANTED_CHARS: usize = 18;
+
+/// Overlaid bars: per bin or value the reference as a wide pale bar and the current data as a
+/// narrower dark one in front of it, so both heights read even where they coincide. Numeric
+/// bins get an axis with their edges; values are named under their bars.
 fn svg(h: &mut String, hist: &Histogram) {
-    let (w, ht, left, bottom, top) = (560.0_f64, 230.0_f64, 64.0, 60.0, 10.0);
     let n = hist.labels.len().max(1);
-    let max = hist.reference.iter().chain(hist.current.iter()).copied().fold(0.0_f64, f64::max).max(1e-12);
-    let plot_w = w - left - 8.0;
-    let plot_h = ht - bottom - top;
-    let slot = plot_w / n as f64;
+    let max = hist.reference.iter().chain(hist.current.iter()).copied().fold(0.0_f64, f64::max);
+    let (step, ticks) = nice_ticks(max);
+    let top_value = step * ticks as f64;
+    let slot = (W - LEFT - RIGHT) / n as f64;
+    let char_w = 5.6; // at font-size 10
+    let longest = hist.labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let upright = hist.edges.is_some() || longest as f64 * char_w <= slot * 0.95;
+    // slanted labels at -35°: room for the longest (cut at SLANTED_CHARS) below the axis
+    let slanted = longest.min(SLANTED_CHARS) as f64 * char_w * 0.574;
+    let bottom = if upright { 30.0 } else { 18.0 + slanted };
+    let plot_h = H - bottom - TOP;
+    let base = TOP + plot_h;
     let _ = write!(
         h,
-        "<svg viewBox=\"0 0 {w} {ht}\" width=\"100%\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" \
+        "<svg viewBox=\"0 0 {W} {H}\" width=\"100%\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" \
          font-size=\"10\" font-family=\"system-ui,sans-serif\">"
     );
-    for k in 0..=4 {
-        let v = max * k as f64 / 4.0;
-        let y = top + plot_h - plot_h * k as f64 / 4.0;
+    for k in 0..=ticks {
+        let y = base - plot_h * k as f64 / ticks as f64;
         let _ = write!(
             h,
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e3e6ea\"/>\
-             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#666\">{:.0}%</text>",
-            w - 8.0,
-            left - 4.0,
-            y + 3.0,
-            v * 100.0
+            "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{}\"/>\
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#555\">{}%</text>",
+            W - RIGHT,
+            if k == 0 { "#9aa3ad" } else { "#e3e6ea" },
+            LEFT - 5.0,
+            y + 3.5,
+            percent(step * k as f64 * 100.0)
         );
     }
-    let label_every = n.div_ceil(16);
     for i in 0..hist.labels.len() {
-        let x = left + slot * i as f64;
-        let bw = (slot * 0.8).max(1.0);
-        for (vals, color, opacity) in [(&hist.reference, REF_COLOR, 0.85), (&hist.current, CUR_COLOR, 0.6)] {
+        let x = LEFT + slot * i as f64;
+        for (side, vals, color, width, opacity) in [
+            ("reference", &hist.reference, REF_COLOR, 0.86, 0.45),
+            ("current", &hist.current, CUR_COLOR, 0.4, 0.95),
+        ] {
             let v = vals.get(i).copied().unwrap_or(0.0);
-            let bh = plot_h * v / max;
+            let bh = if top_value > 0.0 { plot_h * v / top_value } else { 0.0 };
+            let bw = (slot * width).max(1.0);
             let _ = write!(
                 h,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bw:.1}\" height=\"{bh:.1}\" fill=\"{color}\" \
-                 fill-opacity=\"{opacity}\"><title>{}: {} {:.2}%</title></rect>",
-                x + slot * 0.1,
-                top + plot_h - bh,
+                "<rect class=\"{}\" x=\"{:.2}\" y=\"{:.2}\" width=\"{bw:.2}\" height=\"{bh:.2}\" fill=\"{color}\" \
+                 fill-opacity=\"{opacity}\"><title>{}: {side} {:.2}%</title></rect>",
+                &side[..3],
+                x + (slot - bw) / 2.0,
+                base - bh,
                 esc(&hist.labels[i]),
-                if color == REF_COLOR { "reference" } else { "current" },
                 v * 100.0
             );
         }
-        if i % label_every == 0 {
-            let mut label = hist.labels[i].clone();
-            if label.chars().count() > 16 {
-                label = label.chars().take(15).collect::<String>() + "…";
-            }
-            let (lx, ly) = (x + slot / 2.0, top + plot_h + 10.0);
+    }
+    match &hist.edges {
+        Some(edges) => edge_axis(h, edges, slot, base),
+        None => value_labels(h, &hist.labels, slot, base, upright),
+    }
+    h.push_str("</svg>");
+}
+
+/// A tick and its number at every few bin edges (at most 8 numbers).
+fn edge_axis(h: &mut String, edges: &[f64], slot: f64, base: f64) {
+    let every = edges.len().div_ceil(8).max(1);
+    for (i, &e) in edges.iter().enumerate() {
+        if i % every != 0 && i + 1 != edges.len() {
+            continue;
+        }
+        if i + 1 == edges.len() && i % every != 0 && (i % every) * 2 < every {
+            continue; // the last edge would crowd the previous number
+        }
+        let x = LEFT + slot * i as f64;
+        let _ = write!(
+            h,
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{base:.1}\" y2=\"{:.1}\" stroke=\"#9aa3ad\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#444\">{}</text>",
+            base + 4.0,
+            base + 15.0,
+            esc(&axis_number(e))
+        );
+    }
+}
+
+/// Each value under its bar: upright when the longest fits its slot, else slanted (and cut
+/// at [`SLANTED_CHARS`]; the bar's tooltip has it whole), thinned out beyond 20 bars.
+fn value_labels(h: &mut String, labels: &[String], slot: f64, base: f64, upright: bool) {
+    let every = labels.len().div_ceil(20).max(1);
+    for (i, label) in labels.iter().enumerate() {
+        if i % every != 0 {
+            continue;
+        }
+        let lx = LEFT + slot * i as f64 + slot / 2.0;
+        if upright {
+            let _ = write!(
+                h,
+                "<text x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#444\">{}</text>",
+                base + 14.0,
+                esc(label)
+            );
+        } else {
+            let shown: String = if label.chars().count() > SLANTED_CHARS {
+                label.chars().take(SLANTED_CHARS - 1).collect::<String>() + "…"
+            } else {
+                label.clone()
+            };
+            let ly = base + 10.0;
             let _ = write!(
                 h,
                 "<text x=\"{lx:.1}\" y=\"{ly:.1}\" text-anchor=\"end\" fill=\"#444\" \
                  transform=\"rotate(-35 {lx:.1} {ly:.1})\">{}</text>",
-                esc(&label)
+                esc(&shown)
             );
         }
     }
-    h.push_str("</svg>");
+}
+
+/// A step of 1, 2, 2.5 or 5 times a power of ten and the number of steps (3 to 6) that
+/// cover `max` (a share, 0..=1).
+fn nice_ticks(max: f64) -> (f64, usize) {
+    if max.is_nan() || max <= 0.0 {
+        return (0.25, 4);
+    }
+    let rough = max / 4.0;
+    let pow = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * pow).find(|s| *s >= rough).unwrap_or(10.0 * pow);
+    let ticks = ((max / step) - 1e-9).ceil().max(1.0) as usize;
+    (step, ticks)
+}
+
+/// A percentage for an axis: as few decimals as it needs (`5`, `2.5`, `0.25`).
+fn percent(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A bin edge for an axis: 3 significant digits, thousands as `k`/`M` (`0.0526`, `1.19k`).
+fn axis_number(v: f64) -> String {
+    let a = v.abs();
+    let (scaled, suffix) = if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    if scaled == 0.0 {
+        return "0".to_string();
+    }
+    let digits = (2 - scaled.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{scaled:.digits$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    format!("{s}{suffix}")
 }

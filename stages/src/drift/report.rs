@@ -10,15 +10,15 @@
 //! reported apart and do not count towards dataset drift.
 
 use crate::contract::StageError;
-use crate::drift::columns::{as_strings, kind_of, numbers, string_cells, Loaded};
+use crate::drift::columns::{kind_of, numbers, sorted_clean_numbers, string_counts, Loaded, SortBuffers};
 use crate::drift::stattests::{
-    binned_shares_numerical_sorted, binning_edges_sorted, chisquare_test, clean_numeric,
-    dataset_drift_with_share, default_method, jensenshannon_distance, ks_2samp_sorted, psi_band,
-    psi_from_shares, sorted_copy, wasserstein_norm_sorted, z_test, CategoryCounts, CategoryKey, ColumnKind,
-    Method, ScoreKind, StatError,
+    binned_shares_numerical_sorted, binning_edges_sorted, chisquare_test, dataset_drift_with_share,
+    default_method, jensenshannon_distance, ks_2samp_sorted, psi_band, psi_from_shares,
+    wasserstein_norm_sorted, z_test, CategoryCounts, CategoryKey, ColumnKind, Method, ScoreKind, StatError,
 };
 use crate::model::metrics::auc_roc;
 use polars::prelude::{Column, DataFrame};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -156,6 +156,10 @@ pub struct Histogram {
     pub labels: Vec<String>,
     pub reference: Vec<f64>,
     pub current: Vec<f64>,
+    /// The bin edges (one more than the bars) when the bars are numeric bins, for the HTML
+    /// page's axis; not in the JSON, whose labels name the bins.
+    #[serde(skip)]
+    pub edges: Option<Vec<f64>>,
 }
 
 /// The drift of one column.
@@ -287,10 +291,18 @@ pub(crate) fn compute(
             }
         }
     }
+    // Columns are independent: computed on all cores, collected in their order.
+    let buffers = SortBuffers::default();
+    let results: Vec<Result<Result<ColumnDrift, String>, StageError>> = shared
+        .par_iter()
+        .map(|name| {
+            let col_params = params.columns.get(name).cloned().unwrap_or_default();
+            column_drift(column(r, name)?, column(c, name)?, &col_params, false, &buffers)
+        })
+        .collect();
     let mut columns = Vec::new();
-    for name in &shared {
-        let col_params = params.columns.get(name).cloned().unwrap_or_default();
-        match column_drift(column(r, name)?, column(c, name)?, &col_params, false)? {
+    for (name, result) in shared.iter().zip(results) {
+        match result? {
             Ok(d) => columns.push(d),
             Err(reason) => skipped.push(SkippedColumn { column: name.clone(), reason }),
         }
@@ -309,7 +321,7 @@ pub(crate) fn compute(
             return Ok(None);
         }
         let p = params.columns.get(n).cloned().unwrap_or_default();
-        Ok(column_drift(column(r, n)?, column(c, n)?, &p, categorical)?.ok())
+        Ok(column_drift(column(r, n)?, column(c, n)?, &p, categorical, &buffers)?.ok())
     };
     let prediction_drift = special_drift(&options.prediction_column, false)?;
     let label_drift = special_drift(&options.label_column, true)?;
@@ -377,6 +389,7 @@ fn column_drift(
     c: &Column,
     params: &ColumnParams,
     force_categorical: bool,
+    buffers: &SortBuffers,
 ) -> Result<Result<ColumnDrift, String>, StageError> {
     let name = r.name().to_string();
     let (Some(rk), Some(ck)) = (kind_of(r.dtype()), kind_of(c.dtype())) else {
@@ -404,7 +417,7 @@ fn column_drift(
         }
     }
     let stats = if rk == ColumnKind::Numerical {
-        numerical(r, c, kind, overridden)?
+        numerical(r, c, kind, overridden, buffers)?
     } else {
         categorical(r, c, overridden)?
     };
@@ -495,59 +508,73 @@ fn numerical(
     c: &Column,
     kind: ColumnKind,
     overridden: Option<Method>,
+    buffers: &SortBuffers,
 ) -> Result<Result<Stats, StatError>, StageError> {
     let integer =
         r.dtype().is_integer() && c.dtype().is_integer() && r.null_count() == 0 && c.null_count() == 0;
-    let a = sorted_copy(&clean_numeric(&numbers(r)?, true));
-    let b = sorted_copy(&clean_numeric(&numbers(c)?, true));
+    let (a, b) = rayon::join(|| sorted_clean_numbers(r, buffers), || sorted_clean_numbers(c, buffers));
+    let (a, b) = (a?, b?);
+    let stats = numerical_sorted(&a, &b, integer, kind, overridden);
+    buffers.give(a);
+    buffers.give(b);
+    Ok(stats)
+}
+
+/// [`numerical`] on the sorted values.
+fn numerical_sorted(
+    a: &[f64],
+    b: &[f64],
+    integer: bool,
+    kind: ColumnKind,
+    overridden: Option<Method>,
+) -> Result<Stats, StatError> {
     if a.is_empty() {
-        return Ok(Err(StatError::EmptyReference));
+        return Err(StatError::EmptyReference);
     }
     if b.is_empty() {
-        return Ok(Err(StatError::EmptyCurrent));
+        return Err(StatError::EmptyCurrent);
     }
-    let run = || -> Result<Stats, StatError> {
-        let categorical = kind == ColumnKind::Categorical;
-        let distinct = if categorical { usize::MAX } else { distinct_sorted(&a, &b, 6) };
-        let counts = || CategoryCounts::from_sorted_f64(&a, &b);
-        let distinct = if categorical { counts().n_unique() } else { distinct };
-        let method = overridden.unwrap_or_else(|| default_method(kind, a.len(), distinct));
-        // Binning as Evidently's JS and PSI do (numerical), or per value (categorical).
-        let (edges, (rs, cs)) = if categorical {
-            (None, counts().shares()?)
-        } else {
-            (binning_edges_sorted(&a, &b, integer)?, binned_shares_numerical_sorted(&a, &b, integer)?)
-        };
-        let statistic = match method {
-            Method::Ks => ks_2samp_sorted(&a, &b)?.p_value,
-            Method::WassersteinNorm => wasserstein_norm_sorted(&a, &b)?,
-            Method::ChiSquare => chisquare_test(&counts())?.p_value,
-            Method::ZTest => z_test(&counts())?,
-            Method::JensenShannon => jensenshannon_distance(&rs, &cs),
-            Method::Psi => psi_from_shares(rs.clone(), cs.clone()),
-        };
-        let psi = psi_from_shares(rs.clone(), cs.clone());
-        let labels = match &edges {
-            Some(e) => e
-                .windows(2)
-                .enumerate()
-                .map(|(i, w)| {
-                    let close = if i + 2 == e.len() { "]" } else { ")" };
-                    format!("[{}, {}{close}", short(w[0]), short(w[1]))
-                })
-                .collect(),
-            None => counts().keys.iter().map(key_label).collect(),
-        };
-        Ok(Stats {
-            method,
-            statistic,
-            psi,
-            n: (a.len(), b.len()),
-            distinct,
-            histogram: top_bars(Histogram { labels, reference: rs, current: cs }, edges.is_none()),
-        })
+    let categorical = kind == ColumnKind::Categorical;
+    let distinct = if categorical { usize::MAX } else { distinct_sorted(a, b, 6) };
+    // value counts, made once if needed (categorical, or for the labels of ≤ 20 values)
+    let counted = std::cell::OnceCell::new();
+    let counts = || counted.get_or_init(|| CategoryCounts::from_sorted_f64(a, b));
+    let distinct = if categorical { counts().n_unique() } else { distinct };
+    let method = overridden.unwrap_or_else(|| default_method(kind, a.len(), distinct));
+    // Binning as Evidently's JS and PSI do (numerical), or per value (categorical).
+    let (edges, (rs, cs)) = if categorical {
+        (None, counts().shares()?)
+    } else {
+        (binning_edges_sorted(a, b, integer)?, binned_shares_numerical_sorted(a, b, integer)?)
     };
-    Ok(run())
+    let statistic = match method {
+        Method::Ks => ks_2samp_sorted(a, b)?.p_value,
+        Method::WassersteinNorm => wasserstein_norm_sorted(a, b)?,
+        Method::ChiSquare => chisquare_test(counts())?.p_value,
+        Method::ZTest => z_test(counts())?,
+        Method::JensenShannon => jensenshannon_distance(&rs, &cs),
+        Method::Psi => psi_from_shares(rs.clone(), cs.clone()),
+    };
+    let psi = psi_from_shares(rs.clone(), cs.clone());
+    let labels = match &edges {
+        Some(e) => e
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                let close = if i + 2 == e.len() { "]" } else { ")" };
+                format!("[{}, {}{close}", short(w[0]), short(w[1]))
+            })
+            .collect(),
+        None => counts().keys.iter().map(key_label).collect(),
+    };
+    Ok(Stats {
+        method,
+        statistic,
+        psi,
+        n: (a.len(), b.len()),
+        distinct,
+        histogram: top_bars(Histogram { labels, reference: rs, current: cs, edges }),
+    })
 }
 
 fn categorical(
@@ -555,8 +582,8 @@ fn categorical(
     c: &Column,
     overridden: Option<Method>,
 ) -> Result<Result<Stats, StatError>, StageError> {
-    let (rs, cs) = (as_strings(r)?, as_strings(c)?);
-    let counts = CategoryCounts::from_strs(&string_cells(&rs)?, &string_cells(&cs)?);
+    let (rs, cs) = rayon::join(|| string_counts(r), || string_counts(c));
+    let counts = CategoryCounts::from_value_counts(rs?, cs?);
     let (n_ref, n_cur) = (counts.n_reference() as usize, counts.n_current() as usize);
     let run = || -> Result<Stats, StatError> {
         let (rsh, csh) = counts.shares()?;
@@ -578,7 +605,7 @@ fn categorical(
             psi,
             n: (n_ref, n_cur),
             distinct: counts.n_unique(),
-            histogram: top_bars(Histogram { labels, reference: rsh, current: csh }, true),
+            histogram: top_bars(Histogram { labels, reference: rsh, current: csh, edges: None }),
         })
     };
     Ok(run())
@@ -603,8 +630,8 @@ fn short(v: f64) -> String {
 }
 
 /// Values (not bins) beyond [`MAX_BARS`]: the most frequent kept, the rest summed.
-fn top_bars(h: Histogram, by_value: bool) -> Histogram {
-    if !by_value || h.labels.len() <= MAX_BARS {
+fn top_bars(h: Histogram) -> Histogram {
+    if h.edges.is_some() || h.labels.len() <= MAX_BARS {
         return h;
     }
     let mut order: Vec<usize> = (0..h.labels.len()).collect();
@@ -616,6 +643,7 @@ fn top_bars(h: Histogram, by_value: bool) -> Histogram {
         labels: keep.iter().map(|&i| h.labels[i].clone()).collect(),
         reference: keep.iter().map(|&i| h.reference[i]).collect(),
         current: keep.iter().map(|&i| h.current[i]).collect(),
+        edges: None,
     };
     out.labels.push(format!("{} other values", rest.len()));
     out.reference.push(rest.iter().map(|&i| h.reference[i]).sum());

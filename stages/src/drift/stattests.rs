@@ -221,8 +221,10 @@ fn check_nan(reference: &[f64], current: &[f64]) -> Result<(), StatError> {
     Ok(())
 }
 
+/// An order-preserving `u64` key of a NaN-free f64 (`-0.0` before `0.0`): sorting the keys
+/// sorts the values, and equal keys are the same bits, so every sort gives the same result.
 #[inline]
-fn f64_key(v: f64) -> u64 {
+pub(crate) fn f64_key(v: f64) -> u64 {
     let b = v.to_bits();
     if b >> 63 == 1 {
         !b
@@ -243,14 +245,18 @@ fn key_f64(k: u64) -> f64 {
 /// Returns a sorted copy (ascending; `-0.0` before `0.0`; input must be NaN-free).
 /// Sorts order-preserving `u64` keys (faster than comparing floats).
 pub fn sorted_copy(values: &[f64]) -> Vec<f64> {
-    let mut keys: Vec<u64> = values.iter().map(|&v| f64_key(v)).collect();
+    sorted_from_keys(values.iter().map(|&v| f64_key(v)).collect())
+}
+
+/// The values of [`f64_key`] keys, sorted (in the keys' own allocation).
+pub(crate) fn sorted_from_keys(mut keys: Vec<u64>) -> Vec<f64> {
     keys.sort_unstable();
     keys.into_iter().map(key_f64).collect()
 }
 
 /// Minimal Fx-style hasher (std-only) for value counting.
 #[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     #[inline]
@@ -287,36 +293,42 @@ impl FxHasher {
     }
 }
 
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// NumPy's pairwise summation (`pairwise_sum` in `loops_utils.h`), used by `np.sum`.
 fn np_pairwise_sum(a: &[f64]) -> f64 {
+    np_pairwise_sum_of(a, |x| x)
+}
+
+/// [`np_pairwise_sum`] of `f` of each element, in the same order of additions (as NumPy's
+/// sum of the mapped array, without making that array).
+fn np_pairwise_sum_of(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
     let n = a.len();
     if n < 8 {
         let mut res = 0.0;
         for &x in a {
-            res += x;
+            res += f(x);
         }
         res
     } else if n <= 128 {
-        let mut r = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+        let mut r = [f(a[0]), f(a[1]), f(a[2]), f(a[3]), f(a[4]), f(a[5]), f(a[6]), f(a[7])];
         let mut i = 8;
         while i < n - (n % 8) {
             for k in 0..8 {
-                r[k] += a[i + k];
+                r[k] += f(a[i + k]);
             }
             i += 8;
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
         while i < n {
-            res += a[i];
+            res += f(a[i]);
             i += 1;
         }
         res
     } else {
         let mut n2 = n / 2;
         n2 -= n2 % 8;
-        np_pairwise_sum(&a[..n2]) + np_pairwise_sum(&a[n2..])
+        np_pairwise_sum_of(&a[..n2], f) + np_pairwise_sum_of(&a[n2..], f)
     }
 }
 
@@ -344,9 +356,10 @@ fn np_sum(a: &[f64]) -> f64 {
 fn std_ddof0(a: &[f64]) -> f64 {
     let n = a.len() as f64;
     let mean = np_sum(a) / n;
-    // pairwise-sum the squared deviations in blocks to avoid a full temporary array
-    let sq: Vec<f64> = a.iter().map(|&x| (mean - x) * (mean - x)).collect();
-    (np_sum(&sq) / n).sqrt()
+    let sq = |x: f64| (mean - x) * (mean - x);
+    // np.sum of the squared deviations, pairwise, without the temporary array
+    let sum = if a.is_empty() { 0.0 } else { sq(a[0]) + np_pairwise_sum_of(&a[1..], sq) };
+    (sum / n).sqrt()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1111,6 +1124,22 @@ impl CategoryCounts {
             map.entry(s.as_ref()).or_insert((0, 0)).1 += 1;
         }
         Self::from_map(map.into_iter().map(|(k, v)| (CategoryKey::Str(k.to_string()), v)).collect())
+    }
+
+    /// From the value counts of each side (a value listed twice adds up; a zero count adds
+    /// no key): the same as [`CategoryCounts::from_strs`] on the rows counted.
+    pub fn from_value_counts<S: Into<String>>(
+        reference: impl IntoIterator<Item = (S, u64)>,
+        current: impl IntoIterator<Item = (S, u64)>,
+    ) -> Self {
+        let mut map: HashMap<CategoryKey, (u64, u64), FxBuild> = HashMap::default();
+        for (k, n) in reference.into_iter().filter(|(_, n)| *n > 0) {
+            map.entry(CategoryKey::Str(k.into())).or_insert((0, 0)).0 += n;
+        }
+        for (k, n) in current.into_iter().filter(|(_, n)| *n > 0) {
+            map.entry(CategoryKey::Str(k.into())).or_insert((0, 0)).1 += n;
+        }
+        Self::from_map(map)
     }
 
     /// From numeric columns (low-cardinality numerical, or numeric categorical); NaN is dropped.
