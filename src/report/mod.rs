@@ -46,7 +46,8 @@ pub fn slug(path: &str) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1180px;\
 padding:0 1rem;color:#222}h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.3rem;margin-top:2.5rem}\
-table{border-collapse:collapse;margin:.6rem 0}th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;\
+table{border-collapse:collapse;margin:.6rem 0;display:block;max-width:100%;overflow-x:auto}\
+svg{max-width:100%;height:auto}pre{overflow-x:auto}td{overflow-wrap:anywhere}th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;\
 font-size:.9rem}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.fail td{background:#fde2e2}\
 tr.pass td{background:#eef8ee}.figs{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0;border:1px solid #eee;\
 padding:.4rem}figcaption{font-size:.85rem;color:#555}.missing,.note{color:#8a5a00}.card{border:1px solid #ddd;\
@@ -136,10 +137,10 @@ pub fn build(root: &Path) -> Result<Report> {
             esc(stage)
         ));
         let data = match side.read_out(stage, out)? {
-            Content::Bytes(b) => match serde_json::from_slice::<serde_json::Value>(&b) {
+            Content::Bytes(b) => match plots::parse(&b) {
                 Ok(v) => v,
-                Err(e) => {
-                    let msg = format!("{} is not valid JSON: {e}", out.path);
+                Err(why) => {
+                    let msg = format!("{} {why}", out.path);
                     body.push_str(&format!("<p class=\"missing\">{}</p>", esc(&msg)));
                     notes.push(msg);
                     continue;

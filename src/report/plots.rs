@@ -1,15 +1,12 @@
-//! The evaluate stage's plot data, read tolerantly, and drawn as inline SVG with plotters.
+//! The evaluate stage's plots file, read through the type `evaluate` writes it with
+//! ([`PlotsFile`], schema 1), and drawn as inline SVG with plotters.
 //!
-//! The plots JSON holds, for the challenger and optionally under `baseline` for the
-//! champion it was compared with:
-//! `roc {fpr, tpr}`, `pr {recall, precision}`, `calibration {predicted, observed}`,
-//! `gains {fraction, gain}` (lift is derived: gain / fraction), `confusion {tn, fp, fn, tp}`
-//! and `importance [{feature, importance}]`. Each plot is drawn from whatever part is
-//! present and well formed; a missing or malformed part becomes a sentence in the page
-//! instead of a plot, never an error. The champion is overlaid where both sides have data.
+//! Each plot is drawn from its part of the file; a part that is absent or unusable (lists of
+//! different lengths, no points) becomes a sentence in the page instead of a plot, never an
+//! error. The champion (`baseline`) is overlaid where it has data for that plot.
+use churnflow_stages::{PlotData, PlotsFile, PLOTS_SCHEMA};
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
-use serde_json::Value;
 
 /// One plot of a plots file: its SVG, or why it is not drawn.
 pub struct Figure {
@@ -28,22 +25,46 @@ const SIZE: (u32, u32) = (520, 380);
 
 type Points = Vec<(f64, f64)>;
 
-/// A curve from `section.{x_key, y_key}`: `Ok(None)` when the section is absent.
-fn curve(data: &Value, section: &str, x_key: &str, y_key: &str) -> Result<Option<Points>, String> {
-    let Some(s) = data.get(section) else { return Ok(None) };
-    let list = |k: &str| -> Result<Vec<f64>, String> {
-        let arr = s
-            .get(k)
-            .and_then(Value::as_array)
-            .ok_or_else(|| format!("\"{section}\" has no \"{k}\" array"))?;
-        arr.iter()
-            .map(|v| v.as_f64().ok_or_else(|| format!("\"{section}.{k}\" holds {v}, not a number")))
-            .collect()
+/// Reads a plots file. `Err` says, in words, why none of its plots can be drawn: not JSON, a
+/// schema this build does not read, or a part of the wrong shape (named by its path).
+pub fn parse(bytes: &[u8]) -> Result<PlotsFile, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON: {e}"))?;
+    match value.get("schema_version").map(|v| v.as_u64()) {
+        Some(Some(v)) if v == u64::from(PLOTS_SCHEMA) => {}
+        Some(Some(v)) => {
+            return Err(format!(
+                "has plots schema_version {v}; this churnflow reads {PLOTS_SCHEMA}: rerun the stage that writes it (`churnflow repro --force STAGE`) or update churnflow"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "has no \"schema_version\": {PLOTS_SCHEMA} (see docs/comparing.md, \"Plot data\"); files from before the schema are rewritten by `churnflow repro --force STAGE`"
+            ))
+        }
+    }
+    // The challenger's parts are read apart from `baseline`: through `#[serde(flatten)]` the
+    // path of a bad value would be lost.
+    let serde_json::Value::Object(mut parts) = value else { return Err("is not a JSON object".into()) };
+    let baseline = parts.remove("baseline");
+    let fairness = parts.remove("fairness").unwrap_or_default();
+    let data = |v: serde_json::Value, prefix: &str| -> Result<PlotData, String> {
+        serde_path_to_error::deserialize(v)
+            .map_err(|e| format!("does not match the plots schema at {prefix}{}: {}", e.path(), e.inner()))
     };
-    let (x, y) = (list(x_key)?, list(y_key)?);
+    Ok(PlotsFile {
+        schema_version: PLOTS_SCHEMA,
+        challenger: data(serde_json::Value::Object(parts), "")?,
+        baseline: baseline.map(|b| data(b, "baseline.")).transpose()?,
+        fairness,
+    })
+}
+
+/// Zips `x` and `y` into points, checking they line up and are not empty.
+fn points(section: &str, (xk, x): (&str, &[f64]), (yk, y): (&str, &[f64])) -> Result<Points, String> {
     if x.len() != y.len() {
         return Err(format!(
-            "\"{section}.{x_key}\" has {} values but \"{section}.{y_key}\" has {}",
+            "\"{section}.{xk}\" has {} values but \"{section}.{yk}\" has {}",
             x.len(),
             y.len()
         ));
@@ -51,17 +72,59 @@ fn curve(data: &Value, section: &str, x_key: &str, y_key: &str) -> Result<Option
     if x.is_empty() {
         return Err(format!("\"{section}\" has no points"));
     }
-    Ok(Some(x.into_iter().zip(y).collect()))
+    Ok(x.iter().copied().zip(y.iter().copied()).collect())
 }
 
-/// The curve for the challenger (required) and the champion (optional, dropped if bad).
-fn pair(
-    data: &Value,
-    f: impl Fn(&Value) -> Result<Option<Points>, String>,
-    what: &str,
-) -> Result<(Points, Option<Points>), String> {
-    let main = f(data)?.ok_or_else(|| format!("no {what} data"))?;
-    let base = data.get("baseline").and_then(|b| f(b).ok().flatten());
+/// A curve of one model: `Ok(None)` when the file has no such part.
+type CurveOf = fn(&PlotData) -> Result<Option<Points>, String>;
+
+fn roc_points(d: &PlotData) -> Result<Option<Points>, String> {
+    d.roc.as_ref().map(|r| points("roc", ("fpr", &r.fpr), ("tpr", &r.tpr))).transpose()
+}
+
+fn pr_points(d: &PlotData) -> Result<Option<Points>, String> {
+    d.pr.as_ref().map(|r| points("pr", ("recall", &r.recall), ("precision", &r.precision))).transpose()
+}
+
+fn calibration_points(d: &PlotData) -> Result<Option<Points>, String> {
+    d.calibration
+        .as_ref()
+        .map(|c| {
+            points(
+                "calibration",
+                ("mean_predicted", &c.mean_predicted),
+                ("fraction_positive", &c.fraction_positive),
+            )
+        })
+        .transpose()
+}
+
+fn gains_points(d: &PlotData) -> Result<Option<Points>, String> {
+    d.gains
+        .as_ref()
+        .map(|g| {
+            points(
+                "gains",
+                ("fraction_contacted", &g.fraction_contacted),
+                ("fraction_churners", &g.fraction_churners),
+            )
+        })
+        .transpose()
+}
+
+/// Cumulative lift against the fraction contacted (decile / 10).
+fn lift_points(d: &PlotData) -> Result<Option<Points>, String> {
+    let Some(lift) = &d.lift else { return Ok(None) };
+    if lift.is_empty() {
+        return Err("\"lift\" has no points".into());
+    }
+    Ok(Some(lift.iter().map(|l| (f64::from(l.decile) / 10.0, l.cumulative_lift)).collect()))
+}
+
+/// The curve for the challenger (required) and the champion (optional, dropped if unusable).
+fn pair(file: &PlotsFile, f: CurveOf, what: &str) -> Result<(Points, Option<Points>), String> {
+    let main = f(&file.challenger)?.ok_or_else(|| format!("no {what} data"))?;
+    let base = file.baseline.as_ref().and_then(|b| f(b).ok().flatten());
     Ok((main, base))
 }
 
@@ -151,8 +214,8 @@ fn diagonal() -> Points {
     vec![(0.0, 0.0), (1.0, 1.0)]
 }
 
-fn roc(data: &Value) -> Result<String, String> {
-    let (m, b) = pair(data, |d| curve(d, "roc", "fpr", "tpr"), "ROC")?;
+fn roc(file: &PlotsFile) -> Result<String, String> {
+    let (m, b) = pair(file, roc_points, "ROC")?;
     line_chart(
         "ROC curve",
         "false positive rate",
@@ -163,13 +226,13 @@ fn roc(data: &Value) -> Result<String, String> {
     )
 }
 
-fn pr(data: &Value) -> Result<String, String> {
-    let (m, b) = pair(data, |d| curve(d, "pr", "recall", "precision"), "precision-recall")?;
+fn pr(file: &PlotsFile) -> Result<String, String> {
+    let (m, b) = pair(file, pr_points, "precision-recall")?;
     line_chart("Precision-recall curve", "recall", "precision", y_top(&m, &b), &lines(&m, &b), None)
 }
 
-fn calibration(data: &Value) -> Result<String, String> {
-    let (m, b) = pair(data, |d| curve(d, "calibration", "predicted", "observed"), "calibration")?;
+fn calibration(file: &PlotsFile) -> Result<String, String> {
+    let (m, b) = pair(file, calibration_points, "calibration")?;
     line_chart(
         "Calibration",
         "mean predicted probability",
@@ -180,8 +243,8 @@ fn calibration(data: &Value) -> Result<String, String> {
     )
 }
 
-fn gains(data: &Value) -> Result<String, String> {
-    let (m, b) = pair(data, |d| curve(d, "gains", "fraction", "gain"), "cumulative gains")?;
+fn gains(file: &PlotsFile) -> Result<String, String> {
+    let (m, b) = pair(file, gains_points, "cumulative gains")?;
     line_chart(
         "Cumulative gains",
         "fraction of customers contacted",
@@ -192,15 +255,8 @@ fn gains(data: &Value) -> Result<String, String> {
     )
 }
 
-fn lift(data: &Value) -> Result<String, String> {
-    let to_lift = |pts: &[(f64, f64)]| -> Points {
-        pts.iter().filter(|p| p.0 > 0.0).map(|p| (p.0, p.1 / p.0)).collect()
-    };
-    let (m, b) = pair(data, |d| curve(d, "gains", "fraction", "gain"), "cumulative gains")?;
-    let (m, b) = (to_lift(&m), b.map(|b| to_lift(&b)));
-    if m.is_empty() {
-        return Err("the gains curve has no point with a fraction above 0, so lift is undefined".into());
-    }
+fn lift(file: &PlotsFile) -> Result<String, String> {
+    let (m, b) = pair(file, lift_points, "lift")?;
     let top = m.iter().chain(b.iter().flatten()).map(|p| p.1).fold(1.0f64, f64::max) * 1.1;
     line_chart(
         "Lift",
@@ -212,17 +268,15 @@ fn lift(data: &Value) -> Result<String, String> {
     )
 }
 
-/// `[[tn, fp], [fn, tp]]` from `{"tn", "fp", "fn", "tp"}`.
-fn cells(v: &Value) -> Result<[[f64; 2]; 2], String> {
-    let get = |k: &str| {
-        v.get(k).and_then(Value::as_f64).ok_or_else(|| format!("\"confusion\" has no number \"{k}\""))
-    };
-    Ok([[get("tn")?, get("fp")?], [get("fn")?, get("tp")?]])
+/// `[[tn, fp], [fn, tp]]` of one model, when the file has its confusion matrix.
+fn cells(d: &PlotData) -> Option<[[f64; 2]; 2]> {
+    let c = d.confusion.as_ref()?;
+    Some([[c.tn as f64, c.fp as f64], [c.fn_ as f64, c.tp as f64]])
 }
 
-fn confusion(data: &Value) -> Result<String, String> {
-    let main = cells(data.get("confusion").ok_or("no confusion-matrix data")?)?;
-    let base = data.get("baseline").and_then(|b| b.get("confusion")).and_then(|c| cells(c).ok());
+fn confusion(file: &PlotsFile) -> Result<String, String> {
+    let main = cells(&file.challenger).ok_or("no confusion-matrix data")?;
+    let base = file.baseline.as_ref().and_then(cells);
     let mut panels = vec![("this model", main, CHALLENGER)];
     if let Some(b) = base {
         panels.push(("champion", b, CHAMPION));
@@ -294,36 +348,22 @@ fn confusion(data: &Value) -> Result<String, String> {
 }
 
 /// Features with importances, in file order; `Ok(None)` when absent.
-fn importances(v: &Value) -> Result<Option<Vec<(String, f64)>>, String> {
-    let Some(list) = v.get("importance") else { return Ok(None) };
-    let arr = list.as_array().ok_or("\"importance\" is not a list of {feature, importance}")?;
-    let mut out = Vec::new();
-    for item in arr {
-        let name = item.get("feature").and_then(Value::as_str);
-        let value = item.get("importance").and_then(Value::as_f64);
-        match (name, value) {
-            (Some(n), Some(x)) => out.push((n.to_string(), x)),
-            _ => {
-                return Err(format!(
-                    "an \"importance\" entry is not {{\"feature\": text, \"importance\": number}}: {item}"
-                ))
-            }
-        }
+fn importances(d: &PlotData) -> Result<Option<Vec<(String, f64)>>, String> {
+    let Some(list) = &d.feature_importance else { return Ok(None) };
+    if list.is_empty() {
+        return Err("\"feature_importance\" is empty (the model reports no importances)".into());
     }
-    if out.is_empty() {
-        return Err("\"importance\" is empty".into());
-    }
-    Ok(Some(out))
+    Ok(Some(list.iter().map(|i| (i.feature.clone(), i.importance)).collect()))
 }
 
 /// How many features the importance chart shows at most.
 pub const TOP_FEATURES: usize = 20;
 
-fn importance(data: &Value) -> Result<String, String> {
-    let mut main = importances(data)?.ok_or("no feature-importance data")?;
+fn importance(file: &PlotsFile) -> Result<String, String> {
+    let mut main = importances(&file.challenger)?.ok_or("no feature-importance data")?;
     main.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
     main.truncate(TOP_FEATURES);
-    let base = data.get("baseline").and_then(|b| importances(b).ok().flatten());
+    let base = file.baseline.as_ref().and_then(|b| importances(b).ok().flatten());
     let base_of = |f: &str| base.as_ref().and_then(|b| b.iter().find(|(n, _)| n == f).map(|p| p.1));
     let n = main.len() as i32;
     let lo = main.iter().map(|p| p.1).chain(main.iter().filter_map(|p| base_of(&p.0))).fold(0.0f64, f64::min);
@@ -408,24 +448,24 @@ fn importance(data: &Value) -> Result<String, String> {
 }
 
 /// Every figure for one plots file, in a fixed order.
-pub fn figures(data: &Value) -> Vec<Figure> {
-    type Draw = fn(&Value) -> Result<String, String>;
-    let all: [(&'static str, &'static str, &str, Draw); 7] = [
-        ("roc", "ROC curve", "roc", roc),
-        ("pr", "Precision-recall curve", "pr", pr),
-        ("calibration", "Calibration", "calibration", calibration),
-        ("gains", "Cumulative gains", "gains", gains),
-        ("lift", "Lift", "gains", lift),
-        ("confusion", "Confusion matrix", "confusion", confusion),
-        ("importance", "Feature importance", "importance", importance),
+pub fn figures(file: &PlotsFile) -> Vec<Figure> {
+    type Draw = fn(&PlotsFile) -> Result<String, String>;
+    type Has = fn(&PlotData) -> bool;
+    let all: [(&'static str, &'static str, Has, Draw); 7] = [
+        ("roc", "ROC curve", |d| d.roc.is_some(), roc),
+        ("pr", "Precision-recall curve", |d| d.pr.is_some(), pr),
+        ("calibration", "Calibration", |d| d.calibration.is_some(), calibration),
+        ("gains", "Cumulative gains", |d| d.gains.is_some(), gains),
+        ("lift", "Lift", |d| d.lift.is_some(), lift),
+        ("confusion", "Confusion matrix", |d| d.confusion.is_some(), confusion),
+        ("importance", "Feature importance", |d| d.feature_importance.is_some(), importance),
     ];
-    let baseline = data.get("baseline");
     all.into_iter()
-        .map(|(kind, title, section, draw)| Figure {
+        .map(|(kind, title, has, draw)| Figure {
             kind,
             title,
-            svg: draw(data),
-            champion: baseline.and_then(|b| b.get(section)).is_some(),
+            svg: draw(file),
+            champion: file.baseline.as_ref().is_some_and(has),
         })
         .collect()
 }
@@ -433,42 +473,101 @@ pub fn figures(data: &Value) -> Vec<Figure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use churnflow_stages::{Calibration, ConfusionAt, Gains, Importance, LiftPoint, Pr, Roc};
     use serde_json::json;
 
+    fn model(shift: f64) -> PlotData {
+        PlotData {
+            roc: Some(Roc {
+                fpr: vec![0.0, 0.5, 1.0],
+                tpr: vec![0.0, 0.8 - shift, 1.0],
+                threshold: vec![None, Some(0.5), Some(0.1)],
+            }),
+            pr: Some(Pr { recall: vec![0.0, 1.0], precision: vec![1.0, 0.4], threshold: vec![0.9, 0.1] }),
+            calibration: Some(Calibration {
+                mean_predicted: vec![0.1, 0.9],
+                fraction_positive: vec![0.2, 0.8 - shift],
+                count: vec![50, 50],
+            }),
+            gains: Some(Gains {
+                fraction_contacted: vec![0.0, 0.5, 1.0],
+                fraction_churners: vec![0.0, 0.7 - shift, 1.0],
+            }),
+            lift: Some(
+                (1..=10)
+                    .map(|d| LiftPoint { decile: d, cumulative_lift: 3.0 - shift - f64::from(d) * 0.2 })
+                    .collect(),
+            ),
+            confusion: Some(ConfusionAt { threshold: Some(0.4), tn: 50, fp: 5, fn_: 10, tp: 35 }),
+            feature_importance: Some(vec![
+                Importance { feature: "tenure_days".into(), importance: 0.4 },
+                Importance { feature: "recency_days".into(), importance: 0.2 - shift },
+            ]),
+        }
+    }
+
+    /// What evaluate writes, serialised and read back as the report reads it.
+    fn written(baseline: Option<PlotData>) -> PlotsFile {
+        let file =
+            PlotsFile { schema_version: PLOTS_SCHEMA, challenger: model(0.0), baseline, fairness: json!({}) };
+        parse(serde_json::to_string(&file).unwrap().as_bytes()).unwrap()
+    }
+
     #[test]
-    fn a_complete_file_draws_every_plot_with_text_labels() {
-        let data = json!({
-            "roc": {"fpr": [0, 0.5, 1], "tpr": [0, 0.8, 1]},
-            "pr": {"recall": [0, 1], "precision": [1, 0.4]},
-            "calibration": {"predicted": [0.1, 0.9], "observed": [0.2, 0.8]},
-            "gains": {"fraction": [0, 0.5, 1], "gain": [0, 0.7, 1]},
-            "confusion": {"tn": 50, "fp": 5, "fn": 10, "tp": 35},
-            "importance": [{"feature": "tenure_days", "importance": 0.4}, {"feature": "recency_days", "importance": 0.2}],
-        });
-        for f in figures(&data) {
+    fn the_writers_file_draws_every_plot_with_the_champion_overlaid() {
+        for f in figures(&written(Some(model(0.1)))) {
             let svg = f.svg.unwrap_or_else(|e| panic!("{}: {e}", f.kind));
             assert!(svg.contains("<svg") && svg.contains("<text"), "{}", f.kind);
+            assert!(f.champion, "{} has the champion", f.kind);
+            assert!(svg.contains("champion"), "{}: the champion is in the legend", f.kind);
+        }
+        for f in figures(&written(None)) {
+            assert!(f.svg.is_ok() && !f.champion, "{}", f.kind);
         }
     }
 
     #[test]
     fn one_feature_and_negative_importances_draw() {
-        for data in [
-            json!({"importance": [{"feature": "only", "importance": 0.5}]}),
-            json!({"importance": [{"feature": "a", "importance": -0.5}, {"feature": "b", "importance": 0.0}]}),
+        for list in [
+            vec![Importance { feature: "only".into(), importance: 0.5 }],
+            vec![
+                Importance { feature: "a".into(), importance: -0.5 },
+                Importance { feature: "b".into(), importance: 0.0 },
+            ],
         ] {
-            let svg = importance(&data).unwrap();
+            let mut file = written(None);
+            file.challenger.feature_importance = Some(list);
+            let svg = importance(&file).unwrap();
             assert!(svg.contains("\nonly\n</text>") || svg.contains("\na\n</text>"), "{svg}");
         }
     }
 
     #[test]
-    fn malformed_parts_are_explained_not_drawn() {
-        let data = json!({"roc": {"fpr": [0, 1], "tpr": [0]}, "importance": "x"});
-        let figs = figures(&data);
+    fn absent_or_unusable_parts_are_explained_not_drawn() {
+        let file =
+            parse(br#"{"schema_version": 1, "roc": {"fpr": [0, 1], "tpr": [0]}, "feature_importance": []}"#)
+                .unwrap();
+        let figs = figures(&file);
         let why = |k: &str| figs.iter().find(|f| f.kind == k).unwrap().svg.as_ref().unwrap_err().clone();
-        assert!(why("roc").contains("has 2 values but"), "{}", why("roc"));
+        assert!(why("roc").contains("\"roc.fpr\" has 2 values but \"roc.tpr\" has 1"), "{}", why("roc"));
         assert_eq!(why("pr"), "no precision-recall data");
-        assert!(why("importance").contains("not a list"), "{}", why("importance"));
+        assert!(why("importance").contains("is empty"), "{}", why("importance"));
+    }
+
+    #[test]
+    fn files_of_another_schema_or_shape_are_refused_with_the_reason() {
+        let no_version = parse(br#"{"roc": {"fpr": [0, 1], "tpr": [0, 1]}}"#).unwrap_err();
+        assert!(no_version.contains("no \"schema_version\": 1"), "{no_version}");
+        let newer = parse(br#"{"schema_version": 2}"#).unwrap_err();
+        assert!(newer.contains("schema_version 2; this churnflow reads 1"), "{newer}");
+        let wrong = parse(
+            br#"{"schema_version": 1, "calibration": {"mean_predicted": [0.1], "fraction_positive": ["x"]}}"#,
+        )
+        .unwrap_err();
+        assert!(wrong.contains("at calibration.fraction_positive[0]: invalid type"), "{wrong}");
+        let champion =
+            parse(br#"{"schema_version": 1, "baseline": {"lift": [{"decile": "one"}]}}"#).unwrap_err();
+        assert!(champion.contains("at baseline.lift[0].decile"), "{champion}");
+        assert!(parse(b"{").unwrap_err().contains("not valid JSON"));
     }
 }

@@ -51,6 +51,9 @@ pub use model::online::{
     Contribution, Customer, ExplainScratch, Explanation, FieldKind, FieldProblem, InputField, InputSchema,
     OutputSpace,
 };
+pub use model::plots::{
+    Calibration, ConfusionAt, Gains, Importance, LiftPoint, PlotData, PlotsFile, Pr, Roc, PLOTS_SCHEMA,
+};
 pub use model::promote::Decision;
 pub use model::score::{score, score_with, ScoreOptions, ScoreSummary};
 

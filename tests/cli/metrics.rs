@@ -389,7 +389,7 @@ fn a_project_in_a_subfolder_of_the_repository_reads_its_own_files_at_a_revision(
     let params = p.ok(&["-C", "proj", "params", "diff", "--json"]).json();
     assert_eq!(
         params["rows"],
-        json!([{"param": "train.version", "old": 1, "new": 2, "stages": ["evaluate"]}])
+        json!([{"param": "train.version", "old": 1, "new": 2, "stages": ["evaluate"], "reruns": ["evaluate"]}])
     );
 }
 

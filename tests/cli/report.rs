@@ -4,21 +4,22 @@ use crate::gitrepo::{commit_all, init};
 use crate::support::Project;
 
 const PLOTS: &str = r#"{
+ "schema_version": 1,
  "roc": {"fpr": [0, 0.1, 0.3, 1], "tpr": [0, 0.5, 0.8, 1]},
  "pr": {"recall": [0, 0.5, 0.8, 1], "precision": [1, 0.8, 0.6, 0.3]},
- "calibration": {"predicted": [0.1, 0.5, 0.9], "observed": [0.05, 0.55, 0.93]},
- "gains": {"fraction": [0, 0.1, 0.5, 1], "gain": [0, 0.35, 0.88, 1]},
+ "calibration": {"mean_predicted": [0.1, 0.5, 0.9], "fraction_positive": [0.05, 0.55, 0.93]},
+ "gains": {"fraction_contacted": [0, 0.1, 0.5, 1], "fraction_churners": [0, 0.35, 0.88, 1]},
+ "lift": [{"decile": 1, "cumulative_lift": 3.5}, {"decile": 5, "cumulative_lift": 1.76}, {"decile": 10, "cumulative_lift": 1}],
  "confusion": {"tn": 700, "fp": 80, "fn": 60, "tp": 160},
- "importance": [{"feature": "tenure_days", "importance": 0.31}, {"feature": "frustration_index", "importance": 0.22}],
+ "feature_importance": [{"feature": "tenure_days", "importance": 0.31}, {"feature": "frustration_index", "importance": 0.22}],
  "baseline": {
    "roc": {"fpr": [0, 0.2, 1], "tpr": [0, 0.45, 1]},
    "confusion": {"tn": 680, "fp": 100, "fn": 75, "tp": 145},
-   "importance": [{"feature": "tenure_days", "importance": 0.2}]}
+   "feature_importance": [{"feature": "tenure_days", "importance": 0.2}]}
 }"#;
 
-/// A second plots file with only a ROC curve and a malformed PR section.
-const PARTIAL: &str =
-    r#"{"roc": {"fpr": [0, 1], "tpr": [0, 1]}, "pr": {"recall": [0, 1], "precision": [1]}}"#;
+/// A second plots file with only a ROC curve and a PR section whose lists do not line up.
+const PARTIAL: &str = r#"{"schema_version": 1, "roc": {"fpr": [0, 1], "tpr": [0, 1]}, "pr": {"recall": [0, 1], "precision": [1]}}"#;
 
 const VALIDATION: &str = r#"{"passed": false, "expectations": [
   {"name": "no_duplicate_ids", "observed": 0, "passed": true},

@@ -43,3 +43,37 @@ fn score_accepts_the_raw_telco_export_with_blanks_and_the_label_column() {
     let differing = clean.iter().zip(&raw).filter(|(a, b)| a != b).count();
     assert_eq!(differing, 0, "{differing} rows score differently from the raw export");
 }
+
+/// The report of a pipeline run against an earlier champion: every plot evaluate writes is
+/// drawn, each with the champion overlaid, and the page fits a 1280 px screen.
+#[test]
+fn the_report_draws_every_plot_of_the_telco_run_with_the_champion_overlaid() {
+    let p = telco();
+    p.ok(&["repro"]);
+    let params = p.read("params.yaml").replace("l2: 1.0", "l2: 3.0");
+    p.write("params.yaml", &params);
+    p.ok(&["repro"]);
+    let plots: serde_json::Value = serde_json::from_str(&p.read("reports/plots.json")).unwrap();
+    assert_eq!(plots["schema_version"], 1);
+    assert!(plots["baseline"]["roc"]["fpr"].is_array(), "evaluate wrote the champion's curves");
+
+    let r = p.ok(&["report"]);
+    assert!(!r.stderr().contains("not drawn"), "{}", r.all());
+    let html = p.read("reports/index.html");
+    for kind in ["roc", "pr", "calibration", "gains", "lift", "confusion", "importance"] {
+        let id = format!("<figure id=\"plot-reports-plots-{kind}\">");
+        let start = html.find(&id).unwrap_or_else(|| panic!("no {kind} plot"));
+        let figure = &html[start..start + html[start..].find("</figure>").unwrap()];
+        assert!(figure.contains("and the champion it was compared with"), "{kind}: {figure}");
+        assert!(
+            figure.contains(">\nchampion\n</text>") || figure.contains(">champion</text>"),
+            "{kind} legend"
+        );
+    }
+
+    let Some(browser) = crate::browser::Browser::start_sized(1280, 800) else { return };
+    browser.open(&format!("file://{}", p.path("reports/index.html").display()));
+    browser.find("#plot-reports-plots-roc");
+    let widths = browser.eval("return [document.documentElement.scrollWidth, window.innerWidth]");
+    assert!(widths[0].as_u64() <= widths[1].as_u64(), "the report scrolls sideways at 1280 px: {widths}");
+}

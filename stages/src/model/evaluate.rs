@@ -25,6 +25,7 @@ use crate::io::table::{self, column, write_table};
 use crate::io::values::{id_values, label_values, string_values};
 use crate::model::file::{load_model, Model};
 use crate::model::metrics::{self, AucDiff, Confusion, Economics};
+use crate::model::plots::{PlotData, PlotsFile, PLOTS_SCHEMA};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -147,7 +148,8 @@ pub(crate) fn card_json_path(card: &str) -> String {
 impl Kind for Evaluate {
     const NAME: &'static str = "evaluate";
     const PARAMS_SECTION: &'static str = "evaluation";
-    const CODE_VERSION: u32 = 1;
+    // 2: the plots file holds the champion's curves under `baseline`.
+    const CODE_VERSION: u32 = 2;
     type Settings = EvaluateSettings;
     type Params = EvaluateParams;
 
@@ -348,6 +350,7 @@ pub(crate) fn evaluate(
 
     // Comparison against the baseline champion.
     let mut baseline_p: Option<Vec<f64>> = None;
+    let mut baseline_model: Option<Model> = None;
     let comparison = match baseline {
         None => json!({
             "schema_version": 1,
@@ -394,6 +397,7 @@ pub(crate) fn evaluate(
                         "auc_roc_diff": diff,
                     });
                     baseline_p = Some(bp);
+                    baseline_model = Some(bmodel);
                     out
                 }
             }
@@ -455,7 +459,14 @@ pub(crate) fn evaluate(
     write_table(&paths.predictions, &mut pred_df)?;
 
     if let Some(plots) = &paths.plots {
-        json::write_json(plots, &plot_data(&model, &y, &p, &c, threshold, &fair_report))?;
+        let baseline = baseline_model.as_ref().zip(baseline_p.as_ref());
+        let file = PlotsFile {
+            schema_version: PLOTS_SCHEMA,
+            challenger: PlotData::of(&model, &y, &p, threshold),
+            baseline: baseline.map(|(bm, bp)| PlotData::of(bm, &y, bp, threshold)),
+            fairness: fair_report.clone(),
+        };
+        json::write_json(plots, &file)?;
     }
     if let Some(cmp) = &paths.comparison {
         json::write_json(cmp, &comparison)?;
@@ -489,45 +500,6 @@ pub(crate) fn evaluate(
         _ => summary.push_str("; no earlier champion to compare with"),
     }
     Ok(EvaluateSummary { summary })
-}
-
-fn plot_data(model: &Model, y: &[u8], p: &[f64], c: &Confusion, threshold: f64, fairness: &Value) -> Value {
-    let roc = metrics::thin(&metrics::roc_curve(y, p), 201);
-    let pr = metrics::thin(&metrics::pr_curve(y, p), 201);
-    let cal = metrics::calibration(y, p, 10);
-    let gains = metrics::gains_curve(y, p, 100);
-    let finite = |t: f64| if t.is_finite() { json!(t) } else { Value::Null };
-    let deciles: Vec<Value> = (1..=10)
-        .map(|d| json!({ "decile": d, "cumulative_lift": metrics::lift_at(y, p, d as f64 / 10.0) }))
-        .collect();
-    let importance: Vec<Value> =
-        model.top_features(30).into_iter().map(|(f, v)| json!({ "feature": f, "importance": v })).collect();
-    json!({
-        "schema_version": 1,
-        "roc": {
-            "fpr": roc.iter().map(|r| r.0).collect::<Vec<_>>(),
-            "tpr": roc.iter().map(|r| r.1).collect::<Vec<_>>(),
-            "threshold": roc.iter().map(|r| finite(r.2)).collect::<Vec<_>>(),
-        },
-        "pr": {
-            "recall": pr.iter().map(|r| r.0).collect::<Vec<_>>(),
-            "precision": pr.iter().map(|r| r.1).collect::<Vec<_>>(),
-            "threshold": pr.iter().map(|r| r.2).collect::<Vec<_>>(),
-        },
-        "calibration": {
-            "mean_predicted": cal.iter().map(|r| r.0).collect::<Vec<_>>(),
-            "fraction_positive": cal.iter().map(|r| r.1).collect::<Vec<_>>(),
-            "count": cal.iter().map(|r| r.2).collect::<Vec<_>>(),
-        },
-        "gains": {
-            "fraction_contacted": gains.iter().map(|r| r.0).collect::<Vec<_>>(),
-            "fraction_churners": gains.iter().map(|r| r.1).collect::<Vec<_>>(),
-        },
-        "lift": deciles,
-        "confusion": { "threshold": threshold, "tn": c.tn, "fp": c.fp, "fn": c.fn_, "tp": c.tp },
-        "feature_importance": importance,
-        "fairness": fairness,
-    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -23,6 +23,7 @@ pub(crate) mod logistic;
 pub(crate) mod lookup;
 pub(crate) mod metrics;
 pub(crate) mod online;
+pub(crate) mod plots;
 pub(crate) mod promote;
 pub(crate) mod sampling;
 pub(crate) mod score;
