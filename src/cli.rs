@@ -34,7 +34,8 @@ use std::process::ExitCode;
     about = "A content-hashed stage graph for customer-churn machine learning"
 )]
 struct Cli {
-    /// Run as if started in DIR (the project root).
+    /// Run as if started in DIR (the project root). Without it, the project is the nearest
+    /// folder from here up holding a pipeline.yaml (up to the git repository's root).
     #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
     project: Option<PathBuf>,
     #[command(subcommand)]
@@ -136,6 +137,8 @@ fn run(cli: Cli) -> Result<u8> {
         };
         return commands::init::run(&base, args);
     }
+    // Without -C, the project is found from a subfolder as git finds its repository; path
+    // arguments are then relative to the project root, as with -C.
     let root = match cli.project {
         Some(p) => p,
         None => std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?,
@@ -143,6 +146,7 @@ fn run(cli: Cli) -> Result<u8> {
     let root = root
         .canonicalize()
         .map_err(|e| Error::BadInput(format!("project folder {}: {e}", root.display())))?;
+    let root = crate::plan::project::find_root(&root);
     match cli.command {
         Command::Repro(args) => commands::repro::run(&root, &args),
         Command::Status(args) => commands::status::run(&root, &args),

@@ -3,6 +3,7 @@
 use crate::error::{did_you_mean, Error, Result};
 use crate::pipeline::graph::Graph;
 use crate::pipeline::resolve::Pipeline;
+use crate::pipeline::spec::PIPELINE_FILE;
 use crate::store::hashing::HashState;
 use crate::store::lockfile::LockFile;
 use crate::store::objects::Store;
@@ -18,6 +19,22 @@ pub struct Project {
     pub state: HashState,
     /// Champions and their history: the baseline that `evaluate` compares to.
     pub registry: Registry,
+}
+
+/// The project a command started in `start` works on: the nearest folder from `start` up that
+/// holds a pipeline.yaml, as git finds its repository from a subfolder. The search stops at
+/// the root of a git repository (the folder holding `.git`). `start` itself when no folder
+/// qualifies, so the command reports the missing pipeline.yaml there.
+pub fn find_root(start: &Path) -> PathBuf {
+    for dir in start.ancestors() {
+        if dir.join(PIPELINE_FILE).is_file() {
+            return dir.to_path_buf();
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    start.to_path_buf()
 }
 
 impl Project {

@@ -361,3 +361,32 @@ fn on_a_terminal_each_finished_stage_is_its_own_line_in_a_recording() {
         assert_eq!(line.matches(": done in").count(), 1, "{line:?}");
     }
 }
+
+/// From a subfolder, commands find the project as git finds its repository: the nearest
+/// folder up that holds a pipeline.yaml, not past the repository's root.
+#[test]
+fn commands_find_the_project_from_a_subfolder() {
+    let p = diamond();
+    p.ok(&["repro"]);
+    std::fs::create_dir_all(p.path("work/deeper")).unwrap();
+    let status = |dir: &str| {
+        let out = p.cmd(&["status", "--json"]).current_dir(p.path(dir)).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    let at_root = status(".");
+    assert_eq!(status("work"), at_root);
+    assert_eq!(status("work/deeper"), at_root);
+    // And it acts there: a change seen from the subfolder reruns the right stage.
+    p.write("params.yaml", &p.read("params.yaml").replace("factor: 3", "factor: 4"));
+    let out = p.cmd(&["repro"]).current_dir(p.path("work/deeper")).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(counts(&p), [1, 1, 2, 2]);
+
+    // A repository's root bounds the search: a folder with .git and no pipeline.yaml is
+    // not part of a project above it.
+    std::fs::create_dir_all(p.path("vendored/other/.git")).unwrap();
+    let out = p.cmd(&["status"]).current_dir(p.path("vendored/other")).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no pipeline.yaml"), "{:?}", out);
+}
