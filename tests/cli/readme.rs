@@ -1,16 +1,16 @@
-//! The README's "Month two" walk-through, run as written: its first `sh` block is read from
-//! README.md, each command is run in a project that `init` made and `repro` ran once (a git
-//! repository, as the root demo is), and each `# …` comment after a command must appear in
-//! that command's output, piece by piece between the `…`s (`# (…)` comments are prose).
+//! The README's tour and "Month two" walk-through, run as written: each `sh` block is read
+//! from README.md, each command is run in a project that `init` made and `repro` ran once (a
+//! git repository, as the root demo is), and each `# …` comment after a command must appear
+//! in that command's output, piece by piece between the `…`s (`# (…)` comments are prose).
 use crate::gitrepo;
 use crate::support::Project;
 
-/// The walk-through's commands with the output each promises.
-fn month_two_steps() -> Vec<(String, Vec<String>)> {
+/// The commands of the `nth` `sh` block after `heading`, with the output each promises.
+fn steps(heading: &str, nth: usize) -> Vec<(String, Vec<String>)> {
     let readme =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let section = readme.split("## Month two").nth(1).expect("README has a Month two section");
-    let block = section.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("an sh block");
+    let section = readme.split(heading).nth(1).unwrap_or_else(|| panic!("README has {heading}"));
+    let block = section.split("```sh\n").nth(nth).and_then(|b| b.split("```").next()).expect("an sh block");
     let mut steps: Vec<(String, Vec<String>)> = Vec::new();
     let mut continued = false;
     for line in block.lines() {
@@ -34,37 +34,98 @@ fn month_two_steps() -> Vec<(String, Vec<String>)> {
     steps
 }
 
-#[test]
-fn the_readme_month_two_walkthrough_runs_as_written() {
-    let steps = month_two_steps();
-    assert!(steps.len() >= 5, "{steps:?}");
+/// A new project as the quickstart leaves it: `init`, one `repro`, committed.
+fn first_run() -> Project {
     let demo = Project::new();
     demo.ok(&["init", "."]);
     assert!(demo.exists(".git"), "init made the git repository");
     demo.ok(&["repro"]);
     gitrepo::commit_all(&demo, "month one");
+    demo
+}
+
+/// Runs one README step in `demo`, asserts it succeeded and printed what the README promises,
+/// and returns its output. Shell lines run with this build's churnflow first on the PATH.
+fn run_step(demo: &Project, command: &str, promised: &[String]) -> String {
+    let output = if let Some(args) = command.strip_prefix("churnflow ") {
+        let args = shell_words(args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        demo.ok(&args).all()
+    } else {
+        let bin = assert_cmd::cargo::cargo_bin("churnflow");
+        let path =
+            format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(demo.root())
+            .env("PATH", path)
+            .env("CI", "1")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {out:?}");
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    for piece in promised {
+        assert!(output.contains(piece.as_str()), "`{command}` should print {piece:?}:\n{output}");
+    }
+    output
+}
+
+#[test]
+fn the_readme_tour_runs_as_written() {
+    let steps = steps("## Quickstart", 2);
+    assert!(steps.len() >= 10, "{steps:?}");
+    assert!(steps.iter().all(|(c, p)| !p.is_empty() || c.starts_with("sed")), "every step promises output");
+    let demo = first_run();
+    let champion = || demo.ok(&["models", "show", "champion", "--json"]).json()["model"].clone();
+    let first_champion = champion();
+    for (command, promised) in &steps {
+        let output = run_step(&demo, command, promised);
+        // What each step leaves behind, beyond what it prints.
+        match command.as_str() {
+            c if c.starts_with("sed") => assert!(demo.read("params.yaml").contains("l2: 0.3")),
+            "churnflow repro" => assert_ne!(champion(), first_champion, "the retuned model was promoted"),
+            "churnflow report" => {
+                assert!(demo.read("reports/index.html").contains("<figure id=\"plot-reports-plots-roc\">"))
+            }
+            c if c.starts_with("churnflow score") => {
+                assert_eq!(demo.read("scores.csv").lines().count(), 2001)
+            }
+            c if c.starts_with("git checkout") => {
+                assert!(!output.contains("train: running"), "train was restored, not rerun: {output}");
+                assert_eq!(champion(), first_champion, "the first model is champion again");
+            }
+            _ => {}
+        }
+    }
+    // The tour leaves nothing untracked that .gitignore does not cover, but the new model in
+    // the registry (which is committed, as the README's table of files says).
+    let status = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(demo.root())
+        .output()
+        .unwrap();
+    let untracked: Vec<String> = String::from_utf8_lossy(&status.stdout)
+        .lines()
+        .filter(|l| l.starts_with("??") && !l.starts_with("?? registry/models/"))
+        .map(str::to_string)
+        .collect();
+    assert!(untracked.is_empty(), "untracked after the tour: {untracked:?}");
+}
+
+#[test]
+fn the_readme_month_two_walkthrough_runs_as_written() {
+    let steps = steps("## Month two", 1);
+    assert!(steps.len() >= 5, "{steps:?}");
+    let demo = first_run();
     for (command, promised) in steps {
         if command.starts_with("xdg-open") {
             assert!(demo.exists("reports/drift.html"));
             continue;
         }
-        let output = if let Some(args) = command.strip_prefix("churnflow ") {
-            let args = shell_words(args);
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            demo.ok(&args).all()
-        } else {
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(&command)
-                .current_dir(demo.root())
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{command}: {out:?}");
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        for piece in promised {
-            assert!(output.contains(&piece), "`{command}` should print {piece:?}:\n{output}");
-        }
+        run_step(&demo, &command, &promised);
     }
 }
 
