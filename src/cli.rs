@@ -38,6 +38,12 @@ struct Cli {
     /// folder from here up holding a pipeline.yaml (up to the git repository's root).
     #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
     project: Option<PathBuf>,
+    /// Say more on stderr: what each stage runs and where its log is.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    verbose: bool,
+    /// Say less on stderr: only warnings and failures (results on stdout are unchanged).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -125,6 +131,12 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8> {
+    use crate::exec::progress::{set_verbosity, Verbosity};
+    set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    });
     if let Command::Completions { shell } = &cli.command {
         use clap::CommandFactory;
         clap_complete::generate(*shell, &mut Cli::command(), "churnflow", &mut std::io::stdout());

@@ -58,7 +58,7 @@ pub fn run(root: &Path, args: &CheckoutArgs) -> Result<u8> {
             }
             match project.store.restore(record, &dest) {
                 Ok(()) => {
-                    eprintln!("{}: restored {}", stage.name, out.path);
+                    crate::exec::progress::info(&format!("{}: restored {}", stage.name, out.path));
                     restored += 1;
                 }
                 Err(e) => problems.push(format!(
@@ -69,7 +69,7 @@ pub fn run(root: &Path, args: &CheckoutArgs) -> Result<u8> {
         }
     }
     let _ = project.state.save();
-    eprintln!("{restored} out(s) restored");
+    crate::exec::progress::info(&format!("{restored} out(s) restored"));
     if problems.is_empty() {
         Ok(0)
     } else {

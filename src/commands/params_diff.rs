@@ -38,7 +38,10 @@ pub fn run(root: &Path, command: ParamsCommand) -> Result<u8> {
     let new = Side::load(root, new_rev, false)?;
     for side in [&old, &new] {
         if side.pipeline.is_none() {
-            eprintln!("note: {} has no pipeline.yaml, so it declares no params", side.rev.label());
+            crate::exec::progress::info(&format!(
+                "note: {} has no pipeline.yaml, so it declares no params",
+                side.rev.label()
+            ));
         }
     }
     let rows = rows(&old, &new, args.all);

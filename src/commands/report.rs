@@ -33,7 +33,7 @@ pub fn run(root: &Path, args: &ReportArgs) -> Result<u8> {
     crate::store::atomic::write(&dest, report.html.as_bytes(), false)
         .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
     for n in &report.notes {
-        eprintln!("note: {n}");
+        crate::exec::progress::info(&format!("note: {n}"));
     }
     println!("wrote {} ({} plot(s))", out.display(), report.plots_drawn);
     Ok(0)

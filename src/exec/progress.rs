@@ -1,64 +1,154 @@
-//! What `repro` tells the user while it works.
+//! What churnflow tells the user while it works, and how much (`-q`, `-v`).
 //!
-//! On a terminal: a spinner per running stage (indicatif), finished stages printed above.
-//! Otherwise (CI, pipes, `NO_COLOR`, `CI` set): plain lines, one per event, on stderr.
+//! On a terminal: a spinner per running stage (indicatif) with its place in the run
+//! (`[3/8] train: running`), finished stages printed above. Otherwise (CI, pipes,
+//! `NO_COLOR`, `CI` set): plain lines, one per event, on stderr.
+//!
+//! `-q` keeps only warnings and failures; `-v` adds what each stage runs and where its log
+//! is. Results on stdout are the same at every level.
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// How much churnflow says on stderr besides its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Warnings and failures only (`-q`).
+    Quiet = 0,
+    Normal = 1,
+    /// Also each stage's command and log file (`-v`).
+    Verbose = 2,
+}
+
+static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
+
+/// Set once by the CLI from `-q` / `-v`.
+pub fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, Ordering::Relaxed);
+}
+
+pub fn verbosity() -> Verbosity {
+    match VERBOSITY.load(Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    }
+}
+
+/// An informational line on stderr (a note, a count), left out with `-q`.
+pub fn info(text: &str) {
+    if verbosity() >= Verbosity::Normal {
+        say(text);
+    }
+}
+
+/// A line on stderr. A closed stderr (`churnflow repro 2>&1 | head`) is not an error worth
+/// stopping the work for — `eprintln!` would panic, in a stage's worker thread at that.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
 pub struct Progress {
     bars: Option<(MultiProgress, Mutex<HashMap<String, ProgressBar>>)>,
+    /// Stages the run acts on, and how many have started (for `[k/n]`).
+    total: AtomicUsize,
+    started: AtomicUsize,
 }
 
 impl Progress {
-    /// Bars only on a terminal, and not when `NO_COLOR` or `CI` is set.
+    /// Bars only on a terminal, and not when `NO_COLOR` or `CI` is set, or with `-q`.
     pub fn new(quiet_bars: bool) -> Progress {
         let tty = std::io::stderr().is_terminal()
             && std::env::var_os("NO_COLOR").is_none()
             && std::env::var_os("CI").is_none();
-        let bars = (tty && !quiet_bars).then(|| (MultiProgress::new(), Mutex::new(HashMap::new())));
-        Progress { bars }
+        let shown = !quiet_bars && verbosity() >= Verbosity::Normal;
+        let bars = (tty && shown).then(|| (MultiProgress::new(), Mutex::new(HashMap::new())));
+        Progress { bars, total: AtomicUsize::new(0), started: AtomicUsize::new(0) }
     }
 
-    /// A line that stays (a finished stage, a warning). With bars, they are cleared, the
-    /// line is printed with a real newline, and they are drawn again below it (indicatif's
-    /// own `println` pads to the terminal width instead of ending the line, which turns a
-    /// terminal recording into one long line).
-    pub fn line(&self, text: &str) {
+    /// The number of stages this run acts on.
+    pub fn set_total(&self, n: usize) {
+        self.total.store(n, Ordering::Relaxed);
+    }
+
+    fn print(&self, text: &str) {
+        // With bars, they are cleared, the line is printed with a real newline, and they are
+        // drawn again below it (indicatif's own `println` pads to the terminal width instead
+        // of ending the line, which turns a terminal recording into one long line).
         match &self.bars {
-            Some((mp, _)) => mp.suspend(|| eprintln!("{text}")),
-            None => eprintln!("{text}"),
+            Some((mp, _)) => mp.suspend(|| say(text)),
+            None => say(text),
+        }
+    }
+
+    /// A line that stays (a finished stage, a decision); left out with `-q`.
+    pub fn line(&self, text: &str) {
+        if verbosity() >= Verbosity::Normal {
+            self.print(text);
+        }
+    }
+
+    /// A warning or a failure: shown at every level.
+    pub fn warn(&self, text: &str) {
+        self.print(text);
+    }
+
+    /// Detail for `-v` only.
+    pub fn detail(&self, text: &str) {
+        if verbosity() >= Verbosity::Verbose {
+            self.print(text);
         }
     }
 
     /// A stage started doing `what` ("running", "restoring").
     pub fn start(&self, stage: &str, what: &str) {
+        let k = self.started.fetch_add(1, Ordering::Relaxed) + 1;
+        let n = self.total.load(Ordering::Relaxed).max(k);
         match &self.bars {
             Some((mp, map)) => {
                 let bar = mp.add(ProgressBar::new_spinner());
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    ProgressStyle::with_template("{spinner} {prefix}{msg} [{elapsed}]")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
+                bar.set_prefix(format!("[{k}/{n}] "));
                 bar.set_message(format!("{stage}: {what}"));
                 bar.enable_steady_tick(Duration::from_millis(120));
                 if let Ok(mut m) = map.lock() {
                     m.insert(stage.to_string(), bar);
                 }
             }
-            None => eprintln!("{stage}: {what}"),
+            None => self.line(&format!("{stage}: {what}")),
         }
+    }
+
+    /// A stage that was up to date or restored without work still counts towards `[k/n]`.
+    pub fn skipped(&self, text: &str) {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        self.line(text);
     }
 
     /// A stage finished (however it ended): its spinner goes, the line stays.
     pub fn finish(&self, stage: &str, text: &str) {
+        self.clear(stage);
+        self.line(text);
+    }
+
+    /// A stage failed: its spinner goes, the line stays at every level.
+    pub fn finish_failed(&self, stage: &str, text: &str) {
+        self.clear(stage);
+        self.warn(text);
+    }
+
+    fn clear(&self, stage: &str) {
         if let Some((_, map)) = &self.bars {
             if let Some(bar) = map.lock().ok().and_then(|mut m| m.remove(stage)) {
                 bar.finish_and_clear();
             }
         }
-        self.line(text);
     }
 }

@@ -95,6 +95,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
     let mut stop = false;
     let mut interrupted = false;
     let jobs = opts.jobs.max(1);
+    progress.set_total(selected.iter().filter(|&&x| x).count());
 
     std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::channel::<(usize, StageOutcome)>();
@@ -106,7 +107,12 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                 let lock_entry = lock.stages.get(&project.pipeline.stages[i].name).cloned();
                 let force = opts.force;
                 scope.spawn(move || {
-                    let outcome = run_stage(project, i, lock_entry.as_ref(), force, progress);
+                    // A bug that panics in one stage's worker fails that stage; the run goes
+                    // on to record the others instead of waiting for an answer forever.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run_stage(project, i, lock_entry.as_ref(), force, progress)
+                    }))
+                    .unwrap_or(StageOutcome::Failed);
                     let _ = tx.send((i, outcome));
                 });
                 running += 1;
@@ -136,7 +142,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                             Ok(msg) => progress.line(&format!("{name}: {msg}")),
                             Err(e) => {
                                 // Nothing recorded: the next repro re-evaluates and decides again.
-                                progress.line(&format!("{name}: FAILED to update the registry: {e}"));
+                                progress.warn(&format!("{name}: FAILED to update the registry: {e}"));
                                 summary.failed.push(name.clone());
                                 block_downstream(project, i, &selected, &mut blocked);
                                 stop |= !opts.keep_going;
@@ -176,7 +182,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
     })?;
 
     if let Err(e) = project.state.save() {
-        progress.line(&format!("warning: could not save the hash cache: {e}"));
+        progress.warn(&format!("warning: could not save the hash cache: {e}"));
     }
     let done: Vec<&String> = summary
         .ran
@@ -286,14 +292,14 @@ fn run_stage(
         Err(e) => return fail(progress, name, StageError::Hash(e)),
     };
     if a.is_fresh() {
-        progress.line(&format!("{name}: up to date"));
+        progress.skipped(&format!("{name}: up to date"));
         return StageOutcome::UpToDate;
     }
     if stage.frozen {
         if let Some(lock) = lock {
             return match restore_frozen(project, stage, lock, progress) {
                 Ok(()) => {
-                    progress.line(&format!("{}: frozen, outs restored", stage.name));
+                    progress.skipped(&format!("{}: frozen, outs restored", stage.name));
                     StageOutcome::Restored(lock.clone())
                 }
                 Err(e) => fail(progress, name, e),
@@ -312,7 +318,7 @@ fn run_stage(
                         .finish(name, &format!("{name}: restored from the store (run {})", short_hash(&fp)));
                     return StageOutcome::Restored(lock_entry(stage, &a, fp, run.outs));
                 }
-                Err(e) => progress.line(&format!("warning: {name}: {e}; running it instead")),
+                Err(e) => progress.warn(&format!("warning: {name}: {e}; running it instead")),
             }
         }
     }
@@ -329,7 +335,7 @@ fn run_stage(
             StageOutcome::Ran(lock_entry(stage, &a, fp, outs))
         }
         Err(StageError::Interrupted) => {
-            progress.finish(name, &format!("{name}: interrupted"));
+            progress.finish_failed(name, &format!("{name}: interrupted"));
             StageOutcome::Interrupted
         }
         Err(e) => fail(progress, name, e),
@@ -337,7 +343,7 @@ fn run_stage(
 }
 
 fn fail(progress: &Progress, name: &str, e: StageError) -> StageOutcome {
-    progress.finish(name, &format!("{name}: FAILED: {e}"));
+    progress.finish_failed(name, &format!("{name}: FAILED: {e}"));
     StageOutcome::Failed
 }
 
@@ -377,7 +383,7 @@ fn save_hand_edit(
     let known = lock.and_then(|l| l.outs.get(out)).map(|r| r.hash.as_str());
     let saved = project.store.save_hand_edit(&project.state, &project.root.join(out), known);
     if let Some(warning) = saved.warning(&stage.name, out) {
-        progress.line(&warning);
+        progress.warn(&warning);
     }
 }
 
@@ -457,6 +463,11 @@ fn execute(
         }
     }
     let log_path = project.store.log_path(&stage.name);
+    let what = match &stage.action {
+        StageAction::Cmd(cmds) => cmds.join(" && "),
+        StageAction::Builtin { kind, .. } => format!("built-in kind {kind}"),
+    };
+    progress.detail(&format!("{}: runs {what}; log {}", stage.name, log_path.display()));
     let log = std::fs::create_dir_all(log_path.parent().unwrap_or(root))
         .and_then(|_| std::fs::File::create(&log_path))
         .map_err(|source| StageError::CreateLog { path: log_path.clone(), source })?;

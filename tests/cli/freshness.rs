@@ -355,6 +355,7 @@ fn on_a_terminal_each_finished_stage_is_its_own_line_in_a_recording() {
     assert!(status.success());
     let text = String::from_utf8_lossy(&std::fs::read(&recording).unwrap()).into_owned();
     assert!(text.contains('\u{2801}') || text.contains("[0s]"), "bars were drawn: {text:?}");
+    assert!(text.contains("/4] "), "each bar gives its stage's place in the run ([k/4]): {text:?}");
     let finished: Vec<&str> = text.lines().filter(|l| l.contains(": done in")).collect();
     assert_eq!(finished.len(), 4, "one line per finished stage: {text:?}");
     for line in finished {
@@ -389,4 +390,47 @@ fn commands_find_the_project_from_a_subfolder() {
     let out = p.cmd(&["status"]).current_dir(p.path("vendored/other")).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no pipeline.yaml"), "{:?}", out);
+}
+
+/// `-q` keeps stderr to warnings and failures, `-v` adds each stage's command and log.
+#[test]
+fn quiet_and_verbose_set_how_much_repro_says() {
+    let p = diamond();
+    let quiet = p.ok(&["repro", "-q"]);
+    assert_eq!(quiet.stderr(), "", "a quiet successful run says nothing");
+    assert_eq!(counts(&p), [1, 1, 1, 1]);
+
+    p.write("params.yaml", &p.read("params.yaml").replace("factor: 3", "factor: 5"));
+    let verbose = p.ok(&["repro", "--verbose"]).stderr();
+    assert!(verbose.contains("right: runs mkdir -p counts && echo x >> counts/right"), "{verbose}");
+    assert!(verbose.contains("right: runs") && verbose.contains("artifacts/logs/right.log"), "{verbose}");
+    assert!(verbose.contains("right: done in"), "{verbose}");
+
+    // A failure is said even with -q.
+    p.write("pipeline.yaml", &p.read("pipeline.yaml").replace("cat work/left.txt", "cat work/missing.txt"));
+    p.write("params.yaml", &p.read("params.yaml").replace("factor: 2", "factor: 7"));
+    let failed = p.run(&["repro", "-q"]);
+    assert_eq!(failed.code(), 1);
+    assert!(failed.stderr().contains("join: FAILED"), "{}", failed.all());
+    assert!(!failed.stderr().contains("left: done"), "{}", failed.all());
+    assert_eq!(p.run(&["repro", "-q", "-v"]).code(), 2, "-q and -v together are a usage error");
+}
+
+/// A reader that stops early (`churnflow repro 2>&1 | head -1`) does not stop the run, and
+/// the run does not hang.
+#[test]
+fn a_closed_stderr_does_not_stop_or_hang_the_run() {
+    let p = diamond();
+    let bin = assert_cmd::cargo::cargo_bin("churnflow");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("timeout 60 {} repro -v 2>&1 | head -c 1 >/dev/null", bin.display()))
+        .current_dir(p.root())
+        .env("CI", "1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The pipeline waited for churnflow: the run finished, every stage ran and was recorded.
+    assert_eq!(p.ok(&["status", "--json"]).json()["clean"], true);
+    assert_eq!(counts(&p), [1, 1, 1, 1]);
 }
