@@ -88,7 +88,7 @@ fn the_readme_tour_runs_as_written() {
             c if c.starts_with("sed") => assert!(demo.read("params.yaml").contains("l2: 0.3")),
             "churnflow repro" => assert_ne!(champion(), first_champion, "the retuned model was promoted"),
             "churnflow report" => {
-                assert!(demo.read("reports/index.html").contains("<figure id=\"plot-reports-plots-roc\">"))
+                crate::report::assert_the_report_draws_every_plot_with_the_champion_and_fits_1280px(&demo)
             }
             c if c.starts_with("churnflow score") => {
                 assert_eq!(demo.read("scores.csv").lines().count(), 2001)

@@ -192,3 +192,22 @@ fn section<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     let j = rest.find(end).map(|j| j + end.len()).unwrap_or(rest.len());
     &rest[..j]
 }
+
+/// Runs `report` in a project whose evaluate compared with a champion, and checks the page:
+/// every plot drawn, each with the champion overlaid, and no sideways scroll at 1280 px in
+/// headless chromium (when the browser tests run).
+pub fn assert_the_report_draws_every_plot_with_the_champion_and_fits_1280px(p: &Project) {
+    let r = p.ok(&["report"]);
+    assert!(!r.stderr().contains("not drawn"), "{}", r.all());
+    let html = p.read("reports/index.html");
+    for kind in ["roc", "pr", "calibration", "gains", "lift", "confusion", "importance"] {
+        let figure = section(&html, &format!("<figure id=\"plot-reports-plots-{kind}\">"), "</figure>");
+        assert!(figure.contains("and the champion it was compared with"), "{kind}: {figure}");
+        assert!(has_text(figure, "champion"), "{kind}: the champion is in the legend");
+    }
+    let Some(browser) = crate::browser::Browser::start_sized(1280, 800) else { return };
+    browser.open(&format!("file://{}", p.path("reports/index.html").display()));
+    browser.find("#plot-reports-plots-roc");
+    let widths = browser.eval("return [document.documentElement.scrollWidth, window.innerWidth]");
+    assert!(widths[0].as_u64() <= widths[1].as_u64(), "the report scrolls sideways at 1280 px: {widths}");
+}

@@ -57,23 +57,5 @@ fn the_report_draws_every_plot_of_the_telco_run_with_the_champion_overlaid() {
     assert_eq!(plots["schema_version"], 1);
     assert!(plots["baseline"]["roc"]["fpr"].is_array(), "evaluate wrote the champion's curves");
 
-    let r = p.ok(&["report"]);
-    assert!(!r.stderr().contains("not drawn"), "{}", r.all());
-    let html = p.read("reports/index.html");
-    for kind in ["roc", "pr", "calibration", "gains", "lift", "confusion", "importance"] {
-        let id = format!("<figure id=\"plot-reports-plots-{kind}\">");
-        let start = html.find(&id).unwrap_or_else(|| panic!("no {kind} plot"));
-        let figure = &html[start..start + html[start..].find("</figure>").unwrap()];
-        assert!(figure.contains("and the champion it was compared with"), "{kind}: {figure}");
-        assert!(
-            figure.contains(">\nchampion\n</text>") || figure.contains(">champion</text>"),
-            "{kind} legend"
-        );
-    }
-
-    let Some(browser) = crate::browser::Browser::start_sized(1280, 800) else { return };
-    browser.open(&format!("file://{}", p.path("reports/index.html").display()));
-    browser.find("#plot-reports-plots-roc");
-    let widths = browser.eval("return [document.documentElement.scrollWidth, window.innerWidth]");
-    assert!(widths[0].as_u64() <= widths[1].as_u64(), "the report scrolls sideways at 1280 px: {widths}");
+    crate::report::assert_the_report_draws_every_plot_with_the_champion_and_fits_1280px(&p);
 }
