@@ -40,8 +40,10 @@ pub fn run(root: &Path, args: &ScoreArgs) -> Result<u8> {
     let m = churnflow_stages::load_model(&model_path).map_err(|e| Error::BadInput(e.to_string()))?;
     let opts = ScoreOptions { threshold: threshold.or(promoted_threshold) };
     let started = std::time::Instant::now();
-    let s = churnflow_stages::score_with(&m, &input, &output, &opts)
+    let meter = crate::exec::progress::Meter::new("scoring");
+    let s = churnflow_stages::score_watched(&m, &input, &output, &opts, &|p| meter.update(p))
         .map_err(|e| Error::BadInput(e.to_string()))?;
+    drop(meter);
     let secs = started.elapsed().as_secs_f64();
     if as_json {
         crate::commands::print_json(&json!({

@@ -4,11 +4,16 @@
 //! (`[3/8] train: running`), finished stages printed above. Otherwise (CI, pipes,
 //! `NO_COLOR`, `CI` set): plain lines, one per event, on stderr.
 //!
+//! A stage that counts its work ([`churnflow_stages::Reporter`]: ingest in bytes, features in
+//! event rows) turns its spinner into a bar with rate and ETA; so does `score` ([`Meter`]).
+//!
 //! `-q` keeps only warnings and failures; `-v` adds what each stage runs and where its log
 //! is. Results on stdout are the same at every level.
+use churnflow_stages::{ProgressSnapshot, ProgressUnit};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -52,6 +57,68 @@ fn say(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
+/// Whether bars may be drawn: stderr is a terminal, neither `NO_COLOR` nor `CI` is set, and
+/// not `-q`.
+fn bars_wanted() -> bool {
+    std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var_os("CI").is_none()
+        && verbosity() >= Verbosity::Normal
+}
+
+/// Turns `bar` into a bar of `s`'s unit (first call) and moves it to `s`.
+fn show(bar: &ProgressBar, s: ProgressSnapshot) {
+    if bar.length() != Some(s.total) {
+        let counts = match s.unit {
+            ProgressUnit::Bytes => "{bytes}/{total_bytes} ({binary_bytes_per_sec}, ETA {eta})",
+            ProgressUnit::Rows => "{human_pos}/{human_len} rows ({rows_per_sec}, ETA {eta})",
+        };
+        let template = format!("{{spinner}} {{prefix}}{{msg}} {{bar:25}} {counts} [{{elapsed}}]");
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            // indicatif's own {per_sec} prints four decimals: whole rows read better.
+            bar.set_style(style.with_key(
+                "rows_per_sec",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}/s", indicatif::HumanCount(state.per_sec() as u64));
+                },
+            ));
+        }
+        bar.set_length(s.total);
+    }
+    bar.set_position(s.done);
+}
+
+/// A bar for work done in-process (`score`): drawn only where [`Progress`] would draw one.
+pub struct Meter {
+    bar: Option<ProgressBar>,
+}
+
+impl Meter {
+    pub fn new(what: &str) -> Meter {
+        let bar = bars_wanted().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_message(what.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Meter { bar }
+    }
+
+    pub fn update(&self, s: ProgressSnapshot) {
+        if let Some(bar) = &self.bar {
+            show(bar, s);
+        }
+    }
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 pub struct Progress {
     bars: Option<(MultiProgress, Mutex<HashMap<String, ProgressBar>>)>,
     /// Stages the run acts on, and how many have started (for `[k/n]`).
@@ -62,11 +129,7 @@ pub struct Progress {
 impl Progress {
     /// Bars only on a terminal, and not when `NO_COLOR` or `CI` is set, or with `-q`.
     pub fn new(quiet_bars: bool) -> Progress {
-        let tty = std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none()
-            && std::env::var_os("CI").is_none();
-        let shown = !quiet_bars && verbosity() >= Verbosity::Normal;
-        let bars = (tty && shown).then(|| (MultiProgress::new(), Mutex::new(HashMap::new())));
+        let bars = (!quiet_bars && bars_wanted()).then(|| (MultiProgress::new(), Mutex::new(HashMap::new())));
         Progress { bars, total: AtomicUsize::new(0), started: AtomicUsize::new(0) }
     }
 
@@ -124,6 +187,21 @@ impl Progress {
             }
             None => self.line(&format!("{stage}: {what}")),
         }
+    }
+
+    /// Follows the progress file a running stage writes (see [`churnflow_stages::Reporter`])
+    /// until the stage's bar is finished. Nothing without bars.
+    pub fn watch(&self, stage: &str, file: PathBuf) {
+        let Some((_, map)) = &self.bars else { return };
+        let Some(bar) = map.lock().ok().and_then(|m| m.get(stage).cloned()) else { return };
+        std::thread::spawn(move || {
+            while !bar.is_finished() {
+                if let Some(s) = churnflow_stages::read_progress(&file) {
+                    show(&bar, s);
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
     }
 
     /// A stage that was up to date or restored without work still counts towards `[k/n]`.

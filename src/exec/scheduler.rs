@@ -490,12 +490,19 @@ fn execute(
                 baseline_model,
                 baseline_training_data,
             };
-            let call = CallFile::write(&project.store.dir().join("tmp"), kind, invocation)
-                .map_err(StageError::WriteCall)?;
+            let tmp = project.store.dir().join("tmp");
+            let call = CallFile::write(&tmp, kind, invocation).map_err(StageError::WriteCall)?;
             let exe = std::env::current_exe().map_err(StageError::FindSelf)?;
+            // What the stage has done so far, for its bar (see churnflow_stages::Reporter).
+            let meter = tmp.join(format!("{}.progress", call.stem()));
+            let mut command = call.command(&exe, root);
+            command.env(churnflow_stages::PROGRESS_ENV, &meter);
+            progress.watch(&stage.name, meter.clone());
             // The call file lives until the command below has run.
-            run_commands(vec![call.command(&exe, root)], &stage.name, &log, &log_path)?;
+            let ran = run_commands(vec![command], &stage.name, &log, &log_path);
+            let _ = std::fs::remove_file(&meter);
             drop(call);
+            ran?;
             Ok(stage_call::read_summary(&log_path))
         }
     }

@@ -45,6 +45,11 @@ impl CallFile {
         Ok(CallFile(f))
     }
 
+    /// The call file's name without extension: unique among the calls in its folder.
+    pub(crate) fn stem(&self) -> String {
+        self.0.path().file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
     /// The command that runs this call: this very binary with [`SUBCOMMAND`].
     pub(crate) fn command(&self, exe: &Path, root: &Path) -> Command {
         let mut c = Command::new(exe);

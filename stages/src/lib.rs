@@ -21,6 +21,7 @@
 //!   imports `model`;
 //! * `model/` — split, train, evaluate, promote, score, the model file, the encoded matrix
 //!   and the estimators (which import only the encoded matrix);
+//! * `progress.rs` — how far a running stage has got, for the engine's bars;
 //! * `drift/` — data drift between two tables or a prediction log, Evidently's statistics;
 //!   reads through `io`, uses only the metrics and the model file of `model`, and `model` never imports it.
 //!
@@ -34,6 +35,7 @@ mod data;
 mod drift;
 mod io;
 mod model;
+mod progress;
 
 pub use contract::{
     BaselineUse, Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary,
@@ -55,7 +57,10 @@ pub use model::plots::{
     Calibration, ConfusionAt, Gains, Importance, LiftPoint, PlotData, PlotsFile, Pr, Roc, PLOTS_SCHEMA,
 };
 pub use model::promote::Decision;
-pub use model::score::{score, score_with, ScoreOptions, ScoreSummary};
+pub use model::score::{score, score_watched, score_with, ScoreOptions, ScoreSummary};
+pub use progress::{
+    read as read_progress, Reporter, Snapshot as ProgressSnapshot, Unit as ProgressUnit, PROGRESS_ENV,
+};
 
 /// The path `churnflow_stages::table::parse_date` the engine's `generate` command uses.
 pub mod table {

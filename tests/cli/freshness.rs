@@ -434,3 +434,41 @@ fn a_closed_stderr_does_not_stop_or_hang_the_run() {
     assert_eq!(p.ok(&["status", "--json"]).json()["clean"], true);
     assert_eq!(counts(&p), [1, 1, 1, 1]);
 }
+
+/// On a terminal, the stages that count their work draw it: ingest in bytes of the raw
+/// files, features in event rows, each with a rate and an ETA.
+#[test]
+fn on_a_terminal_ingest_and_features_show_work_done_with_rate_and_eta() {
+    let p = Project::new();
+    p.ok(&["init", "."]);
+    p.ok(&["generate", "--customers", "10000", "--seed", "5", "--out", "data/raw"]);
+    let recording = p.path("recording.txt");
+    let bin = assert_cmd::cargo::cargo_bin("churnflow");
+    let status = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &format!("{} repro features", bin.display())])
+        .arg(&recording)
+        .current_dir(p.root())
+        .env_remove("CI")
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .env("COLUMNS", "200")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("script (util-linux) runs");
+    assert!(status.success());
+    let text = String::from_utf8_lossy(&std::fs::read(&recording).unwrap()).into_owned();
+    let total_bytes: u64 = ["customers", "transactions", "cdr", "support_tickets"]
+        .iter()
+        .map(|t| std::fs::metadata(p.path(&format!("data/raw/{t}.csv"))).unwrap().len())
+        .sum();
+    let ingest = text.split(['\r', '\n']).find(|l| l.contains("ingest: running") && l.contains("ETA"));
+    let ingest = ingest.unwrap_or_else(|| panic!("no ingest bar: {text:?}"));
+    let mib = format!("/{:.2} MiB", total_bytes as f64 / 1048576.0);
+    assert!(ingest.contains(&mib) && ingest.contains("/s, ETA"), "{ingest:?} should count {mib}");
+    let features =
+        text.split(['\r', '\n']).find(|l| l.contains("features: running") && l.contains(" rows ("));
+    assert!(features.is_some_and(|l| l.contains("/s, ETA")), "no features bar: {text:?}");
+    // The progress files are gone with their stages.
+    let tmp = std::fs::read_dir(p.path("artifacts/tmp")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(tmp, 0, "files left in artifacts/tmp");
+}

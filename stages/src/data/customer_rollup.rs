@@ -23,6 +23,7 @@
 //! are counted by one polars group-by over the whole window ([`distinct_contacts`]).
 
 use crate::data::table_ingest::CUSTOMER_ROW;
+use crate::progress::Reporter;
 use polars::prelude::*;
 use polars_core::series::IsSorted;
 use std::collections::HashSet;
@@ -79,9 +80,10 @@ const ROWS_PER_SCAN: u64 = 1 << 24;
 /// reduced, and the output is the same on every machine, whatever its number of cores.
 const ROWS_PER_BATCH: usize = 1 << 17;
 
-/// Reduces every batch of `lf` into `rollup`, in file order.
-pub(crate) fn fold_table<R: Rollup>(lf: LazyFrame, rollup: R) -> PolarsResult<R> {
-    fold_in_parts(lf, rollup, ROWS_PER_SCAN, ROWS_PER_BATCH)
+/// Reduces every batch of `lf` into `rollup`, in file order; `progress` counts the table's
+/// rows as each scan ends.
+pub(crate) fn fold_table<R: Rollup>(lf: LazyFrame, rollup: R, progress: &Reporter<'_>) -> PolarsResult<R> {
+    fold_in_parts(lf, rollup, ROWS_PER_SCAN, ROWS_PER_BATCH, progress)
 }
 
 /// Batches of any size in, batches of exactly `size` rows (the last one of a scan
@@ -130,6 +132,7 @@ fn fold_in_parts<R: Rollup>(
     rollup: R,
     rows_per_scan: u64,
     rows_per_batch: usize,
+    progress: &Reporter<'_>,
 ) -> PolarsResult<R> {
     let mut columns = rollup.inputs();
     columns.push(col(CUSTOMER_ROW));
@@ -154,6 +157,7 @@ fn fold_in_parts<R: Rollup>(
                 None,
             )?;
         plan.collect_with_engine(Engine::Streaming)?;
+        progress.add(rows_per_scan.min(rows - offset));
         if !step(&shared, Rebatch::flush) {
             break;
         }
@@ -709,10 +713,14 @@ mod tests {
         let scan = || LazyFrame::scan_parquet(path.to_str().unwrap().into(), Default::default()).unwrap();
         let customers = rows / 7 + 1;
         let whole =
-            fold_in_parts(scan(), Calls::new(customers, 19_935), 1 << 20, 1 << 20).unwrap().features();
+            fold_in_parts(scan(), Calls::new(customers, 19_935), 1 << 20, 1 << 20, &Reporter::silent())
+                .unwrap()
+                .features();
         for part in [7, 100, 299] {
             let parts =
-                fold_in_parts(scan(), Calls::new(customers, 19_935), part, 1 << 20).unwrap().features();
+                fold_in_parts(scan(), Calls::new(customers, 19_935), part, 1 << 20, &Reporter::silent())
+                    .unwrap()
+                    .features();
             // Sums added up in other groupings may differ in the last bit.
             for ((name, got), (_, want)) in parts.0.iter().zip(&whole.0) {
                 for (c, (a, b)) in got.iter().zip(want).enumerate() {

@@ -21,6 +21,7 @@ use crate::data::parquet_out::{self, ColumnEncoding, ParquetLayout};
 use crate::data::table_ingest::CUSTOMER_ROW;
 use crate::data::validate::ValidationReport;
 use crate::io::table;
+use crate::progress::{Reporter, Unit};
 use polars::prelude::*;
 use serde::Deserialize;
 use std::path::Path;
@@ -137,7 +138,9 @@ pub fn features(
         })?;
         let s =
             table::parse_date(text).map_err(|e| StageError::new(format!("features.snapshot_date: {e}")))?;
-        events_features(&input, s)?
+        // Progress: the event rows folded, of those ingest counted.
+        let events: u64 = manifest.tables.iter().filter(|t| t.name != "customers").map(|t| t.rows).sum();
+        events_features(&input, s, &Reporter::from_env(Unit::Rows, events))?
     } else {
         let df = table::read_table(&input.join(format!("{}.parquet", ingest::SNAPSHOT_TABLE)))?;
         df.lazy()
@@ -187,7 +190,11 @@ fn at_least(x: Expr, floor: f64) -> Expr {
 /// The per-customer aggregates come from [`crate::data::customer_rollup`] (the three event tables
 /// are folded at the same time); the features built from them, one row per customer, are
 /// polars expressions.
-pub(crate) fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFrame, StageError> {
+pub(crate) fn events_features(
+    dir: &Path,
+    s: chrono::NaiveDate,
+    progress: &Reporter<'_>,
+) -> Result<DataFrame, StageError> {
     let sd = table::epoch_days(s);
     let shown = dir.display().to_string();
     let customers = table::read_table(&dir.join("customers.parquet"))?
@@ -215,10 +222,11 @@ pub(crate) fn events_features(dir: &Path, s: chrono::NaiveDate) -> Result<DataFr
         (scan(dir, "transactions")?, scan(dir, "cdr")?, scan(dir, "support_tickets")?);
     // The three tables are folded at the same time.
     let (tx, cdr, tk) = std::thread::scope(|scope| {
-        let tx =
-            scope.spawn(|| fold_table(transactions, Transactions::new(n, sd)).map(Transactions::features));
-        let cdr = scope.spawn(|| fold_table(calls, Calls::new(n, sd)).map(Calls::features));
-        let tk = fold_table(tickets, Tickets::new(n, sd)).map(Tickets::features);
+        let tx = scope.spawn(|| {
+            fold_table(transactions, Transactions::new(n, sd), progress).map(Transactions::features)
+        });
+        let cdr = scope.spawn(|| fold_table(calls, Calls::new(n, sd), progress).map(Calls::features));
+        let tk = fold_table(tickets, Tickets::new(n, sd), progress).map(Tickets::features);
         let panicked = || PolarsError::ComputeError("an aggregation thread panicked".into());
         (tx.join().unwrap_or_else(|_| Err(panicked())), cdr.join().unwrap_or_else(|_| Err(panicked())), tk)
     });

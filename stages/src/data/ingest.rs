@@ -16,6 +16,7 @@ use crate::data::snapshot::{self, SnapshotSpec};
 use crate::data::table_ingest::{self, Link, TableSpec};
 use crate::io::json::write_json;
 use crate::io::table::{self, Ty};
+use crate::progress::{Reporter, Unit};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -221,6 +222,8 @@ pub fn ingest(
         IngestSettings::Events { customers, transactions, cdr, support_tickets, out } => {
             let sources = [customers, transactions, cdr, support_tickets];
             let out_dir = root.join(out);
+            let total = sources.iter().map(|s| std::fs::metadata(root.join(s)).map_or(0, |m| m.len())).sum();
+            let progress = Reporter::from_env(Unit::Bytes, total);
             let mut tables = Vec::new();
             let mut profiles = Vec::new();
             let mut index = None;
@@ -231,7 +234,8 @@ pub fn ingest(
                     Some(i) => Link::To(i),
                 };
                 let out = out_dir.join(format!("{name}.parquet"));
-                let done = table_ingest::ingest_table(&root.join(source), source, &spec, link, &out)?;
+                let done =
+                    table_ingest::ingest_table(&root.join(source), source, &spec, link, &out, &progress)?;
                 if let Some(i) = done.customers {
                     index = Some(i);
                 }

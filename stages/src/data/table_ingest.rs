@@ -17,6 +17,7 @@ use crate::data::parquet_out::{self, ColumnEncoding, ParquetLayout, ParquetOut};
 use crate::data::profile::{self, ColumnProfile, ColumnStats, TableProfile};
 use crate::data::typed_csv::{self, ChunkParser};
 use crate::io::table::{self, Ty};
+use crate::progress::Reporter;
 use polars::prelude::*;
 use polars_arrow::array::Array;
 use std::path::Path;
@@ -105,15 +106,21 @@ pub(crate) enum Link<'a> {
     To(&'a CustomerIndex),
 }
 
-/// Ingests `path` (`shown` in messages) into `out` as `spec` says.
+/// Ingests `path` (`shown` in messages) into `out` as `spec` says; `progress` counts the
+/// file's bytes (chunk by chunk on the CSV fast path, the whole file at once otherwise).
 pub(crate) fn ingest_table(
     path: &Path,
     shown: &str,
     spec: &TableSpec<'_>,
     link: Link<'_>,
     out: &Path,
+    progress: &Reporter<'_>,
 ) -> Result<Ingested, StageError> {
-    ingest_table_in_chunks(path, shown, spec, link, out, CHUNK_BYTES)
+    let before = progress.done();
+    let done = ingest_table_in_chunks(path, shown, spec, link, out, CHUNK_BYTES, progress)?;
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    progress.add(size.saturating_sub(progress.done() - before));
+    Ok(done)
 }
 
 fn ingest_table_in_chunks(
@@ -123,12 +130,13 @@ fn ingest_table_in_chunks(
     link: Link<'_>,
     out: &Path,
     chunk_bytes: u64,
+    progress: &Reporter<'_>,
 ) -> Result<Ingested, StageError> {
     let ext = table::check_file(path, shown)?;
     let required: Vec<&str> = spec.columns.iter().map(|(n, _)| *n).collect();
     if ext == "csv" {
         table::check_csv_header(path, shown, &required)?;
-        if let Some(done) = ingest_csv_chunks(path, shown, spec, &link, out, chunk_bytes)? {
+        if let Some(done) = ingest_csv_chunks(path, shown, spec, &link, out, chunk_bytes, progress)? {
             return Ok(done);
         }
     }
@@ -206,6 +214,7 @@ fn ingest_csv_chunks(
     link: &Link<'_>,
     out: &Path,
     chunk_bytes: u64,
+    progress: &Reporter<'_>,
 ) -> Result<Option<Ingested>, StageError> {
     let (file, len) = typed_csv::open(path, shown)?;
     let header = typed_csv::read_header(&file, shown)?;
@@ -278,7 +287,8 @@ fn ingest_csv_chunks(
     let mut unknown = 0u64;
     let mut stats: Vec<ColumnStats> = Vec::new();
     let mut index = matches!(link, Link::BuildIndex).then(CustomerIndex::default);
-    let result = ordered_map(chunks.len(), threads, 2 * threads, produce, |_, done: Done| {
+    let result = ordered_map(chunks.len(), threads, 2 * threads, produce, |i, done: Done| {
+        progress.add(chunks[i].1 - chunks[i].0);
         if let (Some(index), Some(ids)) = (&mut index, &done.ids) {
             index.add(ids, rows as u32);
         }
@@ -332,7 +342,15 @@ mod tests {
             chunk: u64,
         ) -> Result<Ingested, StageError> {
             let out = self.dir.path().join(format!("{}.parquet", spec.name));
-            ingest_table_in_chunks(&self.dir.path().join(name), name, spec, link, &out, chunk)
+            ingest_table_in_chunks(
+                &self.dir.path().join(name),
+                name,
+                spec,
+                link,
+                &out,
+                chunk,
+                &Reporter::silent(),
+            )
         }
         fn read(&self, table: &str) -> DataFrame {
             table::read_table(&self.dir.path().join(format!("{table}.parquet"))).unwrap()

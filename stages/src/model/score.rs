@@ -18,6 +18,7 @@ use crate::data::snapshot::clean_snapshot;
 use crate::io::table::{self, column, write_table};
 use crate::io::values::id_values;
 use crate::model::file::{load_model, Model};
+use crate::progress::{Reporter, Snapshot, Unit};
 use polars::prelude::*;
 use serde::Serialize;
 use std::path::Path;
@@ -63,6 +64,17 @@ pub fn score_with(
     output: &Path,
     options: &ScoreOptions,
 ) -> Result<ScoreSummary, StageError> {
+    score_watched(model, input, output, options, &|_| {})
+}
+
+/// [`score_with`], telling `watch` how many rows are scored as it goes.
+pub fn score_watched(
+    model: &Model,
+    input: &Path,
+    output: &Path,
+    options: &ScoreOptions,
+    watch: &(dyn Fn(Snapshot) + Sync),
+) -> Result<ScoreSummary, StageError> {
     let threshold = options.threshold.unwrap_or(model.decision_threshold);
     if !(0.0..=1.0).contains(&threshold) {
         return Err(StageError::new(format!("score threshold must be in [0, 1], got {threshold}")));
@@ -97,6 +109,7 @@ pub fn score_with(
         id_values(&ids, input)?;
     }
     let n = df.height();
+    let progress = Reporter::to_callback(Unit::Rows, n as u64, watch);
     let mut probability = Vec::with_capacity(n);
     let mut offset = 0;
     while offset < n {
@@ -107,6 +120,7 @@ pub fn score_with(
         })?;
         probability.extend(p);
         offset += len;
+        progress.add(len as u64);
     }
     let tiers = model.risk_tiers;
     let prediction: Vec<i32> = probability.iter().map(|&p| i32::from(p >= threshold)).collect();

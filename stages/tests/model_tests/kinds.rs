@@ -331,6 +331,14 @@ fn score_reads_csv_with_blanks_and_extra_columns_and_writes_the_documented_colum
             }
         );
     }
+    // The rows scored are told as scoring goes, ending at all of them.
+    let seen = std::sync::Mutex::new(Vec::new());
+    let model = churnflow_stages::load_model(&root.join("model.json")).unwrap();
+    let watch = |p: churnflow_stages::ProgressSnapshot| seen.lock().unwrap().push((p.done, p.total));
+    let opts = churnflow_stages::ScoreOptions::default();
+    churnflow_stages::score_watched(&model, &root.join("in.csv"), &root.join("w.csv"), &opts, &watch)
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().last(), Some(&(3, 3)));
     // Parquet out and the same probabilities.
     score(&root.join("model.json"), &root.join("in.csv"), &root.join("out.parquet")).unwrap();
     let pq = read_parquet(&root.join("out.parquet"));
