@@ -145,9 +145,14 @@ pub fn assess(
             }
         }
     }
-    let baseline = stage.baseline.as_ref().map(|b| {
-        let challenger = b.challenger.as_ref().and_then(|m| deps.get(m)).map(String::as_str);
-        registry.baseline_for(challenger).unwrap_or_else(|| "none".to_string())
+    // Which champion the stage compares with depends on the challenger it reads; while that
+    // dep is missing (not built or restored yet) the baseline is unknown, not "the newest".
+    let baseline = stage.baseline.as_ref().and_then(|b| {
+        let challenger = match &b.challenger {
+            Some(m) => Some(deps.get(m)?.as_str()),
+            None => None,
+        };
+        Some(registry.baseline_for(challenger).unwrap_or_else(|| "none".to_string()))
     });
     if stage.frozen {
         if let Some(lock) = lock {

@@ -40,6 +40,23 @@ fn the_demo_pipeline_promotes_a_first_champion_and_then_is_fresh() {
     p.ok(&["models", "verify"]);
 }
 
+/// While the challenger a stage compares is missing (a fresh clone before `checkout`), the
+/// champion it will be compared with is unknown: status says the model is missing, and does
+/// not invent a baseline change.
+#[test]
+fn a_missing_challenger_is_not_reported_as_a_baseline_change() {
+    let p = project();
+    p.ok(&["repro"]);
+    set_param(&p, "l2: 1.0", "l2: 0.3");
+    p.ok(&["repro"]); // a second champion: evaluate's baseline is now the first one
+    std::fs::remove_file(p.path("models/model.json")).unwrap();
+    let status = p.ok(&["status"]).stdout();
+    assert!(status.contains("train: out models/model.json is missing"), "{status}");
+    assert!(!status.contains("baseline champion changed"), "{status}");
+    p.ok(&["checkout"]);
+    assert_eq!(p.ok(&["status"]).stdout().trim(), "Everything is up to date.");
+}
+
 #[test]
 fn retuning_retrains_and_evaluates_against_the_current_champion() {
     let p = project();
