@@ -112,15 +112,21 @@ impl<'a> Reporter<'a> {
         if matches!(self.sink, Sink::None) {
             return;
         }
+        let finished = done >= self.total;
+        // Told under the lock, with the count as it is then, so a slow writer never puts an
+        // older count over a newer one. Only the last add waits for the lock.
+        let mut last = if finished {
+            self.last.lock().unwrap_or_else(|p| p.into_inner())
+        } else {
+            let Ok(last) = self.last.try_lock() else { return };
+            last
+        };
         let now = Instant::now();
-        {
-            let Ok(mut last) = self.last.try_lock() else { return };
-            if last.is_some_and(|t| now.duration_since(t) < EVERY) && done < self.total {
-                return;
-            }
-            *last = Some(now);
+        if !finished && last.is_some_and(|t| now.duration_since(t) < EVERY) {
+            return;
         }
-        self.tell(done);
+        *last = Some(now);
+        self.tell(self.done.load(Ordering::Relaxed));
     }
 
     pub fn done(&self) -> u64 {
