@@ -1,29 +1,5 @@
 //! The built-in data stages through the engine: generate -> ingest -> validate -> features.
-use crate::support::Project;
-
-const PIPELINE: &str = r#"stages:
-  ingest:
-    uses: ingest
-    with:
-      layout: events
-      customers: data/raw/customers.csv
-      transactions: data/raw/transactions.csv
-      cdr: data/raw/cdr.csv
-      support_tickets: data/raw/support_tickets.csv
-      out: data/ingested
-  validate:
-    uses: validate
-    with:
-      input: data/ingested
-      report: reports/validation.json
-      snapshot_date: ${features.snapshot_date}
-  features:
-    uses: features
-    with:
-      input: data/ingested
-      validation_report: reports/validation.json
-      out: data/features.parquet
-"#;
+use crate::support::{Project, DATA_PIPELINE as PIPELINE};
 
 const PARAMS: &str = "validation:\n  min_rows: 1000\nfeatures:\n  snapshot_date: \"2024-06-30\"\n";
 

@@ -176,11 +176,7 @@ fn drift_reads_a_prediction_log_folder_as_the_current_data() {
 
 #[test]
 fn drift_against_the_champions_training_data_and_a_clear_error_once_it_is_collected() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let p = Project::new()
-        .file("pipeline.yaml", &std::fs::read_to_string(root.join("pipeline.yaml")).unwrap())
-        .file("params.yaml", &std::fs::read_to_string(root.join("params.yaml")).unwrap());
-    p.ok(&["generate", "--customers", "1500", "--seed", "1", "--out", "data/raw"]);
+    let p = crate::support::demo_project(1500, 1);
     p.ok(&["repro"]);
     // the test split against the training split: same distribution, no dataset drift
     let j = p.ok(&["drift", "--current", "data/test.parquet", "--json", "--fail-on-drift"]).json();
@@ -321,14 +317,7 @@ fn the_drift_gate_refuses_a_challenger_evaluated_on_data_that_drifted_from_its_t
     p.ok(&["generate", "--customers", "1500", "--seed", "1", "--out", "data/raw"]);
     let r = p.ok(&["repro"]);
     assert!(r.stderr().contains("not promoted: gate max_drift_share failed"), "{}", r.all());
-    let decision: serde_json::Value = serde_json::from_str(&p.read("reports/promotion.json")).unwrap();
-    let gate = decision["gates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == "max_drift_share")
-        .unwrap()
-        .clone();
+    let (decision, gate) = drift_gate(&p);
     assert_eq!(gate["passed"], false, "{decision}");
     assert!(gate["observed"].as_f64().unwrap() > 0.02, "{gate}");
     let events = p.ok(&["models", "list", "--json"]).json();
@@ -341,14 +330,7 @@ fn the_drift_gate_refuses_a_challenger_evaluated_on_data_that_drifted_from_its_t
     assert!(r.stderr().contains("eval_drift: running"), "{}", r.all());
     assert!(!r.stderr().contains("train: running"), "only the drift and the decision rerun: {}", r.all());
     assert!(r.stderr().contains("promoted model"), "{}", r.all());
-    let decision: serde_json::Value = serde_json::from_str(&p.read("reports/promotion.json")).unwrap();
-    let gate = decision["gates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == "max_drift_share")
-        .unwrap()
-        .clone();
+    let (decision, gate) = drift_gate(&p);
     assert_eq!(gate["passed"], true, "{decision}");
     assert_eq!(gate["observed"], 0.0);
 
@@ -501,4 +483,17 @@ fn the_drift_page_reads_on_a_laptop_screen_in_a_real_browser() {
     std::fs::write(p.path("drift-report.png"), &png).expect("write the screenshot");
     let kept = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("drift-report.png");
     std::fs::write(kept, &png).expect("keep the screenshot");
+}
+
+/// reports/promotion.json, and its `max_drift_share` gate.
+fn drift_gate(p: &Project) -> (serde_json::Value, serde_json::Value) {
+    let decision: serde_json::Value = serde_json::from_str(&p.read("reports/promotion.json")).unwrap();
+    let gate = decision["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "max_drift_share")
+        .unwrap()
+        .clone();
+    (decision, gate)
 }

@@ -340,20 +340,7 @@ fn completions_print_a_script_that_knows_the_commands() {
 fn on_a_terminal_each_finished_stage_is_its_own_line_in_a_recording() {
     // `script` (util-linux) gives the run a pseudo-terminal and records what it writes.
     let p = crate::support::diamond();
-    let recording = p.path("recording.txt");
-    let bin = assert_cmd::cargo::cargo_bin("churnflow");
-    let status = std::process::Command::new("script")
-        .args(["-q", "-e", "-c", &format!("{} repro", bin.display())])
-        .arg(&recording)
-        .current_dir(p.root())
-        .env_remove("CI")
-        .env_remove("NO_COLOR")
-        .env("TERM", "xterm")
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("script (util-linux) runs");
-    assert!(status.success());
-    let text = String::from_utf8_lossy(&std::fs::read(&recording).unwrap()).into_owned();
+    let text = crate::support::on_a_terminal(&p, "repro");
     assert!(text.contains('\u{2801}') || text.contains("[0s]"), "bars were drawn: {text:?}");
     assert!(text.contains("/4] "), "each bar gives its stage's place in the run ([k/4]): {text:?}");
     let finished: Vec<&str> = text.lines().filter(|l| l.contains(": done in")).collect();
@@ -442,21 +429,7 @@ fn on_a_terminal_ingest_and_features_show_work_done_with_rate_and_eta() {
     let p = Project::new();
     p.ok(&["init", "."]);
     p.ok(&["generate", "--customers", "10000", "--seed", "5", "--out", "data/raw"]);
-    let recording = p.path("recording.txt");
-    let bin = assert_cmd::cargo::cargo_bin("churnflow");
-    let status = std::process::Command::new("script")
-        .args(["-q", "-e", "-c", &format!("{} repro features", bin.display())])
-        .arg(&recording)
-        .current_dir(p.root())
-        .env_remove("CI")
-        .env_remove("NO_COLOR")
-        .env("TERM", "xterm")
-        .env("COLUMNS", "200")
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("script (util-linux) runs");
-    assert!(status.success());
-    let text = String::from_utf8_lossy(&std::fs::read(&recording).unwrap()).into_owned();
+    let text = crate::support::on_a_terminal(&p, "repro features");
     let total_bytes: u64 = ["customers", "transactions", "cdr", "support_tickets"]
         .iter()
         .map(|t| std::fs::metadata(p.path(&format!("data/raw/{t}.csv"))).unwrap().len())

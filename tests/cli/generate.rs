@@ -1,40 +1,15 @@
 //! `churnflow generate --drift SPEC`: a drifted month moves exactly the feature columns its
 //! keys map to (docs/stages-data.md, "A drifted month"), `churnflow drift` on the features of
 //! the real pipeline stages being the judge; and the spec's errors, combinations and output.
-use crate::support::{Project, Test};
+use crate::support::{Project, Test, DATA_PIPELINE};
 use std::collections::BTreeSet;
-
-/// The demo's ingest → validate → features, with the snapshot date as a param.
-const FEATURES_PIPELINE: &str = r#"stages:
-  ingest:
-    uses: ingest
-    with:
-      layout: events
-      customers: data/raw/customers.csv
-      transactions: data/raw/transactions.csv
-      cdr: data/raw/cdr.csv
-      support_tickets: data/raw/support_tickets.csv
-      out: data/ingested
-  validate:
-    uses: validate
-    with:
-      input: data/ingested
-      report: reports/validation.json
-      snapshot_date: ${features.snapshot_date}
-  features:
-    uses: features
-    with:
-      input: data/ingested
-      validation_report: reports/validation.json
-      out: data/features.parquet
-"#;
 
 const CUSTOMERS: &str = "3000";
 
 /// A month of `CUSTOMERS` customers drawn with `seed` (shifted by `drift`), run through the
 /// features stages at `snapshot_date`; returns the project holding data/features.parquet.
 fn month(seed: u64, drift: Option<&str>, snapshot_date: &str) -> Project {
-    let p = Project::new().file("pipeline.yaml", FEATURES_PIPELINE).file(
+    let p = Project::new().file("pipeline.yaml", DATA_PIPELINE).file(
         "params.yaml",
         &format!("validation:\n  min_rows: 1000\nfeatures:\n  snapshot_date: \"{snapshot_date}\"\n"),
     );

@@ -3,12 +3,7 @@
 use crate::support::Project;
 
 fn project() -> Project {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let p = Project::new()
-        .file("pipeline.yaml", &std::fs::read_to_string(root.join("pipeline.yaml")).unwrap())
-        .file("params.yaml", &std::fs::read_to_string(root.join("params.yaml")).unwrap());
-    p.ok(&["generate", "--customers", "1500", "--seed", "11", "--out", "data/raw"]);
-    p
+    crate::support::demo_project(1500, 11)
 }
 
 fn set_param(p: &Project, from: &str, to: &str) {

@@ -10,11 +10,7 @@ use std::time::{Duration, Instant};
 
 /// The demo pipeline on 1,500 generated customers, run once: a champion exists.
 fn champion_project() -> Project {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let p = Project::new()
-        .file("pipeline.yaml", &std::fs::read_to_string(root.join("pipeline.yaml")).unwrap())
-        .file("params.yaml", &std::fs::read_to_string(root.join("params.yaml")).unwrap());
-    p.ok(&["generate", "--customers", "1500", "--seed", "1", "--out", "data/raw"]);
+    let p = crate::support::demo_project(1500, 1);
     p.ok(&["repro"]);
     p
 }

@@ -275,3 +275,67 @@ fn unindent_removes_the_common_indentation_and_the_first_newline() {
     assert_eq!(unindent("\n    a:\n      b: 1\n\n    c\n    "), "a:\n  b: 1\n\nc\n");
     assert_eq!(unindent("x\n"), "x\n");
 }
+
+/// The demo's data stages: ingest → validate → features, the snapshot date a param
+/// (`features.snapshot_date`).
+pub const DATA_PIPELINE: &str = r#"stages:
+  ingest:
+    uses: ingest
+    with:
+      layout: events
+      customers: data/raw/customers.csv
+      transactions: data/raw/transactions.csv
+      cdr: data/raw/cdr.csv
+      support_tickets: data/raw/support_tickets.csv
+      out: data/ingested
+  validate:
+    uses: validate
+    with:
+      input: data/ingested
+      report: reports/validation.json
+      snapshot_date: ${features.snapshot_date}
+  features:
+    uses: features
+    with:
+      input: data/ingested
+      validation_report: reports/validation.json
+      out: data/features.parquet
+"#;
+
+/// The repository's demo pipeline and params on `customers` generated customers (`seed`).
+pub fn demo_project(customers: usize, seed: u64) -> Project {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = Project::new()
+        .file("pipeline.yaml", &std::fs::read_to_string(root.join("pipeline.yaml")).unwrap())
+        .file("params.yaml", &std::fs::read_to_string(root.join("params.yaml")).unwrap());
+    p.ok(&[
+        "generate",
+        "--customers",
+        &customers.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        "data/raw",
+    ]);
+    p
+}
+
+/// Runs `churnflow ARGS` in `p` on a pseudo-terminal (`script` from util-linux), as a user at
+/// a terminal would, and returns what it drew; asserts it exited 0.
+pub fn on_a_terminal(p: &Project, args: &str) -> String {
+    let recording = p.path("recording.txt");
+    let bin = assert_cmd::cargo::cargo_bin("churnflow");
+    let status = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &format!("{} {args}", bin.display())])
+        .arg(&recording)
+        .current_dir(p.root())
+        .env_remove("CI")
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .env("COLUMNS", "200")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("script (util-linux) runs");
+    assert!(status.success(), "churnflow {args} failed on a terminal");
+    String::from_utf8_lossy(&std::fs::read(&recording).unwrap()).into_owned()
+}

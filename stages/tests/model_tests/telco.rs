@@ -55,17 +55,7 @@ fn telco_stratified_split_auc_per_algorithm() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write_parquet(&root.join("data/features.parquet"), &telco_features(&csv));
-    let inv = |kind: &str, settings: Value, params: Value| {
-        let i = Invocation {
-            root: root.into(),
-            stage: kind.into(),
-            settings,
-            params,
-            baseline_model: None,
-            baseline_training_data: None,
-        };
-        run(kind, &i).unwrap_or_else(|e| panic!("{kind}: {}", e.message))
-    };
+    let inv = |kind: &str, settings: Value, params: Value| run_in(root, kind, settings, params);
     let algorithms = [
         ("logistic_regression", json!({"algorithm": "logistic_regression", "l2": 1.0})),
         ("decision_tree", json!({"algorithm": "decision_tree", "max_depth": 5, "min_samples_leaf": 20})),
@@ -124,17 +114,7 @@ fn telco_sweep() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write_parquet(&root.join("data/features.parquet"), &telco_features(&csv));
-    let inv = |kind: &str, settings: Value, params: Value| {
-        let i = Invocation {
-            root: root.into(),
-            stage: kind.into(),
-            settings,
-            params,
-            baseline_model: None,
-            baseline_training_data: None,
-        };
-        run(kind, &i).unwrap_or_else(|e| panic!("{kind}: {}", e.message))
-    };
+    let inv = |kind: &str, settings: Value, params: Value| run_in(root, kind, settings, params);
     let configs = [
         json!({"l2": 1.0, "log_terms": false}),
         json!({"l2": 1.0}),
@@ -174,4 +154,22 @@ fn telco_sweep() {
         let max = a.iter().copied().fold(0.0, f64::max);
         eprintln!("{c}: mean {mean:.4} min {min:.4} max {max:.4}");
     }
+}
+
+/// Runs a stage of `kind` in `root` with no baseline; panics with the stage's message.
+fn run_in(
+    root: &std::path::Path,
+    kind: &str,
+    settings: Value,
+    params: Value,
+) -> churnflow_stages::StageSummary {
+    let i = Invocation {
+        root: root.into(),
+        stage: kind.into(),
+        settings,
+        params,
+        baseline_model: None,
+        baseline_training_data: None,
+    };
+    run(kind, &i).unwrap_or_else(|e| panic!("{kind}: {}", e.message))
 }
