@@ -23,6 +23,7 @@
 //!
 //! Probabilities are always P(churned = 1).
 
+use crate::model::online::ExplainCache;
 use crate::contract::StageError;
 use crate::data::snapshot::SnapshotSpec;
 use crate::io::atomic::write_bytes_atomic;
@@ -146,6 +147,9 @@ pub struct Model {
     /// numeric coercions), so `score` accepts the raw table as it was exported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotSpec>,
+    /// What explaining a prediction needs, derived from the estimator on first use (not stored).
+    #[serde(skip)]
+    pub(crate) explain_cache: ExplainCache,
 }
 
 /// A short description for `churnflow models show`.

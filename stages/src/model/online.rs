@@ -22,9 +22,10 @@ use crate::model::encoded::{sources_of, Encoded, FeatureSpec};
 use crate::model::file::{Estimator, Model};
 use crate::model::logistic;
 use crate::model::tree::Tree;
-use crate::model::tree_shap::{self, ShapScratch, TreeView};
+use crate::model::tree_shap::{PreparedTree, ShapScratch, TreeView};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
 
 /// One thing wrong with one field of a request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -250,22 +251,21 @@ impl Model {
             Estimator::DecisionTree { tree } => {
                 let x = dense(data, &mut scratch.expanded);
                 let mut phi = vec![0.0; width];
-                let view = shap_view(tree)?;
-                tree_shap::add_contributions(&view, x, &mut phi, &mut scratch.shap);
+                let prepared = &self.prepared_trees()?[0];
+                prepared.add_contributions(x, &mut phi, &mut scratch.shap);
                 for (j, v) in phi.iter().enumerate() {
                     per_feature[owner[j]] += v;
                 }
-                (OutputSpace::Probability, view.expected_value(), view.predict(x))
+                (OutputSpace::Probability, prepared.expected_value(), leaf_value(tree, x))
             }
             Estimator::RandomForest { trees } => {
                 let x = dense(data, &mut scratch.expanded);
                 let mut phi = vec![0.0; width];
                 let (mut base, mut output) = (0.0, 0.0);
-                for tree in trees {
-                    let view = shap_view(tree)?;
-                    tree_shap::add_contributions(&view, x, &mut phi, &mut scratch.shap);
-                    base += view.expected_value();
-                    output += view.predict(x);
+                for (tree, prepared) in trees.iter().zip(self.prepared_trees()?) {
+                    prepared.add_contributions(x, &mut phi, &mut scratch.shap);
+                    base += prepared.expected_value();
+                    output += leaf_value(tree, x);
                 }
                 let n = trees.len() as f64;
                 for (j, v) in phi.iter().enumerate() {
@@ -286,6 +286,25 @@ impl Model {
             })
             .collect();
         Ok(Explanation { space, base_value, output, contributions })
+    }
+
+    /// Builds now what explaining needs (TreeSHAP tables for tree models), so the first
+    /// [`Model::explain`] does not pay for it; a server calls this while loading a model.
+    pub fn prepare_explanations(&self) -> Result<(), StageError> {
+        self.prepared_trees().map(|_| ())
+    }
+
+    /// The trees of a tree model prepared for TreeSHAP, built on first use.
+    fn prepared_trees(&self) -> Result<&[PreparedTree], StageError> {
+        let prepared = self.explain_cache.trees.get_or_init(|| {
+            let trees = match &self.estimator {
+                Estimator::LogisticRegression { .. } => return Ok(Vec::new()),
+                Estimator::DecisionTree { tree } => std::slice::from_ref(tree),
+                Estimator::RandomForest { trees } => trees.as_slice(),
+            };
+            trees.iter().map(|t| shap_view(t).map(|view| PreparedTree::new(&view))).collect()
+        });
+        prepared.as_deref().map_err(|e| e.clone())
     }
 
     /// Expanded input → index of the feature it comes from.
@@ -318,6 +337,32 @@ impl Model {
             }
         }
         Centres { scale, mean }
+    }
+}
+
+/// What explaining a model's predictions needs, derived from it once: for tree models, every
+/// tree prepared for TreeSHAP (or why it cannot be). A loaded or cloned model starts empty and
+/// fills it on first use; it takes no part in comparing models.
+#[derive(Default)]
+pub(crate) struct ExplainCache {
+    trees: OnceLock<Result<Vec<PreparedTree>, StageError>>,
+}
+
+impl Clone for ExplainCache {
+    fn clone(&self) -> Self {
+        ExplainCache::default()
+    }
+}
+
+impl PartialEq for ExplainCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ExplainCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExplainCache")
     }
 }
 

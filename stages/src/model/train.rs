@@ -386,6 +386,7 @@ pub fn train_frame(
             params: params_value,
             stages_version: env!("CARGO_PKG_VERSION").into(),
         },
+        explain_cache: Default::default(),
     })
 }
 
