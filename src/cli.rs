@@ -94,6 +94,19 @@ enum Command {
     Drift(DriftArgs),
     /// Watch the served predictions for drift: a report, Prometheus gauges, retrain on drift.
     Monitor(MonitorArgs),
+    /// The project's remote stores (.churnflow/config.yaml): add, list, remove, default.
+    #[command(after_help = "Examples:\n  churnflow remote add team s3://ml-artifacts/churn --default\n  \
+        churnflow remote add minio s3://churn/store --endpoint-url http://127.0.0.1:9000\n  churnflow remote list")]
+    Remote {
+        #[command(subcommand)]
+        command: commands::remote::RemoteCommand,
+    },
+    /// Send stored outs and run records to a remote (only what it lacks).
+    Push(commands::transfer::PushArgs),
+    /// Receive the stored outs and run records pipeline.lock refers to from a remote.
+    Fetch(commands::transfer::TransferArgs),
+    /// Fetch from a remote, then check the outs out into the workspace.
+    Pull(commands::transfer::TransferArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  churnflow completions bash > ~/.local/share/bash-completion/completions/churnflow\n  \
@@ -174,6 +187,10 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Serve(args) => commands::serve::run(&root, &args),
         Command::Drift(args) => commands::drift::run(&root, &args),
         Command::Monitor(args) => commands::monitor::run(&root, &args),
+        Command::Remote { command } => commands::remote::run(&root, command),
+        Command::Push(args) => commands::transfer::push(&root, &args),
+        Command::Fetch(args) => commands::transfer::fetch(&root, &args),
+        Command::Pull(args) => commands::transfer::pull(&root, &args),
         Command::Stage { call } => Ok(stage_call::serve(&call)),
         Command::Init(_) | Command::Completions { .. } => Ok(0),
     }
@@ -198,6 +215,7 @@ fn exit_code(e: &Error) -> u8 {
         },
         Error::Locked { .. } => 3,
         Error::Interrupted => 130,
+        Error::Remote(_) => 1,
         Error::StagesFailed { .. }
         | Error::GenerateFailed(_)
         | Error::CheckoutIncomplete(_)

@@ -69,6 +69,9 @@ pub(crate) enum Error {
     Locked { pid: String, path: String },
     #[error("interrupted")]
     Interrupted,
+    /// A remote store could not be reached or did not answer as expected.
+    #[error("{0}")]
+    Remote(String),
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]

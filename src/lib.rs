@@ -10,6 +10,7 @@
 //! * [`plan`] — fingerprints, freshness, restorability, the predicted plan;
 //! * [`exec`] — the scheduler, processes, progress, the `__stage` protocol;
 //! * [`compare`] — the workspace and git revisions side by side: metrics, params;
+//! * [`remote`] — the remote store: remotes, push and fetch of objects and run records;
 //! * [`report`] — the HTML report;
 //! * [`serve`] — the HTTP server of `churnflow serve`;
 //! * [`drift`] — the two sides of `churnflow drift` (the champion's training data in the store);
@@ -27,6 +28,7 @@ mod exec;
 mod monitor;
 mod pipeline;
 mod plan;
+mod remote;
 mod report;
 mod serve;
 mod store;

@@ -17,8 +17,13 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
     ("pipeline", &["error"], "pipeline reads only the files the user writes"),
     ("store", &["error"], "store knows files and hashes, not stages"),
     ("error", &["compare", "store"], "error only wraps the layers' own error enums"),
+    ("remote", &["error", "store"], "remote -> store: objects and run records elsewhere, nothing of stages"),
     ("plan", &["error", "pipeline", "store"], "plan -> pipeline/store"),
-    ("exec", &["error", "pipeline", "plan", "store"], "exec -> plan -> pipeline/store"),
+    (
+        "exec",
+        &["error", "pipeline", "plan", "remote", "store"],
+        "exec -> plan -> pipeline/store; remote for repro --pull",
+    ),
     ("compare", &["error", "pipeline", "store"], "compare -> pipeline/store"),
     ("report", &["error", "compare", "pipeline", "store"], "report -> compare"),
     ("serve", &["error", "store"], "serve -> store (models and the registry), nothing of the pipeline"),
@@ -34,14 +39,17 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
     ),
     (
         "commands",
-        &["error", "compare", "drift", "exec", "monitor", "pipeline", "plan", "report", "serve", "store"],
+        &[
+            "error", "compare", "drift", "exec", "monitor", "pipeline", "plan", "remote", "report", "serve",
+            "store",
+        ],
         "nothing below cli/commands imports them; commands never import cli",
     ),
     (
         "cli",
         &[
-            "error", "commands", "compare", "drift", "exec", "monitor", "pipeline", "plan", "report",
-            "serve", "store",
+            "error", "commands", "compare", "drift", "exec", "monitor", "pipeline", "plan", "remote",
+            "report", "serve", "store",
         ],
         "cli is the top",
     ),

@@ -11,12 +11,14 @@ pub(crate) mod metrics;
 pub(crate) mod models;
 pub(crate) mod monitor;
 pub(crate) mod params_diff;
+pub(crate) mod remote;
 pub(crate) mod report;
 pub(crate) mod repro;
 pub(crate) mod score;
 pub(crate) mod serve;
 pub(crate) mod status;
 pub(crate) mod table;
+pub(crate) mod transfer;
 
 /// Prints a JSON value to stdout (pretty, with a trailing newline).
 pub(crate) fn print_json(value: &serde_json::Value) -> crate::error::Result<()> {

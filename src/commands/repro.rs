@@ -1,10 +1,13 @@
 //! `churnflow repro`: run what is stale, restore what the store has, skip what is fresh.
+use crate::commands::transfer::{PushArgs, TransferArgs};
 use crate::error::Result;
 use crate::exec::progress::Progress;
 use crate::exec::scheduler::{self, ReproOptions};
 use crate::plan::freshness::reasons_json;
 use crate::plan::predict::plan;
 use crate::plan::project::Project;
+use crate::remote::config::RemoteConfig;
+use crate::remote::Remote;
 use crate::store::objects::Store;
 use crate::store::project_lock::ProjectLock;
 use clap::Args;
@@ -38,12 +41,23 @@ pub struct ReproArgs {
     /// Run only the named stages, not their upstream stages.
     #[arg(short, long)]
     pub single_item: bool,
+    /// Restore stale stages from the remote's run records instead of running them, where the
+    /// remote has them (default remote, or --remote).
+    #[arg(long)]
+    pub pull: bool,
+    /// Afterwards, push the stored outs and run records to the remote (only what it lacks).
+    #[arg(long)]
+    pub push: bool,
+    /// The remote for --pull and --push.
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
 }
 
 impl ReproArgs {
     /// The options the executor takes.
-    fn options(&self) -> ReproOptions {
+    fn options(&self, pull: Option<Remote>) -> ReproOptions {
         ReproOptions {
+            pull: pull.map(std::sync::Arc::new),
             targets: self.stages.clone(),
             force: self.force,
             jobs: self
@@ -60,12 +74,39 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
     if args.dry_run {
         return dry_run(root, args);
     }
-    let _lock = ProjectLock::acquire(Store::new(root).dir())?;
-    let mut project = Project::load(root)?;
-    let progress = Progress::new(false);
-    let summary = scheduler::repro(&mut project, &args.options(), &progress)?;
-    progress.line(&summary.line());
-    Ok(0)
+    let remote = || -> Result<Remote> {
+        let config = RemoteConfig::load(root)?;
+        let (name, entry) = config.pick(args.remote.as_deref())?;
+        Remote::open(&name, &entry)
+    };
+    let pull = if args.pull { Some(remote()?) } else { None };
+    // The remote is checked before anything runs, so a typo does not cost a whole run.
+    let push_to = if args.push { Some(args.remote.clone()) } else { None };
+    if args.push && pull.is_none() {
+        remote()?;
+    }
+    let result = {
+        let _lock = ProjectLock::acquire(Store::new(root).dir())?;
+        if let Some(remote) = &pull {
+            crate::commands::transfer::restore_missing_outs(root, remote, &args.stages)?;
+        }
+        let mut project = Project::load(root)?;
+        let progress = Progress::new(false);
+        let result = scheduler::repro(&mut project, &args.options(pull), &progress);
+        if let Ok(summary) = &result {
+            progress.line(&summary.line());
+        }
+        result
+    };
+    // What finished is pushed even when a stage failed.
+    if let Some(remote) = push_to {
+        let push = PushArgs {
+            common: TransferArgs { stages: Vec::new(), remote, all_commits: false, json: false },
+            run_records: false,
+        };
+        crate::commands::transfer::push(root, &push)?;
+    }
+    result.map(|_| 0)
 }
 
 fn dry_run(root: &Path, args: &ReproArgs) -> Result<u8> {

@@ -66,6 +66,23 @@ fn bars_wanted() -> bool {
         && verbosity() >= Verbosity::Normal
 }
 
+/// A byte bar with rate and ETA for a transfer (`push`, `fetch`), or a hidden one where bars
+/// are not wanted.
+pub fn transfer_bar(what: &str) -> ProgressBar {
+    if !bars_wanted() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{prefix} {bar:30} {bytes}/{total_bytes} ({binary_bytes_per_sec}, ETA {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_prefix(what.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
 /// Turns `bar` into a bar of `s`'s unit (first call) and moves it to `s`.
 fn show(bar: &ProgressBar, s: ProgressSnapshot) {
     if bar.length() != Some(s.total) {

@@ -16,6 +16,7 @@ use crate::pipeline::resolve::{Stage, StageAction};
 use crate::plan::freshness::{assess, Assessment};
 use crate::plan::project::Project;
 use crate::plan::restorable;
+use crate::remote::Remote;
 use crate::store::hashing::PathHash;
 use crate::store::lockfile::{LockFile, StageLock};
 use crate::store::objects::{remove_path, OutRecord, RestoreError, RunRecord};
@@ -33,6 +34,8 @@ pub struct ReproOptions {
     pub keep_going: bool,
     pub downstream: bool,
     pub single_item: bool,
+    /// `repro --pull`: a stale stage whose run record is on this remote is restored from it.
+    pub pull: Option<std::sync::Arc<Remote>>,
 }
 
 /// How one stage ended.
@@ -106,11 +109,12 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                 let tx = tx.clone();
                 let lock_entry = lock.stages.get(&project.pipeline.stages[i].name).cloned();
                 let force = opts.force;
+                let pull = opts.pull.as_deref();
                 scope.spawn(move || {
                     // A bug that panics in one stage's worker fails that stage; the run goes
                     // on to record the others instead of waiting for an answer forever.
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        run_stage(project, i, lock_entry.as_ref(), force, progress)
+                        run_stage(project, i, lock_entry.as_ref(), force, pull, progress)
                     }))
                     .unwrap_or(StageOutcome::Failed);
                     let _ = tx.send((i, outcome));
@@ -283,6 +287,7 @@ fn run_stage(
     i: usize,
     lock: Option<&StageLock>,
     force: bool,
+    pull: Option<&Remote>,
     progress: &Progress,
 ) -> StageOutcome {
     let stage = &project.pipeline.stages[i];
@@ -310,12 +315,27 @@ fn run_stage(
         return fail(progress, name, StageError::Blocked(a.reasons.iter().map(|r| r.to_string()).collect()));
     };
     if !force {
+        let mut from = "the store".to_string();
+        if let Some(remote) = pull {
+            if stage.uses_run_records() && restorable::run_record(&project.store, stage, &fp).is_none() {
+                progress
+                    .start(name, &format!("looking for run {} on remote '{}'", short_hash(&fp), remote.name));
+                match remote.fetch_run(&project.store, &fp, &indicatif::ProgressBar::hidden()) {
+                    Ok(s) if s.failed.is_empty() => {
+                        if s.runs > 0 {
+                            from = format!("remote '{}'", remote.name);
+                        }
+                    }
+                    Ok(s) => progress.warn(&format!("warning: {name}: {}", s.failed.join("; "))),
+                    Err(e) => progress.warn(&format!("warning: {name}: {e}")),
+                }
+            }
+        }
         if let Some(run) = restorable::run_record(&project.store, stage, &fp) {
-            progress.start(name, "restoring from the store");
+            progress.start(name, &format!("restoring from {from}"));
             match restore_run(project, stage, lock, &run, progress) {
                 Ok(()) => {
-                    progress
-                        .finish(name, &format!("{name}: restored from the store (run {})", short_hash(&fp)));
+                    progress.finish(name, &format!("{name}: restored from {from} (run {})", short_hash(&fp)));
                     return StageOutcome::Restored(lock_entry(stage, &a, fp, run.outs));
                 }
                 Err(e) => progress.warn(&format!("warning: {name}: {e}; running it instead")),

@@ -227,6 +227,15 @@ impl Store {
         Ok(())
     }
 
+    /// Starts receiving object `hash` from elsewhere (a remote store): the bytes go to a temp
+    /// file next to the object's place and enter the store only if they hash to `hash`.
+    pub fn incoming(&self, hash: &str) -> io::Result<Incoming> {
+        let dest = self.object_path(hash);
+        fs::create_dir_all(dest.parent().unwrap_or(&self.dir))?;
+        let staged = atomic::stage(&dest)?;
+        Ok(Incoming { staged, hasher: blake3::Hasher::new(), dest, expected: hash.to_string() })
+    }
+
     pub fn write_run(&self, fingerprint: &str, record: &RunRecord) -> io::Result<()> {
         let path = self.run_path(fingerprint);
         fs::create_dir_all(path.parent().unwrap_or(&self.dir))?;
@@ -327,6 +336,32 @@ impl Store {
             Ok(()) => HandEdit::Saved(current.hash().to_string()),
             Err(e) => HandEdit::NotSaved(e),
         }
+    }
+}
+
+/// An object being received; see [`Store::incoming`]. Dropped without
+/// [`Incoming::commit`], it leaves nothing behind.
+pub struct Incoming {
+    staged: atomic::Staged,
+    hasher: blake3::Hasher,
+    dest: PathBuf,
+    expected: String,
+}
+
+impl Incoming {
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
+        self.staged.file().write_all(bytes)
+    }
+
+    /// Puts the object in the store if its content hashes to the expected hash.
+    pub fn commit(self) -> Result<(), RestoreError> {
+        let actual = self.hasher.finalize().to_hex().to_string();
+        if actual != self.expected {
+            return Err(RestoreError::Corrupt { hash: self.expected, actual });
+        }
+        self.staged.commit(&self.dest, atomic::OBJECT_MODE, false)?;
+        Ok(())
     }
 }
 

@@ -12,6 +12,7 @@ mod freshness;
 mod generate;
 mod model_pipeline;
 mod registry;
+mod remote;
 mod serve;
 mod store;
 mod telco;

@@ -23,12 +23,12 @@
 //!
 //! Probabilities are always P(churned = 1).
 
-use crate::model::online::ExplainCache;
 use crate::contract::StageError;
 use crate::data::snapshot::SnapshotSpec;
 use crate::io::atomic::write_bytes_atomic;
 use crate::io::io_error;
 use crate::model::encoded::{encode_with, Encoded, FeatureSpec};
+use crate::model::online::ExplainCache;
 use crate::model::tree::Tree;
 use crate::model::{forest, logistic};
 use polars::prelude::*;

@@ -137,7 +137,7 @@ struct PathInput {
 impl PathInput {
     /// The comparisons the tree makes (`x ≤ threshold` goes left; NaN goes right), merged.
     fn holds(&self, x: f64) -> bool {
-        (self.hi == f64::INFINITY || x <= self.hi) && (self.lo == f64::NEG_INFINITY || !(x <= self.lo))
+        (self.hi == f64::INFINITY || x <= self.hi) && (self.lo == f64::NEG_INFINITY || x > self.lo || x.is_nan())
     }
 }
 
@@ -275,7 +275,6 @@ pub(crate) struct ShapScratch {
     o: Vec<f64>,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,7 +288,6 @@ mod tests {
         one_fraction: f64,
         pweight: f64,
     }
-
 
     /// Adds the tree's TreeSHAP contributions for row `x` to `phi` (one slot per input).
     fn add_contributions(tree: &TreeView<'_>, x: &[f64], phi: &mut [f64], buffer: &mut Vec<PathElement>) {
@@ -329,8 +327,11 @@ mod tests {
         }
         let split = tree.feature[node];
         let hot = tree.hot_child(node, x);
-        let cold =
-            if hot == tree.left[node] as usize { tree.right[node] as usize } else { tree.left[node] as usize };
+        let cold = if hot == tree.left[node] as usize {
+            tree.right[node] as usize
+        } else {
+            tree.left[node] as usize
+        };
         let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
         // A feature already on the path: undo its earlier split before splitting on it again.
         if let Some(k) = (1..=unique_depth).find(|&k| buffer[offset + k].feature == split) {
@@ -583,7 +584,12 @@ mod tests {
                 prepared.add_contributions(&x, &mut phi, &mut ShapScratch::default());
                 let expected = brute_force(&view, &x, p);
                 for j in 0..p {
-                    assert!((phi[j] - expected[j]).abs() < 1e-12, "case {case}, input {j}: {} vs {}", phi[j], expected[j]);
+                    assert!(
+                        (phi[j] - expected[j]).abs() < 1e-12,
+                        "case {case}, input {j}: {} vs {}",
+                        phi[j],
+                        expected[j]
+                    );
                 }
             }
         }
@@ -619,7 +625,12 @@ mod tests {
                 prepared.add_contributions(&x, &mut fast, &mut scratch);
                 add_contributions(&view, &x, &mut walk, &mut Vec::new());
                 for j in 0..p {
-                    assert!((fast[j] - walk[j]).abs() < 1e-12, "depth {depth}, input {j}: {} vs {}", fast[j], walk[j]);
+                    assert!(
+                        (fast[j] - walk[j]).abs() < 1e-12,
+                        "depth {depth}, input {j}: {} vs {}",
+                        fast[j],
+                        walk[j]
+                    );
                 }
                 let total = prepared.expected_value() + fast.iter().sum::<f64>();
                 assert!((total - view.predict(&x)).abs() < 1e-12, "{total} vs {}", view.predict(&x));

@@ -1,0 +1,241 @@
+//! `churnflow push`, `fetch` and `pull`: the store's objects and run records to and from a
+//! remote (see [`crate::remote`]).
+//!
+//! What moves: for each selected stage in pipeline.lock, its stored outs (directory outs with
+//! their manifest and files) and its run record, so a fresh clone can `checkout` the outs
+//! and `repro` can restore the stage. `--all-commits` adds the pipeline.lock of every
+//! branch and tag (as `gc` keeps them); `push --run-records` adds every local run record
+//! (experiments, earlier params) with its objects. `pull` is `fetch` then `checkout`.
+use crate::commands::checkout::{self, CheckoutArgs};
+use crate::commands::gc::human_bytes;
+use crate::compare::git;
+use crate::error::{Error, Result};
+use crate::exec::progress::{info, transfer_bar};
+use crate::plan::project::Project;
+use crate::remote::config::RemoteConfig;
+use crate::remote::transfer::{objects_of, Summary};
+use crate::remote::Remote;
+use crate::store::lockfile::{LockFile, LOCK_FILE};
+use crate::store::objects::OutRecord;
+use crate::store::project_lock::ProjectLock;
+use crate::store::short_hash;
+use indicatif::ProgressBar;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  churnflow push                 # every stored out in pipeline.lock\n  \
+    churnflow push train evaluate  # only these stages\n  churnflow push --all-commits --run-records\n  \
+    churnflow pull                 # fetch, then checkout\n  churnflow fetch --remote team --json")]
+pub struct TransferArgs {
+    /// Only these stages (default: all).
+    pub stages: Vec<String>,
+    /// The remote (default: the default remote in .churnflow/config.yaml).
+    #[arg(long)]
+    pub remote: Option<String>,
+    /// Also what the pipeline.lock of every branch and tag refers to.
+    #[arg(long)]
+    pub all_commits: bool,
+    /// Print what was moved as JSON (`"schema": 1`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  churnflow push\n  churnflow push --run-records --remote team")]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub common: TransferArgs,
+    /// Also every local run record and its objects (earlier params, experiments).
+    #[arg(long)]
+    pub run_records: bool,
+}
+
+/// What the selected locks refer to: stored outs, and run-record fingerprint → stage.
+struct Selection {
+    records: Vec<OutRecord>,
+    fingerprints: BTreeMap<String, String>,
+}
+
+fn select(root: &Path, args: &TransferArgs) -> Result<(Project, Selection)> {
+    let project = Project::load(root)?;
+    let selected = project.select(&args.stages, false, true)?;
+    let mut selection = Selection { records: Vec::new(), fingerprints: BTreeMap::new() };
+    let mut stored_paths = BTreeSet::new();
+    for (i, stage) in project.pipeline.stages.iter().enumerate() {
+        if !selected[i] {
+            continue;
+        }
+        let Some(entry) = project.lock.stages.get(&stage.name) else { continue };
+        for out in stage.outs.iter().filter(|o| o.cache) {
+            stored_paths.insert(out.path.clone());
+            if let Some(record) = entry.outs.get(&out.path) {
+                selection.records.push(record.clone());
+            }
+        }
+        if stage.uses_run_records() {
+            selection.fingerprints.insert(entry.fingerprint.clone(), stage.name.clone());
+        }
+    }
+    if args.all_commits {
+        let names: BTreeSet<&str> = project
+            .pipeline
+            .stages
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| selected[*i])
+            .map(|(_, s)| s.name.as_str())
+            .collect();
+        for rev in git::kept_revisions(root) {
+            let Some(text) = git::show(root, &rev, LOCK_FILE)? else { continue };
+            let lock = match LockFile::parse(&text, &format!("{}:{LOCK_FILE}", short_hash(&rev))) {
+                Ok(l) => l,
+                Err(d) => {
+                    eprintln!("warning: {d}");
+                    continue;
+                }
+            };
+            for (name, entry) in lock.stages.iter().filter(|(n, _)| names.contains(n.as_str())) {
+                // Outs stored today; an out the pipeline no longer has counts if it was stored.
+                for (path, record) in &entry.outs {
+                    if stored_paths.contains(path) || project.store.has(&record.hash) {
+                        selection.records.push(record.clone());
+                    }
+                }
+                selection.fingerprints.insert(entry.fingerprint.clone(), name.clone());
+            }
+        }
+    }
+    Ok((project, selection))
+}
+
+fn open(root: &Path, name: Option<&str>) -> Result<Remote> {
+    let config = RemoteConfig::load(root)?;
+    let (name, entry) = config.pick(name)?;
+    Remote::open(&name, &entry)
+}
+
+pub fn push(root: &Path, args: &PushArgs) -> Result<u8> {
+    let (project, selection) = select(root, &args.common)?;
+    let remote = open(root, args.common.remote.as_deref())?;
+    let store = &project.store;
+    let mut objects = objects_of(store, &selection.records);
+    let mut runs: Vec<_> =
+        selection.fingerprints.keys().filter_map(|fp| store.read_run(fp).map(|r| (fp.clone(), r))).collect();
+    if args.run_records {
+        for (fp, record) in store.runs() {
+            objects.extend(objects_of(store, &record.outs.values().cloned().collect::<Vec<_>>()));
+            runs.push((fp, record));
+        }
+        runs.sort_by(|a, b| a.0.cmp(&b.0));
+        runs.dedup_by(|a, b| a.0 == b.0);
+    }
+    let bar = transfer_bar(&format!("push to {}", remote.name));
+    let summary = remote.push(store, &objects, &runs, &bar)?;
+    bar.finish_and_clear();
+    report("push", "sent", "to", &remote, &summary, args.common.json)
+}
+
+pub fn fetch(root: &Path, args: &TransferArgs) -> Result<u8> {
+    let (project, selection) = select(root, args)?;
+    let remote = open(root, args.remote.as_deref())?;
+    let _lock = ProjectLock::acquire(project.store.dir())?;
+    let bar = transfer_bar(&format!("fetch from {}", remote.name));
+    let summary = remote.fetch(&project.store, &selection.records, &selection.fingerprints, &bar)?;
+    bar.finish_and_clear();
+    report("fetch", "received", "from", &remote, &summary, args.json)
+}
+
+pub fn pull(root: &Path, args: &TransferArgs) -> Result<u8> {
+    fetch(root, args)?;
+    checkout::run(root, &CheckoutArgs { stages: args.stages.clone() })
+}
+
+/// For `repro --pull`, before anything runs: fetches what pipeline.lock refers to and puts
+/// back the stored outs the workspace lacks (a fresh clone's) or holds in an earlier stored
+/// version (after `git pull` brought a newer lock), so stages whose inputs did not change are
+/// up to date instead of stale. An out whose content the store does not know — a hand edit —
+/// is left alone: that is a change `repro` must see.
+pub(crate) fn restore_missing_outs(root: &Path, remote: &Remote, stages: &[String]) -> Result<()> {
+    let args = TransferArgs { stages: stages.to_vec(), remote: None, all_commits: false, json: false };
+    let (project, selection) = select(root, &args)?;
+    let summary =
+        remote.fetch(&project.store, &selection.records, &selection.fingerprints, &ProgressBar::hidden())?;
+    for problem in &summary.failed {
+        eprintln!("warning: {problem}");
+    }
+    let mut restored = 0;
+    for stage in &project.pipeline.stages {
+        let Some(entry) = project.lock.stages.get(&stage.name) else { continue };
+        for out in stage.outs.iter().filter(|o| o.cache) {
+            let dest = root.join(&out.path);
+            let Some(record) = entry.outs.get(&out.path) else { continue };
+            if !project.store.can_restore(record) || !replaceable(&project, &dest, &record.hash) {
+                continue;
+            }
+            match project.store.restore(record, &dest) {
+                Ok(()) => restored += 1,
+                Err(e) => eprintln!("warning: {}: cannot restore {}: {e}", stage.name, out.path),
+            }
+        }
+    }
+    if summary.objects > 0 || restored > 0 {
+        info(&format!(
+            "pull: received {} object(s) ({}) from '{}', put back {restored} missing out(s)",
+            summary.objects,
+            human_bytes(summary.bytes),
+            remote.name
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the out at `dest` may be replaced by the stored `hash`: it is missing, or its
+/// content is itself a stored object (nothing is lost by replacing it).
+fn replaceable(project: &Project, dest: &Path, hash: &str) -> bool {
+    match project.state.hash_path(dest) {
+        Ok(None) => true,
+        Ok(Some(current)) => current.hash() != hash && project.store.has(current.hash()),
+        Err(_) => false,
+    }
+}
+
+/// Prints what moved (a line, or JSON on stdout); failures make it an error (exit 1).
+fn report(
+    command: &str,
+    verb: &str,
+    direction: &str,
+    remote: &Remote,
+    s: &Summary,
+    json: bool,
+) -> Result<u8> {
+    if json {
+        let mut value = serde_json::to_value(s).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("schema".into(), 1.into());
+            map.insert("command".into(), command.into());
+            map.insert("remote".into(), remote.name.clone().into());
+        }
+        crate::commands::print_json(&value)?;
+    } else {
+        let parts = if s.multipart > 0 { format!(", {} in parts", s.multipart) } else { String::new() };
+        info(&format!(
+            "{command}: {verb} {} object(s) ({}{parts}) and {} run record(s) {direction} '{}' in {:.1}s; {} already there",
+            s.objects,
+            human_bytes(s.bytes),
+            s.runs,
+            remote.name,
+            s.seconds,
+            s.already_there
+        ));
+    }
+    if s.failed.is_empty() {
+        Ok(0)
+    } else {
+        Err(Error::Remote(format!(
+            "{command}: {} problem(s); what moved is kept, run it again to retry the rest:\n  {}",
+            s.failed.len(),
+            s.failed.join("\n  ")
+        )))
+    }
+}

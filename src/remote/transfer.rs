@@ -1,0 +1,365 @@
+//! Moving objects and run records between the local store and a remote.
+//!
+//! What is on the remote is learnt from one listing of `objects/` (the store pages it, 1,000
+//! keys per request on S3), never one request per object. Transfers run [`PARALLEL`] at a
+//! time; objects of [`MULTIPART`] bytes or more go as multipart uploads. Nothing corrupt
+//! crosses: a local object is hashed before it is sent (a damaged one is reported, not
+//! uploaded) and a download is hashed before it enters the local store
+//! ([`Store::incoming`]). Failed requests are retried with backoff by the client (see
+//! [`super::Remote::open`]); what still fails is listed in the [`Summary`] and the rest goes
+//! on, so running the command again moves only what is still missing.
+use super::Remote;
+use crate::error::{Error, Result};
+use crate::store::objects::{OutRecord, RestoreError, RunRecord, Store};
+use crate::store::short_hash;
+use futures::StreamExt;
+use indicatif::ProgressBar;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::Read;
+use std::time::Instant;
+
+/// Objects of at least this many bytes are sent in parts of this size.
+pub(crate) const MULTIPART: u64 = 32 << 20;
+/// Requests in flight at once.
+const PARALLEL: usize = 8;
+
+/// What a push or fetch did.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct Summary {
+    /// Objects sent (push) or received (fetch), and their bytes.
+    pub objects: usize,
+    pub bytes: u64,
+    /// Objects that were already on the other side.
+    pub already_there: usize,
+    /// Run records sent or received.
+    pub runs: usize,
+    /// Multipart uploads among the objects sent.
+    pub multipart: usize,
+    /// One line per object or record that could not be moved, with why.
+    pub failed: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Every object needed to restore `records` from the local store: each out's hash and, for a
+/// directory, its files (read from the local manifest). A manifest missing locally is left
+/// to the caller to report (its hash is still listed).
+pub(crate) fn objects_of(store: &Store, records: &[OutRecord]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for r in records {
+        out.insert(r.hash.clone());
+        if r.is_dir() {
+            if let Ok(manifest) = store.manifest(&r.hash) {
+                out.extend(manifest.into_iter().map(|e| e.hash));
+            }
+        }
+    }
+    out
+}
+
+impl Remote {
+    /// The hashes of every object on the remote.
+    pub(crate) fn object_hashes(&self) -> Result<HashSet<String>> {
+        self.runtime.block_on(self.list_names("objects", 2)).map(|names| names.into_iter().collect())
+    }
+
+    /// The fingerprints of every run record on the remote.
+    pub(crate) fn run_fingerprints(&self) -> Result<HashSet<String>> {
+        let names = self.runtime.block_on(self.list_names("runs", 1))?;
+        Ok(names.into_iter().filter_map(|n| n.strip_suffix(".json").map(str::to_string)).collect())
+    }
+
+    /// The keys under `folder`, each as its last `parts` path segments joined (an object's
+    /// two segments `ab/cdef…` make its hash). A folder that does not exist is empty.
+    async fn list_names(&self, folder: &str, parts: usize) -> Result<Vec<String>> {
+        let prefix = self.folder(folder);
+        let mut listing = self.store.list(Some(&prefix));
+        let mut names = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = match meta {
+                Ok(m) => m,
+                Err(object_store::Error::NotFound { .. }) => break,
+                Err(e) => return Err(self.failed(format!("cannot list {folder}/"), e)),
+            };
+            let segments: Vec<String> = meta.location.parts().map(|p| p.as_ref().to_string()).collect();
+            if segments.len() >= parts && !segments.last().is_some_and(|s| s.starts_with('.')) {
+                names.push(segments[segments.len() - parts..].concat());
+            }
+        }
+        Ok(names)
+    }
+
+    fn failed(&self, what: String, e: object_store::Error) -> Error {
+        Error::Remote(format!("remote '{}' ({}): {what}: {e}", self.name, self.url))
+    }
+
+    /// Sends `objects` (hashes) and `runs` that the remote does not have.
+    pub(crate) fn push(
+        &self,
+        store: &Store,
+        objects: &BTreeSet<String>,
+        runs: &[(String, RunRecord)],
+        bar: &ProgressBar,
+    ) -> Result<Summary> {
+        let started = Instant::now();
+        let there = self.object_hashes()?;
+        let runs_there = self.run_fingerprints()?;
+        let mut summary = Summary::default();
+        let mut todo = Vec::new();
+        for hash in objects {
+            if there.contains(hash) {
+                summary.already_there += 1;
+            } else {
+                match std::fs::metadata(store.object_path(hash)) {
+                    Ok(m) => todo.push((hash.clone(), m.len())),
+                    Err(_) => summary.failed.push(format!(
+                        "object {} is not in the local store (run 'churnflow repro' or 'churnflow fetch' first)",
+                        short_hash(hash)
+                    )),
+                }
+            }
+        }
+        bar.set_length(todo.iter().map(|(_, n)| n).sum());
+        let results: Vec<(String, std::result::Result<bool, String>)> = self.runtime.block_on(
+            futures::stream::iter(todo)
+                .map(|(hash, size)| async move {
+                    let result = self.upload(store, &hash, size).await;
+                    if result.is_ok() {
+                        bar.inc(size);
+                    }
+                    (hash, result)
+                })
+                .buffer_unordered(PARALLEL)
+                .collect(),
+        );
+        for (hash, result) in results {
+            match result {
+                Ok(multipart) => {
+                    summary.objects += 1;
+                    summary.bytes +=
+                        std::fs::metadata(store.object_path(&hash)).map(|m| m.len()).unwrap_or(0);
+                    summary.multipart += usize::from(multipart);
+                }
+                Err(e) => summary.failed.push(e),
+            }
+        }
+        for (fingerprint, record) in runs {
+            if runs_there.contains(fingerprint) {
+                continue;
+            }
+            // A run record goes only with every object it needs.
+            let needed = objects_of(store, &record.outs.values().cloned().collect::<Vec<_>>());
+            if needed.iter().any(|h| !there.contains(h) && !objects.contains(h)) {
+                continue;
+            }
+            let bytes = serde_json::to_vec_pretty(record).unwrap_or_default();
+            match self.runtime.block_on(self.store.put(&self.run_path(fingerprint), PutPayload::from(bytes)))
+            {
+                Ok(_) => summary.runs += 1,
+                Err(e) => summary.failed.push(format!("run record {}: {e}", short_hash(fingerprint))),
+            }
+        }
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
+    /// Sends one local object, checking its hash on the way; returns whether it went in parts.
+    async fn upload(&self, store: &Store, hash: &str, size: u64) -> std::result::Result<bool, String> {
+        let local = store.object_path(hash);
+        let location = self.object_path(hash);
+        let short = short_hash(hash);
+        let corrupt = |actual: String| {
+            format!(
+                "object {short} in the local store is corrupt (its content hashes to {}); not sent — \
+                 run 'churnflow gc' and 'churnflow repro' to rebuild it",
+                short_hash(&actual)
+            )
+        };
+        let mut file = std::fs::File::open(&local).map_err(|e| format!("object {short}: {e}"))?;
+        if size < MULTIPART {
+            let mut bytes = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut bytes).map_err(|e| format!("object {short}: {e}"))?;
+            let actual = blake3::hash(&bytes).to_hex().to_string();
+            if actual != hash {
+                return Err(corrupt(actual));
+            }
+            self.store
+                .put(&location, PutPayload::from(bytes))
+                .await
+                .map_err(|e| format!("object {short}: {e}"))?;
+            return Ok(false);
+        }
+        let upload = self.store.put_multipart(&location).await.map_err(|e| format!("object {short}: {e}"))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, MULTIPART as usize);
+        let mut hasher = blake3::Hasher::new();
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = match file.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(format!("object {short}: {e}"));
+                }
+            };
+            hasher.update(&buffer[..n]);
+            if let Err(e) = writer.wait_for_capacity(2).await {
+                return Err(format!("object {short}: {e}"));
+            }
+            writer.write(&buffer[..n]);
+        }
+        let actual = hasher.finalize().to_hex().to_string();
+        if actual != hash {
+            let _ = writer.abort().await;
+            return Err(corrupt(actual));
+        }
+        writer.finish().await.map_err(|e| format!("object {short}: {e}"))?;
+        Ok(true)
+    }
+
+    /// Receives what restoring `records` needs and the local store lacks (directory manifests
+    /// first, then their files), and the run records `fingerprints` the remote has.
+    pub(crate) fn fetch(
+        &self,
+        store: &Store,
+        records: &[OutRecord],
+        fingerprints: &BTreeMap<String, String>,
+        bar: &ProgressBar,
+    ) -> Result<Summary> {
+        let started = Instant::now();
+        let mut summary = Summary::default();
+        let there = self.object_hashes()?;
+        // Round 1: every out's own object (a directory's manifest); round 2: directory files.
+        let firsts: BTreeSet<String> = records.iter().map(|r| r.hash.clone()).collect();
+        self.download_all(store, &firsts, &there, bar, &mut summary);
+        let files: BTreeSet<String> = objects_of(store, records).difference(&firsts).cloned().collect();
+        self.download_all(store, &files, &there, bar, &mut summary);
+        let runs_there = self.run_fingerprints()?;
+        for (fingerprint, stage) in fingerprints {
+            if store.read_run(fingerprint).is_some() || !runs_there.contains(fingerprint) {
+                continue;
+            }
+            match self.runtime.block_on(self.read_run(fingerprint)) {
+                Ok(Some(record)) => match store.write_run(fingerprint, &record) {
+                    Ok(()) => summary.runs += 1,
+                    Err(e) => summary.failed.push(format!("{stage}: cannot store its run record: {e}")),
+                },
+                Ok(None) => {}
+                Err(e) => summary.failed.push(format!("{stage}: {e}")),
+            }
+        }
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
+    /// For `repro --pull`: the run record of `fingerprint` and every object it needs, when the
+    /// remote has them. Returns whether the local store now holds the record.
+    pub(crate) fn fetch_run(&self, store: &Store, fingerprint: &str, bar: &ProgressBar) -> Result<Summary> {
+        let mut summary = Summary::default();
+        let record = match self.runtime.block_on(self.read_run(fingerprint)) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(summary),
+            Err(e) => {
+                summary.failed.push(e);
+                return Ok(summary);
+            }
+        };
+        let outs: Vec<OutRecord> = record.outs.values().cloned().collect();
+        let there = self.object_hashes()?;
+        let firsts: BTreeSet<String> = outs.iter().map(|r| r.hash.clone()).collect();
+        self.download_all(store, &firsts, &there, bar, &mut summary);
+        let files: BTreeSet<String> = objects_of(store, &outs).difference(&firsts).cloned().collect();
+        self.download_all(store, &files, &there, bar, &mut summary);
+        if summary.failed.is_empty() && outs.iter().all(|o| store.can_restore(o)) {
+            store
+                .write_run(fingerprint, &record)
+                .map_err(|e| Error::io(format!("cannot store run record {}", short_hash(fingerprint)), e))?;
+            summary.runs += 1;
+        }
+        Ok(summary)
+    }
+
+    async fn read_run(&self, fingerprint: &str) -> std::result::Result<Option<RunRecord>, String> {
+        let short = short_hash(fingerprint);
+        let bytes = match self.store.get(&self.run_path(fingerprint)).await {
+            Ok(got) => got.bytes().await.map_err(|e| format!("run record {short}: {e}"))?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(format!("run record {short}: {e}")),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("remote run record {short} is unreadable: {e}"))
+    }
+
+    /// Downloads the `wanted` objects the local store lacks; those not on the remote either
+    /// are reported.
+    fn download_all(
+        &self,
+        store: &Store,
+        wanted: &BTreeSet<String>,
+        there: &HashSet<String>,
+        bar: &ProgressBar,
+        summary: &mut Summary,
+    ) {
+        let mut todo = Vec::new();
+        for hash in wanted {
+            if store.has(hash) {
+                summary.already_there += 1;
+            } else if there.contains(hash) {
+                todo.push(hash.clone());
+            } else {
+                summary.failed.push(format!(
+                    "object {} is on neither side (push it from the machine that has it)",
+                    short_hash(hash)
+                ));
+            }
+        }
+        let results: Vec<std::result::Result<u64, String>> = self.runtime.block_on(
+            futures::stream::iter(todo)
+                .map(|hash| async move { self.download(store, &hash, bar).await })
+                .buffer_unordered(PARALLEL)
+                .collect(),
+        );
+        for result in results {
+            match result {
+                Ok(bytes) => {
+                    summary.objects += 1;
+                    summary.bytes += bytes;
+                }
+                Err(e) => summary.failed.push(e),
+            }
+        }
+    }
+
+    async fn download(
+        &self,
+        store: &Store,
+        hash: &str,
+        bar: &ProgressBar,
+    ) -> std::result::Result<u64, String> {
+        let short = short_hash(hash);
+        let location: ObjectPath = self.object_path(hash);
+        let got = self.store.get(&location).await.map_err(|e| format!("object {short}: {e}"))?;
+        bar.inc_length(got.meta.size);
+        let mut incoming = store.incoming(hash).map_err(|e| format!("object {short}: {e}"))?;
+        let mut stream = got.into_stream();
+        let mut bytes = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| format!("object {short}: {e}"))?;
+            incoming.write(&chunk).map_err(|e| format!("object {short}: {e}"))?;
+            bytes += chunk.len() as u64;
+            bar.inc(chunk.len() as u64);
+        }
+        match incoming.commit() {
+            Ok(()) => Ok(bytes),
+            Err(RestoreError::Corrupt { actual, .. }) => Err(format!(
+                "remote object {short} is corrupt (its content hashes to {}); it was not stored — \
+                 push it again from a machine that has it",
+                short_hash(&actual)
+            )),
+            Err(e) => Err(format!("object {short}: {e}")),
+        }
+    }
+}

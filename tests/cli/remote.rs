@@ -1,0 +1,323 @@
+//! The remote store: `remote add|list|remove|default`, `push`, `fetch`, `pull` and
+//! `repro --pull`, against a folder remote and against a real S3-protocol server on loopback
+//! (moto's server, which `.ci/install-s3` installs; `.ci/run` sets `CHURNFLOW_S3_TESTS=1`,
+//! which makes a missing server a failure — elsewhere those tests say so and check nothing).
+use crate::gitrepo::git;
+use crate::support::Project;
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The demo project (`churnflow init`), reproduced and committed to git.
+fn committed_demo() -> Project {
+    let p = Project::new();
+    p.ok(&["init", "."]);
+    p.ok(&["repro", "-q"]);
+    git(&p, &["init", "-q"]);
+    git(&p, &["add", "-A"]);
+    git(&p, &["commit", "-q", "-m", "demo"]);
+    p
+}
+
+/// A fresh `git clone` of `p`: what a colleague or a CI runner starts from.
+fn clone_of(p: &Project) -> Project {
+    let c = Project::new();
+    git(p, &["clone", "-q", &p.root().display().to_string(), &c.root().display().to_string()]);
+    c
+}
+
+/// Every file under `dir` (relative path → bytes), skipping the store and git.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = e.path();
+            let rel = path.strip_prefix(base).unwrap().display().to_string();
+            if rel == ".git" || rel == "artifacts" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Asserts two workspaces hold the same files with the same bytes, naming those that differ.
+fn assert_same_files(a: &Path, b: &Path, what: &str) {
+    let (fa, fb) = (files(a), files(b));
+    let differ: Vec<&String> = fa
+        .keys()
+        .chain(fb.keys())
+        .filter(|k| fa.get(*k) != fb.get(*k))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(differ.is_empty(), "{what}: these files differ: {differ:?}");
+}
+
+/// The files of every object in a store or a remote folder.
+fn object_files(objects: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for d in std::fs::read_dir(objects).unwrap().flatten() {
+        for f in std::fs::read_dir(d.path()).unwrap().flatten() {
+            out.push(f.path());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn add_folder_remote(p: &Project, folder: &Path) {
+    p.ok(&["remote", "add", "share", &folder.display().to_string()]);
+}
+
+#[test]
+fn remotes_are_added_listed_made_default_and_removed_without_secrets() {
+    let p = Project::new();
+    p.ok(&["init", "."]);
+    let r = p.ok(&[
+        "remote",
+        "add",
+        "team",
+        "s3://ml-artifacts/churn",
+        "--endpoint-url",
+        "http://127.0.0.1:9000",
+    ]);
+    assert!(r.stdout().contains("added remote 'team'"), "{}", r.all());
+    p.ok(&["remote", "add", "share", "/mnt/share/churnflow"]);
+    let listed = p.ok(&["remote", "list", "--json"]).json();
+    let remotes = listed["remotes"].as_array().unwrap();
+    assert_eq!(remotes.len(), 2);
+    let team = remotes.iter().find(|r| r["name"] == "team").unwrap();
+    assert_eq!(team["default"], true, "the first remote is the default: {listed}");
+    assert_eq!(team["endpoint_url"], "http://127.0.0.1:9000");
+    p.ok(&["remote", "default", "share"]);
+    assert!(p.ok(&["remote", "list"]).stdout().contains("* share"));
+    let config = p.read(".churnflow/config.yaml");
+    assert!(config.contains("default: share") && config.contains("s3://ml-artifacts/churn"), "{config}");
+
+    // Credentials in a URL are refused, not written.
+    let r = p.run(&["remote", "add", "leaky", "s3://AKIAEXAMPLE:secret@bucket/x"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(r.stderr().contains("carries credentials"), "{}", r.all());
+    assert!(!p.read(".churnflow/config.yaml").contains("AKIAEXAMPLE"));
+    // A typo is told apart from a missing remote.
+    let r = p.run(&["remote", "remove", "shar"]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("did you mean 'share'"), "{}", r.all());
+    p.ok(&["remote", "remove", "share"]);
+    assert!(!p.read(".churnflow/config.yaml").contains("share"));
+    // A relative folder is refused: the config is shared and must mean the same everywhere.
+    let r = p.run(&["remote", "add", "rel", "some/folder"]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("absolute path"), "{}", r.all());
+}
+
+#[test]
+fn push_and_pull_through_a_folder_remote_round_trip_byte_for_byte_and_send_only_what_is_missing() {
+    let p = committed_demo();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    let first = p.ok(&["push", "--json"]).json();
+    let sent = first["objects"].as_u64().unwrap();
+    assert!(sent >= 10, "{first}");
+    assert_eq!(first["already_there"], 0);
+    assert!(first["runs"].as_u64().unwrap() >= 4, "run records go with the objects: {first}");
+    assert_eq!(object_files(&remote.path().join("objects")).len() as u64, sent);
+    // Nothing new: nothing sent.
+    let second = p.ok(&["push", "--json"]).json();
+    assert_eq!((second["objects"].as_u64(), second["runs"].as_u64()), (Some(0), Some(0)), "{second}");
+    assert_eq!(second["already_there"].as_u64(), Some(sent));
+
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote"]);
+    let c = clone_of(&p);
+    assert!(!c.exists("models/model.json"), "a clone has no stored outs");
+    let pulled = c.ok(&["pull"]);
+    assert!(pulled.stderr().contains("restored"), "{}", pulled.all());
+    assert_same_files(c.root(), p.root(), "the clone's workspace equals the original");
+    assert!(c.ok(&["status"]).stdout().contains("Everything is up to date"));
+}
+
+#[test]
+fn a_corrupt_remote_object_is_refused_and_the_rest_is_fetched() {
+    let p = committed_demo();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    p.ok(&["push", "-q"]);
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote"]);
+    // The model file's object on the remote gets one byte flipped.
+    let model = std::fs::read(p.path("models/model.json")).unwrap();
+    let object = object_files(&remote.path().join("objects"))
+        .into_iter()
+        .find(|f| std::fs::read(f).unwrap() == model)
+        .expect("the model's object on the remote");
+    let hash = format!(
+        "{}{}",
+        object.parent().unwrap().file_name().unwrap().to_str().unwrap(),
+        object.file_name().unwrap().to_str().unwrap()
+    );
+    let mut bytes = std::fs::read(&object).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&object, bytes).unwrap();
+
+    let c = clone_of(&p);
+    let r = c.run(&["fetch"]);
+    assert_eq!(r.code(), 1, "{}", r.all());
+    assert!(r.stderr().contains(&format!("remote object {} is corrupt", &hash[..12])), "{}", r.all());
+    assert!(!c.path(&format!("artifacts/objects/{}/{}", &hash[..2], &hash[2..])).exists(), "never stored");
+    let stored = object_files(&c.path("artifacts/objects")).len();
+    assert_eq!(stored, object_files(&remote.path().join("objects")).len() - 1, "everything else arrived");
+    // Checkout restores what arrived and names what did not.
+    let r = c.run(&["checkout"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.all().contains("models/model.json"), "{}", r.all());
+    assert!(c.exists("data/features.parquet"));
+}
+
+#[test]
+fn an_interrupted_push_resumes_without_resending_what_arrived() {
+    let p = committed_demo();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    // The first push stops after the data stages (as if cut off); the second sends the rest.
+    let part = p.ok(&["push", "ingest", "validate", "features", "--json"]).json();
+    let rest = p.ok(&["push", "--json"]).json();
+    let all = p.ok(&["push", "--json"]).json();
+    let sent = |v: &serde_json::Value| v["objects"].as_u64().unwrap();
+    assert!(sent(&part) > 0 && sent(&rest) > 0);
+    assert_eq!(rest["already_there"].as_u64(), Some(sent(&part)), "{rest}");
+    assert_eq!(all["already_there"].as_u64(), Some(sent(&part) + sent(&rest)));
+    // A push cut off mid-object leaves nothing the remote would serve: a stray temp file
+    // under objects/ is neither listed nor fetched.
+    std::fs::write(remote.path().join("objects").join(".tmp-partial"), b"half").unwrap();
+    assert_eq!(p.ok(&["push", "--json"]).json()["objects"], 0);
+}
+
+#[test]
+fn a_fresh_clone_reproduces_the_pipeline_from_the_remote_without_running_a_stage() {
+    let p = committed_demo();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    p.ok(&["push", "-q"]);
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote"]);
+    let c = clone_of(&p);
+    let r = c.ok(&["repro", "--pull"]);
+    assert!(r.stderr().contains("0 ran"), "{}", r.all());
+    assert!(c.ok(&["status"]).stdout().contains("Everything is up to date"));
+
+    // A retune pushed from one machine is restored, not recomputed, on the other.
+    p.write("params.yaml", &p.read("params.yaml").replace("l2: 1.0", "l2: 0.3"));
+    let r = p.ok(&["repro", "--push"]);
+    assert!(r.stderr().contains("train: done"), "{}", r.all());
+    git(&p, &["add", "-A"]);
+    git(&p, &["commit", "-q", "-m", "retune"]);
+    git(&c, &["pull", "-q"]);
+    let r = c.ok(&["repro", "--pull"]);
+    assert!(r.stderr().contains("0 ran"), "{}", r.all());
+    assert_eq!(c.read("pipeline.lock"), p.read("pipeline.lock"));
+    assert_same_files(c.root(), p.root(), "the new model and predictions arrived");
+}
+
+#[test]
+fn without_a_remote_push_says_how_to_add_one() {
+    let p = Project::new();
+    p.ok(&["init", "."]);
+    let r = p.run(&["push"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(r.stderr().contains("churnflow remote add"), "{}", r.all());
+    let r = p.run(&["repro", "--pull"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+}
+
+/// moto's S3 server on a free loopback port, stopped when dropped.
+struct S3Server {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl S3Server {
+    fn start() -> Option<S3Server> {
+        let required = std::env::var("CHURNFLOW_S3_TESTS").is_ok_and(|v| v == "1");
+        let found =
+            Command::new("moto_server").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status();
+        if !found.is_ok_and(|s| s.success()) {
+            assert!(!required, "CHURNFLOW_S3_TESTS=1 but moto_server is not installed (run .ci/install-s3)");
+            eprintln!("skipped: moto_server is not installed (run .ci/install-s3 to run the S3 tests)");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let server = S3Server { child, endpoint };
+        let agent = ureq::Agent::new_with_defaults();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // Up when it answers; then the bucket (object stores do not create buckets).
+        while agent.put(&format!("{}/churn", server.endpoint)).send_empty().is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start on {}", server.endpoint);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(server)
+    }
+
+    fn add_to(&self, p: &Project) {
+        p.ok(&["remote", "add", "s3", "s3://churn/team/store", "--endpoint-url", &self.endpoint]);
+    }
+}
+
+/// The credentials moto accepts (any), as a user would set them.
+fn with_keys(mut c: assert_cmd::Command) -> assert_cmd::Command {
+    c.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1");
+    c
+}
+
+#[test]
+fn an_s3_remote_round_trips_the_demo_and_a_fresh_clone_runs_nothing() {
+    let Some(server) = S3Server::start() else { return };
+    let p = committed_demo();
+    server.add_to(&p);
+    let run = |p: &Project, args: &[&str]| {
+        let out = with_keys(p.cmd(args)).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    let first: serde_json::Value = serde_json::from_slice(&run(&p, &["push", "--json"]).stdout).unwrap();
+    assert!(first["objects"].as_u64().unwrap() >= 10, "{first}");
+    let second: serde_json::Value = serde_json::from_slice(&run(&p, &["push", "--json"]).stdout).unwrap();
+    assert_eq!(second["objects"], 0, "{second}");
+    assert_eq!(second["already_there"], first["objects"]);
+
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote"]);
+    let c = clone_of(&p);
+    let out = run(&c, &["repro", "--pull"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("0 ran"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_same_files(c.root(), p.root(), "byte for byte");
+}
