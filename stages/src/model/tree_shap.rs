@@ -137,7 +137,8 @@ struct PathInput {
 impl PathInput {
     /// The comparisons the tree makes (`x ≤ threshold` goes left; NaN goes right), merged.
     fn holds(&self, x: f64) -> bool {
-        (self.hi == f64::INFINITY || x <= self.hi) && (self.lo == f64::NEG_INFINITY || x > self.lo || x.is_nan())
+        (self.hi == f64::INFINITY || x <= self.hi)
+            && (self.lo == f64::NEG_INFINITY || x > self.lo || x.is_nan())
     }
 }
 
