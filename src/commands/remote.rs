@@ -13,12 +13,14 @@ pub enum RemoteCommand {
         Credentials are never stored: set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or\n\
         ~/.aws/credentials), GOOGLE_APPLICATION_CREDENTIALS, or AZURE_STORAGE_ACCOUNT_NAME / _KEY.")]
     Add {
+        /// The remote's name (letters, digits, '-', '_', '.').
         name: String,
         /// s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, or an absolute folder.
         url: String,
         /// An S3-compatible server's endpoint (MinIO, Ceph, Garage, R2); path-style addressing.
         #[arg(long)]
         endpoint_url: Option<String>,
+        /// The bucket's region (S3; default: AWS_DEFAULT_REGION, else us-east-1).
         #[arg(long)]
         region: Option<String>,
         /// Make it the default remote.
@@ -26,14 +28,24 @@ pub enum RemoteCommand {
         default: bool,
     },
     /// List the remotes (no secrets: there are none in the config).
+    #[command(after_help = "Examples:\n  churnflow remote list\n  churnflow remote list --json")]
     List {
+        /// Print the remotes as JSON (`"schema": 1`).
         #[arg(long)]
         json: bool,
     },
     /// Remove a remote from the config (its objects stay where they are).
-    Remove { name: String },
+    #[command(after_help = "Examples:\n  churnflow remote remove minio")]
+    Remove {
+        /// The remote to remove.
+        name: String,
+    },
     /// Make a remote the default.
-    Default { name: String },
+    #[command(after_help = "Examples:\n  churnflow remote default team")]
+    Default {
+        /// The remote that push, fetch, pull and repro --pull use when none is named.
+        name: String,
+    },
 }
 
 pub fn run(root: &Path, command: RemoteCommand) -> Result<u8> {
