@@ -5,6 +5,9 @@
 //! kept (with those objects). Directory outs keep their manifest and every file in it.
 use crate::compare::git;
 use crate::error::{Error, Result};
+use crate::remote::config::RemoteConfig;
+use crate::remote::Remote;
+use crate::store::hashing::ManifestEntry;
 use crate::store::lockfile::{LockFile, LOCK_FILE};
 use crate::store::objects::{OutRecord, Store};
 use crate::store::project_lock::ProjectLock;
@@ -25,41 +28,33 @@ pub struct GcArgs {
     /// Print what was (or would be) removed as JSON (`"schema": 1`).
     #[arg(long)]
     pub json: bool,
+    /// Collect on a remote store instead (the default remote when no NAME is given): only
+    /// lists what would go unless --yes.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub remote: Option<String>,
+    /// With --remote: delete what nothing refers to (without it, a dry run).
+    #[arg(long, requires = "remote")]
+    pub yes: bool,
 }
 
 pub fn run(root: &Path, args: &GcArgs) -> Result<u8> {
+    if let Some(name) = &args.remote {
+        return remote_gc(
+            root,
+            Some(name.as_str()).filter(|n| !n.is_empty()),
+            !args.yes || args.dry_run,
+            args.json,
+        );
+    }
     let (dry_run, as_json) = (args.dry_run, args.json);
     let store = Store::new(root);
     let _lock = ProjectLock::acquire(store.dir())?;
-    let mut locks = vec![LockFile::load(root)?];
-    for rev in git::kept_revisions(root) {
-        if let Some(text) = git::show(root, &rev, LOCK_FILE)? {
-            // A lock at some revision that this churnflow can't read keeps nothing; say so.
-            match LockFile::parse(&text, &format!("{}:{LOCK_FILE}", short_hash(&rev))) {
-                Ok(l) => locks.push(l),
-                Err(d) => eprintln!("warning: {d}"),
-            }
-        }
-    }
-    let mut keep: BTreeSet<String> = BTreeSet::new();
-    for lock in &locks {
-        for stage in lock.stages.values() {
-            for rec in stage.outs.values() {
-                keep_record(&store, rec, &mut keep);
-            }
-        }
-    }
-    let registry = Registry::load(root)?;
-    for e in registry.events() {
-        if let Some(m) = e.model {
-            keep.insert(m);
-        }
-    }
+    let keep = kept_objects(root, &mut |hash| store.manifest(hash).ok())?;
     let mut runs_removed = 0;
     for (fp, run) in store.runs() {
         let mut objects = BTreeSet::new();
         for r in run.outs.values() {
-            keep_record(&store, r, &mut objects);
+            keep_record(r, &mut |hash| store.manifest(hash).ok(), &mut objects);
         }
         if objects.iter().all(|o| keep.contains(o)) {
             continue;
@@ -98,12 +93,118 @@ pub fn run(root: &Path, args: &GcArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// `gc --remote`: the same rule on a remote — objects no kept lock or registry model refers
+/// to go, and run records whose objects are not all kept. Manifests are read from the local
+/// store, else from the remote. Under the project lock, so no local `repro` pushes meanwhile;
+/// a colleague's concurrent `push` of objects this run does not know can still lose them,
+/// which is why it is a dry run unless `--yes`.
+fn remote_gc(root: &Path, name: Option<&str>, dry_run: bool, as_json: bool) -> Result<u8> {
+    let store = Store::new(root);
+    let _lock = ProjectLock::acquire(store.dir())?;
+    let config = RemoteConfig::load(root)?;
+    let (name, entry) = config.pick(name)?;
+    let remote = Remote::open(&name, &entry)?;
+    let mut manifest = |hash: &str| store.manifest(hash).ok().or_else(|| remote.manifest(hash));
+    let keep = kept_objects(root, &mut manifest)?;
+    let mut runs_removed = Vec::new();
+    for fp in remote.run_fingerprints()? {
+        let record = match remote.run_record(&fp) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                eprintln!("warning: {e}; kept");
+                continue;
+            }
+        };
+        let mut objects = BTreeSet::new();
+        for r in record.outs.values() {
+            keep_record(r, &mut manifest, &mut objects);
+        }
+        if !objects.iter().all(|o| keep.contains(o)) {
+            runs_removed.push(fp);
+        }
+    }
+    let (mut removed, mut freed, mut kept) = (Vec::new(), 0u64, 0u64);
+    for (hash, size) in remote.objects()? {
+        if keep.contains(&hash) {
+            kept += 1;
+        } else {
+            removed.push(hash);
+            freed += size;
+        }
+    }
+    let failed = if dry_run { Vec::new() } else { remote.delete(&removed, &runs_removed) };
+    if as_json {
+        crate::commands::print_json(&json!({
+            "schema": 1, "remote": name, "dry_run": dry_run, "objects_removed": removed.len(),
+            "bytes_freed": freed, "objects_kept": kept, "run_records_removed": runs_removed.len(),
+            "failed": failed,
+        }))?;
+    } else {
+        let verb = if dry_run { "would remove" } else { "removed" };
+        println!(
+            "remote '{name}': {verb} {} object(s) ({}) and {} run record(s); kept {kept} object(s){}",
+            removed.len(),
+            human_bytes(freed),
+            runs_removed.len(),
+            if dry_run { " (dry run: add --yes to delete)" } else { "" }
+        );
+    }
+    if failed.is_empty() {
+        Ok(0)
+    } else {
+        Err(Error::Remote(format!("gc --remote: could not delete:\n  {}", failed.join("\n  "))))
+    }
+}
+
+/// The pipeline.lock of the workspace and of every kept git revision (HEAD, branches, tags).
+pub(crate) fn kept_locks(root: &Path) -> Result<Vec<LockFile>> {
+    let mut locks = vec![LockFile::load(root)?];
+    for rev in git::kept_revisions(root) {
+        if let Some(text) = git::show(root, &rev, LOCK_FILE)? {
+            // A lock at some revision that this churnflow can't read keeps nothing; say so.
+            match LockFile::parse(&text, &format!("{}:{LOCK_FILE}", short_hash(&rev))) {
+                Ok(l) => locks.push(l),
+                Err(d) => eprintln!("warning: {d}"),
+            }
+        }
+    }
+    Ok(locks)
+}
+
+/// Every object something kept refers to: the outs of every kept lock (directories with
+/// their manifest and files, read through `manifest`) and every registry model.
+pub(crate) fn kept_objects(
+    root: &Path,
+    manifest: &mut dyn FnMut(&str) -> Option<Vec<ManifestEntry>>,
+) -> Result<BTreeSet<String>> {
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    for lock in kept_locks(root)? {
+        for stage in lock.stages.values() {
+            for rec in stage.outs.values() {
+                keep_record(rec, manifest, &mut keep);
+            }
+        }
+    }
+    let registry = Registry::load(root)?;
+    for e in registry.events() {
+        if let Some(m) = e.model {
+            keep.insert(m);
+        }
+    }
+    Ok(keep)
+}
+
 /// Adds an out's object(s) to `keep`: a file's hash, or a directory's manifest and files.
-fn keep_record(store: &Store, rec: &OutRecord, keep: &mut BTreeSet<String>) {
+pub(crate) fn keep_record(
+    rec: &OutRecord,
+    manifest: &mut dyn FnMut(&str) -> Option<Vec<ManifestEntry>>,
+    keep: &mut BTreeSet<String>,
+) {
     keep.insert(rec.hash.clone());
     if rec.is_dir() {
-        if let Ok(manifest) = store.manifest(&rec.hash) {
-            keep.extend(manifest.into_iter().map(|e| e.hash));
+        if let Some(entries) = manifest(&rec.hash) {
+            keep.extend(entries.into_iter().map(|e| e.hash));
         }
     }
 }

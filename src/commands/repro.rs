@@ -42,10 +42,12 @@ pub struct ReproArgs {
     #[arg(short, long)]
     pub single_item: bool,
     /// Restore stale stages from the remote's run records instead of running them, where the
-    /// remote has them (default remote, or --remote).
+    /// remote has them (default remote, or --remote). Also `repro: {pull: true}` in
+    /// .churnflow/config.yaml.
     #[arg(long)]
     pub pull: bool,
     /// Afterwards, push the stored outs and run records to the remote (only what it lacks).
+    /// Also `repro: {push: true}` in .churnflow/config.yaml.
     #[arg(long)]
     pub push: bool,
     /// The remote for --pull and --push.
@@ -74,15 +76,16 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
     if args.dry_run {
         return dry_run(root, args);
     }
+    let config = RemoteConfig::load(root)?;
+    let (want_pull, want_push) = (args.pull || config.repro.pull, args.push || config.repro.push);
     let remote = || -> Result<Remote> {
-        let config = RemoteConfig::load(root)?;
         let (name, entry) = config.pick(args.remote.as_deref())?;
         Remote::open(&name, &entry)
     };
-    let pull = if args.pull { Some(remote()?) } else { None };
+    let pull = if want_pull { Some(remote()?) } else { None };
     // The remote is checked before anything runs, so a typo does not cost a whole run.
-    let push_to = if args.push { Some(args.remote.clone()) } else { None };
-    if args.push && pull.is_none() {
+    let push_to = if want_push { Some(args.remote.clone()) } else { None };
+    if want_push && pull.is_none() {
         remote()?;
     }
     let result = {

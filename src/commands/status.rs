@@ -18,12 +18,20 @@ pub struct StatusArgs {
     /// and params).
     #[arg(long)]
     pub check: bool,
+    /// Instead: per stored out in pipeline.lock, whether the local store and this remote
+    /// (the default one without NAME) have it.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", conflicts_with = "check")]
+    pub remote: Option<String>,
 }
 
 /// The exit code of `status --check` when a stage is stale.
 const STALE_EXIT: u8 = 1;
 
 pub fn run(root: &Path, args: &StatusArgs) -> Result<u8> {
+    if let Some(name) = &args.remote {
+        let name = Some(name.as_str()).filter(|n| !n.is_empty());
+        return crate::commands::transfer::remote_status(root, name, args.json);
+    }
     let as_json = args.json;
     let failing = |clean: bool| if args.check && !clean { STALE_EXIT } else { 0 };
     let project = Project::load(root)?;

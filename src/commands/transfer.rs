@@ -7,18 +7,15 @@
 //! branch and tag (as `gc` keeps them); `push --run-records` adds every local run record
 //! (experiments, earlier params) with its objects. `pull` is `fetch` then `checkout`.
 use crate::commands::checkout::{self, CheckoutArgs};
-use crate::commands::gc::human_bytes;
-use crate::compare::git;
+use crate::commands::gc::{human_bytes, kept_locks};
 use crate::error::{Error, Result};
 use crate::exec::progress::{info, transfer_bar};
 use crate::plan::project::Project;
 use crate::remote::config::RemoteConfig;
 use crate::remote::transfer::{objects_of, Summary};
 use crate::remote::Remote;
-use crate::store::lockfile::{LockFile, LOCK_FILE};
 use crate::store::objects::OutRecord;
 use crate::store::project_lock::ProjectLock;
-use crate::store::short_hash;
 use indicatif::ProgressBar;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -86,15 +83,8 @@ fn select(root: &Path, args: &TransferArgs) -> Result<(Project, Selection)> {
             .filter(|(i, _)| selected[*i])
             .map(|(_, s)| s.name.as_str())
             .collect();
-        for rev in git::kept_revisions(root) {
-            let Some(text) = git::show(root, &rev, LOCK_FILE)? else { continue };
-            let lock = match LockFile::parse(&text, &format!("{}:{LOCK_FILE}", short_hash(&rev))) {
-                Ok(l) => l,
-                Err(d) => {
-                    eprintln!("warning: {d}");
-                    continue;
-                }
-            };
+        // The first kept lock is the workspace's, handled above.
+        for lock in kept_locks(root)?.into_iter().skip(1) {
             for (name, entry) in lock.stages.iter().filter(|(n, _)| names.contains(n.as_str())) {
                 // Outs stored today; an out the pipeline no longer has counts if it was stored.
                 for (path, record) in &entry.outs {
@@ -198,6 +188,58 @@ fn replaceable(project: &Project, dest: &Path, hash: &str) -> bool {
         Ok(Some(current)) => current.hash() != hash && project.store.has(current.hash()),
         Err(_) => false,
     }
+}
+
+/// `status --remote`: per stored out in pipeline.lock, whether the local store and the remote
+/// can each restore it.
+pub(crate) fn remote_status(root: &Path, name: Option<&str>, as_json: bool) -> Result<u8> {
+    let project = Project::load(root)?;
+    let remote = open(root, name)?;
+    let there = remote.object_hashes()?;
+    let mut rows = Vec::new();
+    for stage in &project.pipeline.stages {
+        let Some(entry) = project.lock.stages.get(&stage.name) else { continue };
+        for out in stage.outs.iter().filter(|o| o.cache) {
+            let Some(record) = entry.outs.get(&out.path) else { continue };
+            let local = project.store.can_restore(record);
+            let on_remote = there.contains(&record.hash)
+                && (!record.is_dir()
+                    || project
+                        .store
+                        .manifest(&record.hash)
+                        .ok()
+                        .or_else(|| remote.manifest(&record.hash))
+                        .is_some_and(|m| m.iter().all(|e| there.contains(&e.hash))));
+            rows.push((stage.name.clone(), out.path.clone(), local, on_remote));
+        }
+    }
+    let to_push = rows.iter().filter(|r| r.2 && !r.3).count();
+    let to_fetch = rows.iter().filter(|r| !r.2 && r.3).count();
+    if as_json {
+        let outs: Vec<_> = rows
+            .iter()
+            .map(|(stage, out, local, on_remote)| {
+                serde_json::json!({"stage": stage, "out": out, "local": local, "remote": on_remote})
+            })
+            .collect();
+        crate::commands::print_json(&serde_json::json!({
+            "schema": 1, "remote": remote.name, "outs": outs, "to_push": to_push, "to_fetch": to_fetch,
+        }))?;
+        return Ok(0);
+    }
+    let yes_no = |b: bool| if b { "yes" } else { "missing" };
+    let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(3).max(3);
+    let stage_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(5).max(5);
+    println!("remote '{}' ({})", remote.name, remote.url);
+    println!("  {:stage_width$}  {:width$}  {:7}  remote", "stage", "out", "local");
+    for (stage, out, local, on_remote) in &rows {
+        println!("  {stage:stage_width$}  {out:width$}  {:7}  {}", yes_no(*local), yes_no(*on_remote));
+    }
+    match (to_push, to_fetch) {
+        (0, 0) => println!("in step: every stored out is on both sides (or on neither)"),
+        _ => println!("{to_push} out(s) to push ('churnflow push'), {to_fetch} to fetch ('churnflow pull')"),
+    }
+    Ok(0)
 }
 
 /// Prints what moved (a line, or JSON on stdout); failures make it an error (exit 1).

@@ -21,6 +21,25 @@ pub(crate) struct RemoteConfig {
     pub default: Option<String>,
     #[serde(default)]
     pub remotes: BTreeMap<String, RemoteEntry>,
+    /// `repro` as if `--pull` / `--push` were given (e.g. on CI runners).
+    #[serde(default, skip_serializing_if = "ReproSwitches::is_off")]
+    pub repro: ReproSwitches,
+}
+
+/// The `repro:` section: remote switches every `repro` uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReproSwitches {
+    #[serde(default)]
+    pub pull: bool,
+    #[serde(default)]
+    pub push: bool,
+}
+
+impl ReproSwitches {
+    fn is_off(&self) -> bool {
+        !self.pull && !self.push
+    }
 }
 
 /// One remote: where it is, and how to reach an S3-compatible server.

@@ -10,6 +10,7 @@
 //! on, so running the command again moves only what is still missing.
 use super::Remote;
 use crate::error::{Error, Result};
+use crate::store::hashing::ManifestEntry;
 use crate::store::objects::{OutRecord, RestoreError, RunRecord, Store};
 use crate::store::short_hash;
 use futures::StreamExt;
@@ -62,18 +63,24 @@ pub(crate) fn objects_of(store: &Store, records: &[OutRecord]) -> BTreeSet<Strin
 impl Remote {
     /// The hashes of every object on the remote.
     pub(crate) fn object_hashes(&self) -> Result<HashSet<String>> {
-        self.runtime.block_on(self.list_names("objects", 2)).map(|names| names.into_iter().collect())
+        Ok(self.objects()?.into_iter().map(|(hash, _)| hash).collect())
+    }
+
+    /// Every object on the remote with its size in bytes.
+    pub(crate) fn objects(&self) -> Result<Vec<(String, u64)>> {
+        self.runtime.block_on(self.list_names("objects", 2))
     }
 
     /// The fingerprints of every run record on the remote.
     pub(crate) fn run_fingerprints(&self) -> Result<HashSet<String>> {
         let names = self.runtime.block_on(self.list_names("runs", 1))?;
-        Ok(names.into_iter().filter_map(|n| n.strip_suffix(".json").map(str::to_string)).collect())
+        Ok(names.into_iter().filter_map(|(n, _)| n.strip_suffix(".json").map(str::to_string)).collect())
     }
 
     /// The keys under `folder`, each as its last `parts` path segments joined (an object's
-    /// two segments `ab/cdef…` make its hash). A folder that does not exist is empty.
-    async fn list_names(&self, folder: &str, parts: usize) -> Result<Vec<String>> {
+    /// two segments `ab/cdef…` make its hash), with its size. A folder that does not exist is
+    /// empty; names starting with `.` (temp files of a folder remote) are not listed.
+    async fn list_names(&self, folder: &str, parts: usize) -> Result<Vec<(String, u64)>> {
         let prefix = self.folder(folder);
         let mut listing = self.store.list(Some(&prefix));
         let mut names = Vec::new();
@@ -85,7 +92,7 @@ impl Remote {
             };
             let segments: Vec<String> = meta.location.parts().map(|p| p.as_ref().to_string()).collect();
             if segments.len() >= parts && !segments.last().is_some_and(|s| s.starts_with('.')) {
-                names.push(segments[segments.len() - parts..].concat());
+                names.push((segments[segments.len() - parts..].concat(), meta.size));
             }
         }
         Ok(names)
@@ -241,7 +248,7 @@ impl Remote {
             if store.read_run(fingerprint).is_some() || !runs_there.contains(fingerprint) {
                 continue;
             }
-            match self.runtime.block_on(self.read_run(fingerprint)) {
+            match self.run_record(fingerprint) {
                 Ok(Some(record)) => match store.write_run(fingerprint, &record) {
                     Ok(()) => summary.runs += 1,
                     Err(e) => summary.failed.push(format!("{stage}: cannot store its run record: {e}")),
@@ -258,7 +265,7 @@ impl Remote {
     /// remote has them. Returns whether the local store now holds the record.
     pub(crate) fn fetch_run(&self, store: &Store, fingerprint: &str, bar: &ProgressBar) -> Result<Summary> {
         let mut summary = Summary::default();
-        let record = match self.runtime.block_on(self.read_run(fingerprint)) {
+        let record = match self.run_record(fingerprint) {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(summary),
             Err(e) => {
@@ -279,6 +286,43 @@ impl Remote {
             summary.runs += 1;
         }
         Ok(summary)
+    }
+
+    /// The remote's run record of `fingerprint`, if it has one.
+    pub(crate) fn run_record(&self, fingerprint: &str) -> std::result::Result<Option<RunRecord>, String> {
+        self.runtime.block_on(self.read_run(fingerprint))
+    }
+
+    /// A directory manifest read from the remote (verified against its hash), if it is there.
+    pub(crate) fn manifest(&self, hash: &str) -> Option<Vec<ManifestEntry>> {
+        let bytes = self.runtime.block_on(async {
+            let got = self.store.get(&self.object_path(hash)).await.ok()?;
+            got.bytes().await.ok()
+        })?;
+        (blake3::hash(&bytes).to_hex().as_str() == hash)
+            .then(|| serde_json::from_slice(&bytes).ok())
+            .flatten()
+    }
+
+    /// Deletes objects and run records (`gc --remote`); returns what could not be deleted.
+    pub(crate) fn delete(&self, objects: &[String], runs: &[String]) -> Vec<String> {
+        let paths: Vec<(String, ObjectPath)> = objects
+            .iter()
+            .map(|h| (format!("object {}", short_hash(h)), self.object_path(h)))
+            .chain(runs.iter().map(|fp| (format!("run record {}", short_hash(fp)), self.run_path(fp))))
+            .collect();
+        self.runtime.block_on(
+            futures::stream::iter(paths)
+                .map(|(what, path)| async move {
+                    match self.store.delete(&path).await {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => None,
+                        Err(e) => Some(format!("{what}: {e}")),
+                    }
+                })
+                .buffer_unordered(PARALLEL)
+                .filter_map(|failed| async move { failed })
+                .collect(),
+        )
     }
 
     async fn read_run(&self, fingerprint: &str) -> std::result::Result<Option<RunRecord>, String> {

@@ -321,3 +321,79 @@ fn an_s3_remote_round_trips_the_demo_and_a_fresh_clone_runs_nothing() {
     );
     assert_same_files(c.root(), p.root(), "byte for byte");
 }
+
+#[test]
+fn status_remote_tells_which_outs_each_side_lacks() {
+    let p = committed_demo();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    let before = p.ok(&["status", "--remote", "--json"]).json();
+    let outs = before["outs"].as_array().unwrap();
+    assert!(outs.len() >= 6, "{before}");
+    assert!(outs.iter().all(|o| o["local"] == true && o["remote"] == false), "{before}");
+    assert_eq!(before["to_push"].as_u64(), Some(outs.len() as u64));
+    p.ok(&["push", "-q"]);
+    let text = p.ok(&["status", "--remote", "share"]).stdout();
+    assert!(text.contains("in step"), "{text}");
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote"]);
+    let c = clone_of(&p);
+    let clone = c.ok(&["status", "--remote", "--json"]).json();
+    assert_eq!(clone["to_fetch"].as_u64(), Some(outs.len() as u64), "{clone}");
+    assert!(clone["outs"].as_array().unwrap().iter().all(|o| o["local"] == false && o["remote"] == true));
+}
+
+#[test]
+fn gc_remote_is_a_dry_run_unless_told_and_keeps_everything_reachable() {
+    let p = committed_demo();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote"]);
+    p.ok(&["push", "-q"]);
+    // A retune: the earlier model's run becomes unreachable once the new lock is committed
+    // (the registry still holds the champion's model, which must stay).
+    p.write("params.yaml", &p.read("params.yaml").replace("l2: 1.0", "l2: 0.3"));
+    p.ok(&["repro", "-q", "--push"]);
+    git(&p, &["add", "-A"]);
+    git(&p, &["commit", "-q", "-m", "retune"]);
+    let objects = || object_files(&remote.path().join("objects")).len() as u64;
+    let total = objects();
+
+    let dry = p.ok(&["gc", "--remote", "--json"]).json();
+    assert_eq!(dry["dry_run"], true);
+    let removed = dry["objects_removed"].as_u64().unwrap();
+    assert!(removed > 0, "the retune left unreachable objects: {dry}");
+    assert_eq!(objects(), total, "a dry run deletes nothing");
+    assert!(p.ok(&["gc", "--remote"]).stdout().contains("dry run: add --yes"));
+
+    let done = p.ok(&["gc", "--remote", "share", "--yes", "--json"]).json();
+    assert_eq!(done["objects_removed"].as_u64(), Some(removed));
+    assert_eq!(objects(), total - removed);
+    assert_eq!(done["objects_kept"].as_u64(), Some(objects()));
+    // Everything reachable stayed: a fresh clone still runs nothing.
+    let c = clone_of(&p);
+    let r = c.ok(&["repro", "--pull"]);
+    assert!(r.stderr().contains("0 ran"), "{}", r.all());
+    assert_same_files(c.root(), p.root(), "after gc --remote");
+}
+
+#[test]
+fn the_config_switch_makes_every_repro_pull() {
+    let p = committed_demo();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    p.ok(&["push", "-q"]);
+    let config = p.read(".churnflow/config.yaml");
+    p.write(".churnflow/config.yaml", &format!("{config}repro:\n  pull: true\n"));
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote, pulled by every repro"]);
+    let c = clone_of(&p);
+    let r = c.ok(&["repro"]);
+    assert!(r.stderr().contains("0 ran"), "{}", r.all());
+    // A misspelt switch is an error naming the file, not ignored.
+    c.write(".churnflow/config.yaml", &format!("{config}repro:\n  pul: true\n"));
+    let r = c.run(&["repro"]);
+    assert_eq!(r.code(), 2, "{}", r.all());
+    assert!(r.stderr().contains(".churnflow/config.yaml"), "{}", r.all());
+}

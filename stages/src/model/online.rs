@@ -25,7 +25,6 @@ use crate::model::tree::Tree;
 use crate::model::tree_shap::{PreparedTree, ShapScratch, TreeView};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
 
 /// One thing wrong with one field of a request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -296,15 +295,14 @@ impl Model {
 
     /// The trees of a tree model prepared for TreeSHAP, built on first use.
     fn prepared_trees(&self) -> Result<&[PreparedTree], StageError> {
-        let prepared = self.explain_cache.trees.get_or_init(|| {
-            let trees = match &self.estimator {
-                Estimator::LogisticRegression { .. } => return Ok(Vec::new()),
-                Estimator::DecisionTree { tree } => std::slice::from_ref(tree),
-                Estimator::RandomForest { trees } => trees.as_slice(),
-            };
-            trees.iter().map(|t| shap_view(t).map(|view| PreparedTree::new(&view))).collect()
-        });
-        prepared.as_deref().map_err(|e| e.clone())
+        let trees = match &self.estimator {
+            Estimator::LogisticRegression { .. } => return Ok(&[]),
+            Estimator::DecisionTree { tree } => std::slice::from_ref(tree),
+            Estimator::RandomForest { trees } => trees.as_slice(),
+        };
+        self.explain_cache
+            .trees(|| trees.iter().map(|t| shap_view(t).map(|view| PreparedTree::new(&view))).collect())
+            .map_err(|e| e.clone())
     }
 
     /// Expanded input → index of the feature it comes from.
@@ -337,32 +335,6 @@ impl Model {
             }
         }
         Centres { scale, mean }
-    }
-}
-
-/// What explaining a model's predictions needs, derived from it once: for tree models, every
-/// tree prepared for TreeSHAP (or why it cannot be). A loaded or cloned model starts empty and
-/// fills it on first use; it takes no part in comparing models.
-#[derive(Default)]
-pub(crate) struct ExplainCache {
-    trees: OnceLock<Result<Vec<PreparedTree>, StageError>>,
-}
-
-impl Clone for ExplainCache {
-    fn clone(&self) -> Self {
-        ExplainCache::default()
-    }
-}
-
-impl PartialEq for ExplainCache {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for ExplainCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ExplainCache")
     }
 }
 

@@ -25,6 +25,8 @@
 //!   every node once and keeps, per root-to-node path, the proportions of all coalition sizes
 //!   ("pweights").
 
+use crate::contract::StageError;
+
 /// A tree as TreeSHAP needs it: node 0 is the root; `feature[i] < 0` marks a leaf whose output is
 /// `value[i]`; otherwise rows with `x[feature] <= threshold` go `left`; `cover[i]` is the
 /// training weight that reached node `i` (positive for every node).
@@ -71,6 +73,42 @@ impl TreeView<'_> {
             .filter(|&i| self.is_leaf(i))
             .map(|i| self.value[i] * self.cover[i] / root)
             .sum()
+    }
+}
+
+/// What explaining a tree model's predictions needs, derived from it once: every tree
+/// prepared (or why it cannot be). A model keeps one; a loaded or cloned model starts empty
+/// and fills it on first use; it takes no part in comparing models.
+#[derive(Default)]
+pub(crate) struct ExplainCache {
+    trees: std::sync::OnceLock<Result<Vec<PreparedTree>, StageError>>,
+}
+
+impl ExplainCache {
+    /// The prepared trees, built by `prepare` on the first call.
+    pub(crate) fn trees(
+        &self,
+        prepare: impl FnOnce() -> Result<Vec<PreparedTree>, StageError>,
+    ) -> Result<&[PreparedTree], &StageError> {
+        self.trees.get_or_init(prepare).as_deref()
+    }
+}
+
+impl Clone for ExplainCache {
+    fn clone(&self) -> Self {
+        ExplainCache::default()
+    }
+}
+
+impl PartialEq for ExplainCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ExplainCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExplainCache")
     }
 }
 
