@@ -104,9 +104,9 @@ enum Command {
     /// Send stored outs and run records to a remote (only what it lacks).
     Push(commands::transfer::PushArgs),
     /// Receive the stored outs and run records pipeline.lock refers to from a remote.
-    Fetch(commands::transfer::TransferArgs),
+    Fetch(commands::transfer::FetchArgs),
     /// Fetch from a remote, then check the outs out into the workspace.
-    Pull(commands::transfer::TransferArgs),
+    Pull(commands::transfer::FetchArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  churnflow completions bash > ~/.local/share/bash-completion/completions/churnflow\n  \

@@ -106,6 +106,7 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
         let push = PushArgs {
             common: TransferArgs { stages: Vec::new(), remote, all_commits: false, json: false },
             run_records: false,
+            registry: false,
         };
         crate::commands::transfer::push(root, &push)?;
     }

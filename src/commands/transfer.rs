@@ -12,10 +12,13 @@ use crate::error::{Error, Result};
 use crate::exec::progress::{info, transfer_bar};
 use crate::plan::project::Project;
 use crate::remote::config::RemoteConfig;
+use crate::remote::registry::{describe, relate, Relation};
 use crate::remote::transfer::{objects_of, Summary};
 use crate::remote::Remote;
 use crate::store::objects::OutRecord;
 use crate::store::project_lock::ProjectLock;
+use crate::store::registry::{Event, Registry};
+use crate::store::short_hash;
 use indicatif::ProgressBar;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -39,13 +42,35 @@ pub struct TransferArgs {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  churnflow push\n  churnflow push --run-records --remote team")]
+#[command(
+    after_help = "Examples:\n  churnflow push\n  churnflow push --run-records --remote team\n  churnflow push --registry"
+)]
 pub struct PushArgs {
     #[command(flatten)]
     pub common: TransferArgs,
     /// Also every local run record and its objects (earlier params, experiments).
     #[arg(long)]
     pub run_records: bool,
+    /// Also the registry: new audit-log events and champion models. Refused when the remote
+    /// has events this copy lacks (another machine promoted): pull them first.
+    #[arg(long)]
+    pub registry: bool,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  churnflow pull\n  churnflow fetch --registry\n  \
+    churnflow pull --registry --take-remote   # after another machine promoted first")]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub common: TransferArgs,
+    /// Also the registry: the remote's newer audit-log events and champion models.
+    #[arg(long)]
+    pub registry: bool,
+    /// With --registry, when the two audit logs differ from some event on: take the remote's
+    /// and drop this copy's later events (they were never shared; re-run repro to evaluate
+    /// against the new champion).
+    #[arg(long, requires = "registry")]
+    pub take_remote: bool,
 }
 
 /// What the selected locks refer to: stored outs, and run-record fingerprint → stage.
@@ -123,22 +148,139 @@ pub fn push(root: &Path, args: &PushArgs) -> Result<u8> {
     let bar = transfer_bar(&format!("push to {}", remote.name));
     let summary = remote.push(store, &objects, &runs, &bar)?;
     bar.finish_and_clear();
-    report("push", "sent", "to", &remote, &summary, args.common.json)
+    let code = report("push", "sent", "to", &remote, &summary, args.common.json)?;
+    if args.registry {
+        push_registry(root, &remote)?;
+    }
+    Ok(code)
 }
 
-pub fn fetch(root: &Path, args: &TransferArgs) -> Result<u8> {
-    let (project, selection) = select(root, args)?;
-    let remote = open(root, args.remote.as_deref())?;
+pub fn fetch(root: &Path, args: &FetchArgs) -> Result<u8> {
+    let (project, selection) = select(root, &args.common)?;
+    let remote = open(root, args.common.remote.as_deref())?;
     let _lock = ProjectLock::acquire(project.store.dir())?;
     let bar = transfer_bar(&format!("fetch from {}", remote.name));
     let summary = remote.fetch(&project.store, &selection.records, &selection.fingerprints, &bar)?;
     bar.finish_and_clear();
-    report("fetch", "received", "from", &remote, &summary, args.json)
+    let code = report("fetch", "received", "from", &remote, &summary, args.common.json)?;
+    if args.registry {
+        pull_registry(root, &remote, args.take_remote)?;
+    }
+    Ok(code)
 }
 
-pub fn pull(root: &Path, args: &TransferArgs) -> Result<u8> {
+pub fn pull(root: &Path, args: &FetchArgs) -> Result<u8> {
     fetch(root, args)?;
-    checkout::run(root, &CheckoutArgs { stages: args.stages.clone() })
+    checkout::run(root, &CheckoutArgs { stages: args.common.stages.clone() })
+}
+
+/// `push --registry`: the local audit-log events the remote lacks, each created only if
+/// absent (see [`crate::remote::registry`]), after the champions' models.
+fn push_registry(root: &Path, remote: &Remote) -> Result<()> {
+    let registry = Registry::load(root)?;
+    registry.verify().map_err(|e| {
+        Error::BadInput(format!("the local registry failed verification: {e}; restore registry/ from git"))
+    })?;
+    let local = registry.events();
+    let there = remote.registry_events()?;
+    let ahead = match relate(&local, &there) {
+        Relation::Same => {
+            info(&format!("registry: in step with '{}' ({} event(s))", remote.name, local.len()));
+            return Ok(());
+        }
+        Relation::LocalAhead(events) => events,
+        Relation::RemoteAhead(events) => {
+            return Err(Error::Remote(format!(
+                "registry: remote '{}' has {} event(s) this copy lacks (newest: {}); run 'churnflow pull --registry' first",
+                remote.name,
+                events.len(),
+                events.last().map(describe).unwrap_or_default()
+            )))
+        }
+        Relation::Diverged { seq, remote: theirs, local: ours } => return Err(diverged(remote, seq, &theirs, &ours)),
+    };
+    for e in ahead.iter().filter(|e| e.sets_champion()) {
+        let Some(model) = &e.model else { continue };
+        let path = registry.model_path(model).ok_or_else(|| {
+            Error::BadInput(format!(
+                "registry: the model of event #{} is missing from registry/models",
+                e.seq
+            ))
+        })?;
+        let bytes =
+            std::fs::read(&path).map_err(|err| Error::io(format!("cannot read {}", path.display()), err))?;
+        remote.put_object_bytes(model, bytes)?;
+    }
+    for e in &ahead {
+        if let Some(winner) = remote.create_event(e)? {
+            return Err(Error::Remote(format!(
+                "registry: another machine pushed event #{} first ({}); yours was not sent. Run \
+                 'churnflow pull --registry --take-remote', then 'churnflow repro' to evaluate against the new champion",
+                e.seq,
+                describe(&winner)
+            )));
+        }
+    }
+    info(&format!("registry: sent {} event(s) to '{}'", ahead.len(), remote.name));
+    Ok(())
+}
+
+/// `fetch --registry`: the remote's newer events and their champions' models.
+fn pull_registry(root: &Path, remote: &Remote, take_remote: bool) -> Result<()> {
+    let registry = Registry::load(root)?;
+    let local = registry.events();
+    let there = remote.registry_events()?;
+    match relate(&local, &there) {
+        Relation::Same => return Ok(()),
+        Relation::LocalAhead(events) => {
+            info(&format!(
+                "registry: this copy has {} event(s) remote '{}' lacks; send them with 'churnflow push --registry'",
+                events.len(),
+                remote.name
+            ));
+            return Ok(());
+        }
+        Relation::Diverged { seq, remote: theirs, local: ours } if !take_remote => {
+            return Err(diverged(remote, seq, &theirs, &ours))
+        }
+        Relation::Diverged { local: ours, .. } => {
+            for e in &ours {
+                eprintln!("registry: dropping this copy's unshared event {}", describe(e));
+            }
+        }
+        Relation::RemoteAhead(_) => {}
+    }
+    for e in there.iter().filter(|e| e.sets_champion()) {
+        let Some(model) = &e.model else { continue };
+        if registry.model_path(model).is_some() {
+            continue;
+        }
+        let bytes = remote.read_object(model)?.ok_or_else(|| {
+            Error::Remote(format!(
+                "registry: remote '{}' lacks the model {} of event #{}; push it with 'churnflow push --registry' from a machine that has it",
+                remote.name,
+                short_hash(model),
+                e.seq
+            ))
+        })?;
+        registry.store_model(model, &bytes)?;
+    }
+    let count = there.len();
+    registry.replace_events(there)?;
+    registry.verify().map_err(|e| Error::Remote(format!("registry: after the pull: {e}")))?;
+    info(&format!("registry: now {count} event(s), as on '{}'", remote.name));
+    Ok(())
+}
+
+fn diverged(remote: &Remote, seq: u64, theirs: &[Event], ours: &[Event]) -> Error {
+    Error::Remote(format!(
+        "registry: this copy and remote '{}' differ from event #{seq} on: the remote has {}, this copy has {}. \
+         Another machine promoted first; run 'churnflow pull --registry --take-remote' (this copy's events from #{seq} \
+         were never shared and are dropped), then 'churnflow repro' to evaluate against the new champion",
+        remote.name,
+        theirs.first().map(describe).unwrap_or_default(),
+        ours.first().map(describe).unwrap_or_default()
+    ))
 }
 
 /// For `repro --pull`, before anything runs: fetches what pipeline.lock refers to and puts

@@ -3,6 +3,8 @@
 //! through the `object_store` crate (the Rust data ecosystem's client for all of them).
 //!
 //! * [`config`] — `.churnflow/config.yaml`, the project's named remotes;
+//! * [`registry`] — the model registry's events and champions, with create-if-absent as the
+//!   compare-and-swap;
 //! * [`transfer`] — what is missing where, and moving it: batched existence checks (one
 //!   listing), parallel transfers, multipart uploads for large objects, every download hashed
 //!   before it enters the local store.
@@ -14,6 +16,7 @@
 //!
 //! This layer sits on `store` (objects, run records) and knows nothing of stages.
 pub(crate) mod config;
+pub(crate) mod registry;
 pub(crate) mod transfer;
 
 use crate::error::{Error, Result};
@@ -114,7 +117,8 @@ impl Remote {
         self.prefix.clone().join("runs").join(format!("{fingerprint}.json"))
     }
 
+    /// A folder under the prefix, given as `a/b` (each segment a path part).
     fn folder(&self, name: &str) -> ObjectPath {
-        self.prefix.clone().join(name)
+        name.split('/').fold(self.prefix.clone(), |path, part| path.join(part))
     }
 }

@@ -80,7 +80,7 @@ impl Remote {
     /// The keys under `folder`, each as its last `parts` path segments joined (an object's
     /// two segments `ab/cdef…` make its hash), with its size. A folder that does not exist is
     /// empty; names starting with `.` (temp files of a folder remote) are not listed.
-    async fn list_names(&self, folder: &str, parts: usize) -> Result<Vec<(String, u64)>> {
+    pub(super) async fn list_names(&self, folder: &str, parts: usize) -> Result<Vec<(String, u64)>> {
         let prefix = self.folder(folder);
         let mut listing = self.store.list(Some(&prefix));
         let mut names = Vec::new();
@@ -98,7 +98,7 @@ impl Remote {
         Ok(names)
     }
 
-    fn failed(&self, what: String, e: object_store::Error) -> Error {
+    pub(super) fn failed(&self, what: String, e: object_store::Error) -> Error {
         Error::Remote(format!("remote '{}' ({}): {what}: {e}", self.name, self.url))
     }
 

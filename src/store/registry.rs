@@ -225,6 +225,25 @@ impl Registry {
     /// Checks the hash chain and the champions' model files. Returns the number of events.
     pub fn verify(&self) -> Result<usize, VerifyError> {
         let events = self.events();
+        Self::check_chain(&events)?;
+        for e in events.iter().filter(|e| e.sets_champion()) {
+            if let Some(m) = &e.model {
+                let model = m.clone();
+                match self.model_path(m) {
+                    None => return Err(VerifyError::ModelMissing { seq: e.seq, model }),
+                    Some(p) => match hash_file(&p) {
+                        Ok((h, _)) if &h == m => {}
+                        _ => return Err(VerifyError::ModelModified { seq: e.seq, model }),
+                    },
+                }
+            }
+        }
+        Ok(events.len())
+    }
+
+    /// Checks that `events` form one unbroken chain from the start (sequence numbers, `prev`
+    /// links, each event's own hash) — for events that come from elsewhere (a remote).
+    pub(crate) fn check_chain(events: &[Event]) -> Result<(), VerifyError> {
         let mut prev = GENESIS.to_string();
         for (i, e) in events.iter().enumerate() {
             if e.seq != i as u64 + 1 {
@@ -236,21 +255,43 @@ impl Registry {
             if e.compute_hash() != e.hash {
                 return Err(VerifyError::EventModified(e.seq));
             }
-            if e.sets_champion() {
-                if let Some(m) = &e.model {
-                    let model = m.clone();
-                    match self.model_path(m) {
-                        None => return Err(VerifyError::ModelMissing { seq: e.seq, model }),
-                        Some(p) => match hash_file(&p) {
-                            Ok((h, _)) if &h == m => {}
-                            _ => return Err(VerifyError::ModelModified { seq: e.seq, model }),
-                        },
-                    }
-                }
-            }
             prev = e.hash.clone();
         }
-        Ok(events.len())
+        Ok(())
+    }
+
+    /// Stores a champion's model bytes (`registry/models/<hash>.model`) if they hash to `hash`.
+    pub(crate) fn store_model(&self, hash: &str, bytes: &[u8]) -> Result<()> {
+        if hash_bytes(bytes) != hash {
+            return Err(RegistryError::io(
+                format!("model {} does not match its hash", short_hash(hash)),
+                std::io::Error::other("corrupt model bytes"),
+            ));
+        }
+        let dest = self.dir.join("models").join(format!("{hash}.model"));
+        std::fs::create_dir_all(self.dir.join("models"))
+            .map_err(|e| RegistryError::io(format!("cannot create {}", self.dir.display()), e))?;
+        atomic::write(&dest, bytes, true)
+            .map_err(|e| RegistryError::io(format!("cannot write {}", dest.display()), e))
+    }
+
+    /// Replaces the audit log with `events` (a chain that [`Registry::check_chain`] accepts and
+    /// whose champions' models are already stored), atomically.
+    pub(crate) fn replace_events(&self, events: Vec<Event>) -> Result<()> {
+        Self::check_chain(&events).map_err(RegistryError::VerifyFailed)?;
+        let mut current = self.events.write().map_err(|_| RegistryError::Poisoned)?;
+        let mut text = String::new();
+        for e in &events {
+            text.push_str(&serde_json::to_string(e).map_err(RegistryError::Encode)?);
+            text.push('\n');
+        }
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| RegistryError::io(format!("cannot create {}", self.dir.display()), e))?;
+        let path = self.dir.join(LOG_FILE);
+        atomic::write(&path, text.as_bytes(), true)
+            .map_err(|e| RegistryError::io(format!("cannot write {}", path.display()), e))?;
+        *current = events;
+        Ok(())
     }
 
     fn append(&self, mut event: Event) -> Result<Event> {

@@ -304,7 +304,8 @@ fn an_s3_remote_round_trips_the_demo_and_a_fresh_clone_runs_nothing() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         out
     };
-    let first: serde_json::Value = serde_json::from_slice(&run(&p, &["push", "--json"]).stdout).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_slice(&run(&p, &["push", "--json", "--registry"]).stdout).unwrap();
     assert!(first["objects"].as_u64().unwrap() >= 10, "{first}");
     let second: serde_json::Value = serde_json::from_slice(&run(&p, &["push", "--json"]).stdout).unwrap();
     assert_eq!(second["objects"], 0, "{second}");
@@ -396,4 +397,59 @@ fn the_config_switch_makes_every_repro_pull() {
     let r = c.run(&["repro"]);
     assert_eq!(r.code(), 2, "{}", r.all());
     assert!(r.stderr().contains(".churnflow/config.yaml"), "{}", r.all());
+}
+
+#[test]
+fn two_machines_promoting_at_once_one_wins_the_other_is_told_and_the_chain_never_forks() {
+    let p = committed_demo();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote"]);
+    p.ok(&["push", "-q", "--registry"]);
+    let events = || std::fs::read_dir(remote.path().join("registry/events")).unwrap().count();
+    assert_eq!(events(), 1, "the first champion's promotion");
+
+    // Two machines retune differently; each records its own decision as event #2.
+    let (a, b) = (clone_of(&p), clone_of(&p));
+    for (m, l2) in [(&a, "0.3"), (&b, "3.0")] {
+        m.write("params.yaml", &m.read("params.yaml").replace("l2: 1.0", &format!("l2: {l2}")));
+        m.ok(&["repro", "-q", "--pull"]);
+        assert_eq!(m.read("registry/audit.jsonl").lines().count(), 2);
+    }
+    // Both push at the same moment.
+    let spawn = |m: &Project| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("churnflow"))
+            .args(["push", "-q", "--registry"])
+            .current_dir(m.root())
+            .env("CI", "1")
+            .output()
+    };
+    let (ra, rb) = std::thread::scope(|s| {
+        let ta = s.spawn(|| spawn(&a).unwrap());
+        let tb = s.spawn(|| spawn(&b).unwrap());
+        (ta.join().unwrap(), tb.join().unwrap())
+    });
+    let codes = (ra.status.code(), rb.status.code());
+    assert!(codes == (Some(0), Some(1)) || codes == (Some(1), Some(0)), "exactly one wins: {codes:?}");
+    let (winner, loser, told) = if codes.0 == Some(0) { (&a, &b, rb) } else { (&b, &a, ra) };
+    let told = String::from_utf8_lossy(&told.stderr).to_string();
+    assert!(told.contains("pull --registry --take-remote"), "the loser is told what to do: {told}");
+    assert_eq!(events(), 2, "one event #2 on the remote, no fork");
+
+    // The loser cannot silently merge; told to, it takes the shared chain.
+    let r = loser.run(&["pull", "--registry"]);
+    assert_eq!(r.code(), 1, "{}", r.all());
+    assert!(r.stderr().contains("differ from event #2"), "{}", r.all());
+    loser.ok(&["pull", "--registry", "--take-remote"]);
+    assert_eq!(loser.read("registry/audit.jsonl"), winner.read("registry/audit.jsonl"));
+    loser.ok(&["models", "verify"]);
+    // And it can go on: re-evaluate against the new champion and share what it decides.
+    loser.ok(&["repro", "-q"]);
+    loser.ok(&["push", "-q", "--registry"]);
+    let shared = events();
+    assert!(shared >= 2);
+    winner.ok(&["pull", "-q", "--registry"]);
+    assert_eq!(winner.read("registry/audit.jsonl"), loser.read("registry/audit.jsonl"));
+    assert_eq!(winner.read("registry/audit.jsonl").lines().count(), shared);
 }

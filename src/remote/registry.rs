@@ -1,0 +1,149 @@
+//! The model registry on a remote: `push --registry` and `pull --registry`.
+//!
+//! Layout: `registry/events/<seq, 8 digits>.json`, one audit-log event per object, and the
+//! champions' model bytes as ordinary objects (`objects/…`, their name is their blake3).
+//! Every event is written with create-if-absent (S3 `If-None-Match: *`, a hard link on a
+//! folder, GCS/Azure preconditions), which is the compare-and-swap: when two machines push a
+//! different event #n at once, exactly one is created and the other push is told who won.
+//! The events carry their predecessor's hash, so the remote holds one chain and never a fork.
+use super::Remote;
+use crate::error::{Error, Result};
+use crate::store::registry::{Event, Registry};
+use crate::store::short_hash;
+use futures::StreamExt;
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+/// How the local and the remote audit log relate.
+pub(crate) enum Relation {
+    /// Same events.
+    Same,
+    /// The remote has these events after the local ones.
+    RemoteAhead(Vec<Event>),
+    /// The local log has these events after the remote's.
+    LocalAhead(Vec<Event>),
+    /// They differ from event `seq` on: the remote's events from there, and the local ones.
+    Diverged { seq: u64, remote: Vec<Event>, local: Vec<Event> },
+}
+
+pub(crate) fn relate(local: &[Event], remote: &[Event]) -> Relation {
+    let common = local.iter().zip(remote).take_while(|(l, r)| l.hash == r.hash).count();
+    match (common == local.len(), common == remote.len()) {
+        (true, true) => Relation::Same,
+        (true, false) => Relation::RemoteAhead(remote[common..].to_vec()),
+        (false, true) => Relation::LocalAhead(local[common..].to_vec()),
+        (false, false) => Relation::Diverged {
+            seq: common as u64 + 1,
+            remote: remote[common..].to_vec(),
+            local: local[common..].to_vec(),
+        },
+    }
+}
+
+/// One line about an event, for messages.
+pub(crate) fn describe(e: &Event) -> String {
+    let model = e.model.as_deref().map(short_hash).unwrap_or("-");
+    let action =
+        serde_json::to_value(&e.action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    format!("#{} {action} of model {model} by {} at {}", e.seq, e.who, e.when)
+}
+
+impl Remote {
+    fn event_path(&self, seq: u64) -> object_store::path::Path {
+        self.prefix.clone().join("registry").join("events").join(format!("{seq:08}.json"))
+    }
+
+    /// The remote's audit log, checked to be one unbroken chain.
+    pub(crate) fn registry_events(&self) -> Result<Vec<Event>> {
+        let names = self.runtime.block_on(self.list_names("registry/events", 1))?;
+        let mut seqs: Vec<u64> =
+            names.iter().filter_map(|(n, _)| n.strip_suffix(".json")?.parse().ok()).collect();
+        seqs.sort_unstable();
+        let events: Vec<std::result::Result<Event, String>> = self.runtime.block_on(
+            futures::stream::iter(seqs)
+                .map(|seq| async move {
+                    let got = self
+                        .store
+                        .get(&self.event_path(seq))
+                        .await
+                        .map_err(|e| format!("event {seq}: {e}"))?;
+                    let bytes = got.bytes().await.map_err(|e| format!("event {seq}: {e}"))?;
+                    serde_json::from_slice::<Event>(&bytes)
+                        .map_err(|e| format!("event {seq} is unreadable: {e}"))
+                })
+                .buffered(8)
+                .collect(),
+        );
+        let events = events
+            .into_iter()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Remote(format!("remote '{}': registry {e}", self.name)))?;
+        Registry::check_chain(&events).map_err(|e| {
+            Error::Remote(format!(
+                "remote '{}': its registry audit log is broken: {e}; nothing was changed",
+                self.name
+            ))
+        })?;
+        Ok(events)
+    }
+
+    /// Creates the remote event `e.seq` unless it exists. `Ok(None)` when it was created or
+    /// the remote already holds this very event; `Ok(Some(winner))` when another event #seq
+    /// got there first.
+    pub(crate) fn create_event(&self, e: &Event) -> Result<Option<Event>> {
+        let bytes = serde_json::to_vec(e).unwrap_or_default();
+        let path = self.event_path(e.seq);
+        let put = self.runtime.block_on(self.store.put_opts(
+            &path,
+            PutPayload::from(bytes),
+            PutOptions::from(PutMode::Create),
+        ));
+        match put {
+            Ok(_) => Ok(None),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => {
+                let there = self.registry_events()?;
+                match there.into_iter().find(|t| t.seq == e.seq) {
+                    Some(t) if t.hash == e.hash => Ok(None),
+                    Some(t) => Ok(Some(t)),
+                    None => Err(Error::Remote(format!(
+                        "remote '{}': registry event #{} was refused as existing but cannot be read",
+                        self.name, e.seq
+                    ))),
+                }
+            }
+            Err(e) => Err(self.failed("cannot write a registry event".into(), e)),
+        }
+    }
+
+    /// The bytes of object `hash`, verified; `None` when the remote does not have it.
+    pub(crate) fn read_object(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        let got = self.runtime.block_on(async {
+            match self.store.get(&self.object_path(hash)).await {
+                Ok(g) => g.bytes().await.map(Some),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+        match got {
+            Ok(Some(bytes)) if blake3::hash(&bytes).to_hex().as_str() == hash => Ok(Some(bytes.to_vec())),
+            Ok(Some(_)) => Err(Error::Remote(format!(
+                "remote '{}': object {} is corrupt; it was not used — push it again from a machine that has it",
+                self.name,
+                short_hash(hash)
+            ))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.failed(format!("cannot read object {}", short_hash(hash)), e)),
+        }
+    }
+
+    /// Sends bytes as object `hash` unless the remote has it.
+    pub(crate) fn put_object_bytes(&self, hash: &str, bytes: Vec<u8>) -> Result<bool> {
+        if self.object_hashes()?.contains(hash) {
+            return Ok(false);
+        }
+        self.runtime
+            .block_on(self.store.put(&self.object_path(hash), PutPayload::from(bytes)))
+            .map_err(|e| self.failed(format!("cannot send object {}", short_hash(hash)), e))?;
+        Ok(true)
+    }
+}
