@@ -12,6 +12,7 @@ use crate::store::objects::Store;
 use crate::store::project_lock::ProjectLock;
 use clap::Args;
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Args)]
 #[command(
@@ -57,9 +58,10 @@ pub struct ReproArgs {
 
 impl ReproArgs {
     /// The options the executor takes.
-    fn options(&self, pull: Option<Remote>) -> ReproOptions {
+    fn options(&self, pull: Option<Arc<Remote>>, push: Option<Arc<Remote>>) -> ReproOptions {
         ReproOptions {
-            pull: pull.map(std::sync::Arc::new),
+            pull,
+            push,
             targets: self.stages.clone(),
             force: self.force,
             jobs: self
@@ -78,16 +80,16 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
     }
     let config = RemoteConfig::load(root)?;
     let (want_pull, want_push) = (args.pull || config.repro.pull, args.push || config.repro.push);
-    let remote = || -> Result<Remote> {
+    // The remote is opened before anything runs, so a typo does not cost a whole run.
+    let remote = if want_pull || want_push {
         let (name, entry) = config.pick(args.remote.as_deref())?;
-        Remote::open(&name, &entry)
+        Some(std::sync::Arc::new(Remote::open(&name, &entry)?))
+    } else {
+        None
     };
-    let pull = if want_pull { Some(remote()?) } else { None };
-    // The remote is checked before anything runs, so a typo does not cost a whole run.
-    let push_to = if want_push { Some(args.remote.clone()) } else { None };
-    if want_push && pull.is_none() {
-        remote()?;
-    }
+    let pull = remote.clone().filter(|_| want_pull);
+    let push = remote.clone().filter(|_| want_push);
+    let push_to = want_push.then(|| args.remote.clone());
     let result = {
         let _lock = ProjectLock::acquire(Store::new(root).dir())?;
         if let Some(remote) = &pull {
@@ -95,13 +97,14 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
         }
         let mut project = Project::load(root)?;
         let progress = Progress::new(false);
-        let result = scheduler::repro(&mut project, &args.options(pull), &progress);
+        let result = scheduler::repro(&mut project, &args.options(pull, push), &progress);
         if let Ok(summary) = &result {
             progress.line(&summary.line());
         }
         result
     };
-    // What finished is pushed even when a stage failed.
+    // Each stage pushed as it finished; this sends what was restored rather than run, and
+    // retries what a stage could not send. Also when a stage failed.
     if let Some(remote) = push_to {
         let push = PushArgs {
             common: TransferArgs { stages: Vec::new(), remote, all_commits: false, json: false },

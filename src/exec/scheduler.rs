@@ -16,6 +16,7 @@ use crate::pipeline::resolve::{Stage, StageAction};
 use crate::plan::freshness::{assess, Assessment};
 use crate::plan::project::Project;
 use crate::plan::restorable;
+use crate::remote::transfer::objects_of;
 use crate::remote::Remote;
 use crate::store::hashing::PathHash;
 use crate::store::lockfile::{LockFile, StageLock};
@@ -36,6 +37,8 @@ pub struct ReproOptions {
     pub single_item: bool,
     /// `repro --pull`: a stale stage whose run record is on this remote is restored from it.
     pub pull: Option<std::sync::Arc<Remote>>,
+    /// `repro --push`: each stage's results go to this remote as soon as the stage has run.
+    pub push: Option<std::sync::Arc<Remote>>,
 }
 
 /// How one stage ended.
@@ -109,12 +112,12 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                 let tx = tx.clone();
                 let lock_entry = lock.stages.get(&project.pipeline.stages[i].name).cloned();
                 let force = opts.force;
-                let pull = opts.pull.as_deref();
+                let remotes = Remotes { pull: opts.pull.as_deref(), push: opts.push.as_deref() };
                 scope.spawn(move || {
                     // A bug that panics in one stage's worker fails that stage; the run goes
                     // on to record the others instead of waiting for an answer forever.
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        run_stage(project, i, lock_entry.as_ref(), force, pull, progress)
+                        run_stage(project, i, lock_entry.as_ref(), force, remotes, progress)
                     }))
                     .unwrap_or(StageOutcome::Failed);
                     let _ = tx.send((i, outcome));
@@ -287,7 +290,7 @@ fn run_stage(
     i: usize,
     lock: Option<&StageLock>,
     force: bool,
-    pull: Option<&Remote>,
+    remotes: Remotes<'_>,
     progress: &Progress,
 ) -> StageOutcome {
     let stage = &project.pipeline.stages[i];
@@ -316,7 +319,7 @@ fn run_stage(
     };
     if !force {
         let mut from = "the store".to_string();
-        if let Some(remote) = pull {
+        if let Some(remote) = remotes.pull {
             if stage.uses_run_records() && restorable::run_record(&project.store, stage, &fp).is_none() {
                 progress
                     .start(name, &format!("looking for run {} on remote '{}'", short_hash(&fp), remote.name));
@@ -352,6 +355,9 @@ fn run_stage(
             let took = started.elapsed();
             let detail = summary.as_deref().map(|s| format!(": {s}")).unwrap_or_default();
             progress.finish(name, &format!("{name}: done in {:.1}s{detail}", took.as_secs_f64()));
+            if let Some(remote) = remotes.push {
+                share(project, stage, remote, &fp, &outs, progress);
+            }
             StageOutcome::Ran(lock_entry(stage, &a, fp, outs))
         }
         Err(StageError::Interrupted) => {
@@ -359,6 +365,38 @@ fn run_stage(
             StageOutcome::Interrupted
         }
         Err(e) => fail(progress, name, e),
+    }
+}
+
+/// The remotes a `repro` uses, if any.
+#[derive(Clone, Copy)]
+struct Remotes<'a> {
+    pull: Option<&'a Remote>,
+    push: Option<&'a Remote>,
+}
+
+/// `repro --push`: sends what a stage just produced (its stored outs and run record). A
+/// failure is a warning: the results are safe in the local store and the push at the end of
+/// the run, or `churnflow push`, sends them later.
+fn share(
+    project: &Project,
+    stage: &Stage,
+    remote: &Remote,
+    fingerprint: &str,
+    outs: &std::collections::BTreeMap<String, OutRecord>,
+    progress: &Progress,
+) {
+    let records: Vec<OutRecord> =
+        stage.outs.iter().filter(|o| o.cache).filter_map(|o| outs.get(&o.path).cloned()).collect();
+    let objects = objects_of(&project.store, &records);
+    let runs: Vec<_> =
+        project.store.read_run(fingerprint).map(|r| (fingerprint.to_string(), r)).into_iter().collect();
+    match remote.push(&project.store, &objects, &runs, &indicatif::ProgressBar::hidden()) {
+        Ok(s) if s.failed.is_empty() => {
+            progress.detail(&format!("{}: pushed {} object(s) to '{}'", stage.name, s.objects, remote.name))
+        }
+        Ok(s) => progress.warn(&format!("warning: {}: not all pushed: {}", stage.name, s.failed.join("; "))),
+        Err(e) => progress.warn(&format!("warning: {}: not pushed: {e}", stage.name)),
     }
 }
 

@@ -147,3 +147,58 @@ impl Remote {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::registry::EventAction;
+
+    fn chain(hashes: &[&str]) -> Vec<Event> {
+        hashes
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Event {
+                seq: i as u64 + 1,
+                prev: String::new(),
+                action: EventAction::Promote,
+                model: None,
+                baseline: None,
+                decision: None,
+                stage: None,
+                reason: String::new(),
+                gates: serde_json::Value::Null,
+                metrics: serde_json::Value::Null,
+                who: "t".into(),
+                when: "now".into(),
+                hash: h.to_string(),
+            })
+            .collect()
+    }
+
+    fn hashes(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|e| e.hash.as_str()).collect()
+    }
+
+    #[test]
+    fn two_audit_logs_are_the_same_one_ahead_or_diverged_from_the_first_differing_event() {
+        let (a, ab, abc, abd) =
+            (chain(&["a"]), chain(&["a", "b"]), chain(&["a", "b", "c"]), chain(&["a", "b", "d"]));
+        assert!(matches!(relate(&ab, &ab), Relation::Same));
+        assert!(matches!(relate(&[], &[]), Relation::Same));
+        match relate(&a, &abc) {
+            Relation::RemoteAhead(e) => assert_eq!(hashes(&e), ["b", "c"]),
+            _ => panic!("remote ahead"),
+        }
+        match relate(&abc, &a) {
+            Relation::LocalAhead(e) => assert_eq!(hashes(&e), ["b", "c"]),
+            _ => panic!("local ahead"),
+        }
+        match relate(&abd, &abc) {
+            Relation::Diverged { seq, remote, local } => {
+                assert_eq!(seq, 3);
+                assert_eq!((hashes(&remote), hashes(&local)), (vec!["c"], vec!["d"]));
+            }
+            _ => panic!("diverged"),
+        }
+    }
+}

@@ -217,8 +217,10 @@ fn a_fresh_clone_reproduces_the_pipeline_from_the_remote_without_running_a_stage
 
     // A retune pushed from one machine is restored, not recomputed, on the other.
     p.write("params.yaml", &p.read("params.yaml").replace("l2: 1.0", "l2: 0.3"));
-    let r = p.ok(&["repro", "--push"]);
+    let r = p.ok(&["repro", "-v", "--push"]);
     assert!(r.stderr().contains("train: done"), "{}", r.all());
+    // Each stage's results go as soon as it has run, not only at the end.
+    assert!(r.stderr().contains("train: pushed 1 object(s) to 'share'"), "{}", r.all());
     git(&p, &["add", "-A"]);
     git(&p, &["commit", "-q", "-m", "retune"]);
     git(&c, &["pull", "-q"]);
