@@ -93,8 +93,8 @@ pub fn run(root: &Path, args: &GcArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// `gc --remote`: the same rule on a remote — objects no kept lock or registry model refers
-/// to go, and run records whose objects are not all kept. Manifests are read from the local
+/// `gc --remote`: the same rule on a remote — objects no kept lock or registry model (this
+/// copy's or the remote's registry) refers to go, and run records whose objects are not all kept. Manifests are read from the local
 /// store, else from the remote. Under the project lock, so no local `repro` pushes meanwhile;
 /// a colleague's concurrent `push` of objects this run does not know can still lose them,
 /// which is why it is a dry run unless `--yes`.
@@ -105,7 +105,9 @@ fn remote_gc(root: &Path, name: Option<&str>, dry_run: bool, as_json: bool) -> R
     let (name, entry) = config.pick(name)?;
     let remote = Remote::open(&name, &entry)?;
     let mut manifest = |hash: &str| store.manifest(hash).ok().or_else(|| remote.manifest(hash));
-    let keep = kept_objects(root, &mut manifest)?;
+    let mut keep = kept_objects(root, &mut manifest)?;
+    // Models the remote's registry names, including events this copy has not pulled.
+    keep.extend(remote.registry_events()?.into_iter().filter_map(|e| e.model));
     let mut runs_removed = Vec::new();
     for fp in remote.run_fingerprints()? {
         let record = match remote.run_record(&fp) {

@@ -455,3 +455,42 @@ fn two_machines_promoting_at_once_one_wins_the_other_is_told_and_the_chain_never
     assert_eq!(winner.read("registry/audit.jsonl"), loser.read("registry/audit.jsonl"));
     assert_eq!(winner.read("registry/audit.jsonl").lines().count(), shared);
 }
+
+/// A project with one stage that writes a file larger than one multipart part (32 MiB).
+fn large_out_project() -> Project {
+    let p = Project::new().file("params.yaml", "").file(
+        "pipeline.yaml",
+        "stages:\n  big:\n    cmd: head -c 35000000 /dev/urandom > big.bin\n    outs: [big.bin]\n",
+    );
+    p.ok(&["repro", "-q"]);
+    p
+}
+
+/// Pushes, forgets the local copy, and fetches it back: the bytes must be the same.
+fn multipart_round_trip(p: &Project, run: &dyn Fn(&[&str]) -> serde_json::Value) {
+    let original = std::fs::read(p.path("big.bin")).unwrap();
+    let pushed = run(&["push", "--json"]);
+    assert_eq!((pushed["objects"].as_u64(), pushed["multipart"].as_u64()), (Some(1), Some(1)), "{pushed}");
+    assert_eq!(pushed["bytes"].as_u64(), Some(35_000_000));
+    std::fs::remove_dir_all(p.path("artifacts/objects")).unwrap();
+    std::fs::remove_file(p.path("big.bin")).unwrap();
+    let fetched = run(&["pull", "--json"]);
+    assert_eq!(fetched["bytes"].as_u64(), Some(35_000_000), "{fetched}");
+    assert!(std::fs::read(p.path("big.bin")).unwrap() == original, "the 35 MB out came back byte for byte");
+}
+
+#[test]
+fn a_large_object_goes_in_parts_and_comes_back_whole() {
+    let p = large_out_project();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    multipart_round_trip(&p, &|args| p.ok(args).json());
+    let Some(server) = S3Server::start() else { return };
+    let s3 = large_out_project();
+    server.add_to(&s3);
+    multipart_round_trip(&s3, &|args| {
+        let out = with_keys(s3.cmd(args)).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    });
+}
