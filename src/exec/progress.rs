@@ -74,7 +74,7 @@ pub fn transfer_bar(what: &str) -> ProgressBar {
     }
     let bar = ProgressBar::new(0);
     if let Ok(style) = ProgressStyle::with_template(
-        "{prefix} {bar:30} {bytes}/{total_bytes} ({binary_bytes_per_sec}, ETA {eta})",
+        "{prefix} {bar:30} {bytes}/{total_bytes}, {msg} ({binary_bytes_per_sec}, ETA {eta})",
     ) {
         bar.set_style(style);
     }

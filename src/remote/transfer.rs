@@ -60,6 +60,25 @@ pub(crate) fn objects_of(store: &Store, records: &[OutRecord]) -> BTreeSet<Strin
     out
 }
 
+/// The objects done so far, shown on the bar next to the bytes.
+struct ObjectCount<'a> {
+    bar: &'a ProgressBar,
+    done: std::sync::atomic::AtomicUsize,
+    total: usize,
+}
+
+impl<'a> ObjectCount<'a> {
+    fn new(bar: &'a ProgressBar, total: usize) -> Self {
+        bar.set_message(format!("0/{total} objects"));
+        ObjectCount { bar, done: Default::default(), total }
+    }
+
+    fn one_more(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        self.bar.set_message(format!("{done}/{} objects", self.total));
+    }
+}
+
 impl Remote {
     /// The hashes of every object on the remote.
     pub(crate) fn object_hashes(&self) -> Result<HashSet<String>> {
@@ -129,12 +148,15 @@ impl Remote {
             }
         }
         bar.set_length(todo.iter().map(|(_, n)| n).sum());
+        let sent = ObjectCount::new(bar, todo.len());
+        let sent = &sent;
         let results: Vec<(String, std::result::Result<bool, String>)> = self.runtime.block_on(
             futures::stream::iter(todo)
                 .map(|(hash, size)| async move {
                     let result = self.upload(store, &hash, size).await;
                     if result.is_ok() {
                         bar.inc(size);
+                        sent.one_more();
                     }
                     (hash, result)
                 })
@@ -360,9 +382,17 @@ impl Remote {
                 ));
             }
         }
+        let received = ObjectCount::new(bar, todo.len());
+        let received = &received;
         let results: Vec<std::result::Result<u64, String>> = self.runtime.block_on(
             futures::stream::iter(todo)
-                .map(|hash| async move { self.download(store, &hash, bar).await })
+                .map(|hash| async move {
+                    let result = self.download(store, &hash, bar).await;
+                    if result.is_ok() {
+                        received.one_more();
+                    }
+                    result
+                })
                 .buffer_unordered(PARALLEL)
                 .collect(),
         );
