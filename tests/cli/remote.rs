@@ -245,6 +245,8 @@ fn without_a_remote_push_says_how_to_add_one() {
 struct S3Server {
     child: Child,
     endpoint: String,
+    /// moto's request log (one line per request: `"PUT /churn/… HTTP/1.1" 200`).
+    log: tempfile::NamedTempFile,
 }
 
 impl Drop for S3Server {
@@ -265,14 +267,15 @@ impl S3Server {
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().unwrap())
             .spawn()
             .expect("start moto_server");
         let endpoint = format!("http://127.0.0.1:{port}");
-        let server = S3Server { child, endpoint };
+        let server = S3Server { child, endpoint, log };
         let agent = ureq::Agent::new_with_defaults();
         let deadline = Instant::now() + Duration::from_secs(30);
         // Up when it answers; then the bucket (object stores do not create buckets).
@@ -281,6 +284,13 @@ impl S3Server {
             std::thread::sleep(Duration::from_millis(100));
         }
         Some(server)
+    }
+
+    /// How many requests of `method` under `path` the server has answered so far.
+    fn requests(&self, method: &str, path: &str) -> usize {
+        std::thread::sleep(Duration::from_millis(200));
+        let text = std::fs::read_to_string(self.log.path()).unwrap();
+        text.lines().filter(|l| l.contains(&format!("\"{method} {path}"))).count()
     }
 
     fn add_to(&self, p: &Project) {
@@ -308,10 +318,22 @@ fn an_s3_remote_round_trips_the_demo_and_a_fresh_clone_runs_nothing() {
     };
     let first: serde_json::Value =
         serde_json::from_slice(&run(&p, &["push", "--json", "--registry"]).stdout).unwrap();
-    assert!(first["objects"].as_u64().unwrap() >= 10, "{first}");
+    let sent = first["objects"].as_u64().unwrap() as usize;
+    assert!(sent >= 10, "{first}");
+    // One PUT per object and run record (and registry event); existence from listings.
+    let puts = server.requests("PUT", "/churn/team/store/");
+    let runs = first["runs"].as_u64().unwrap() as usize;
+    assert_eq!(puts, sent + runs + 1, "objects + run records + one registry event");
+    let (gets_before, puts_before) = (server.requests("GET", "/churn"), puts);
     let second: serde_json::Value = serde_json::from_slice(&run(&p, &["push", "--json"]).stdout).unwrap();
     assert_eq!(second["objects"], 0, "{second}");
     assert_eq!(second["already_there"], first["objects"]);
+    assert_eq!(server.requests("PUT", "/churn/team/store/"), puts_before, "nothing new: nothing sent");
+    assert_eq!(
+        server.requests("GET", "/churn") - gets_before,
+        2,
+        "two listings (objects/, runs/), no per-object checks"
+    );
 
     git(&p, &["add", ".churnflow/config.yaml"]);
     git(&p, &["commit", "-q", "-m", "remote"]);
