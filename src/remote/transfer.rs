@@ -118,7 +118,15 @@ impl Remote {
     }
 
     pub(super) fn failed(&self, what: String, e: object_store::Error) -> Error {
-        Error::Remote(format!("remote '{}' ({}): {what}: {e}", self.name, self.url))
+        let hint = match e {
+            object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. } => {
+                "\n  help: check the credentials in the environment (AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT_KEY) — \
+                 churnflow never stores them; see docs/remote.md"
+            }
+            _ => "",
+        };
+        Error::Remote(format!("remote '{}' ({}): {what}: {e}{hint}", self.name, self.url))
     }
 
     /// Sends `objects` (hashes) and `runs` that the remote does not have.
