@@ -516,3 +516,30 @@ fn a_large_object_goes_in_parts_and_comes_back_whole() {
         serde_json::from_slice(&out.stdout).unwrap()
     });
 }
+
+#[test]
+fn a_push_killed_at_any_moment_is_finished_by_the_next_one() {
+    let p = large_out_project();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    let original = std::fs::read(p.path("big.bin")).unwrap();
+    // Killed after 0, 20, 60 ms: before, during or after the 35 MB upload, whichever it was,
+    // the next push completes the remote and what is fetched back is whole.
+    for delay in [0, 20, 60] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("churnflow"))
+            .args(["push", "-q"])
+            .current_dir(p.root())
+            .env("CI", "1")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    p.ok(&["push", "-q"]);
+    assert_eq!(p.ok(&["push", "--json"]).json()["objects"], 0, "the remote is complete");
+    std::fs::remove_dir_all(p.path("artifacts/objects")).unwrap();
+    std::fs::remove_file(p.path("big.bin")).unwrap();
+    p.ok(&["pull", "-q"]);
+    assert!(std::fs::read(p.path("big.bin")).unwrap() == original);
+}
