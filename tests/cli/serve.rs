@@ -427,7 +427,9 @@ fn a_new_champion_is_swapped_in_under_load_without_a_failed_request() {
 #[test]
 fn sigterm_lets_requests_in_flight_finish_and_exits_zero() {
     let p = telco_project();
-    let server = Server::start(p.root(), &[]);
+    // The batch must outlast the SIGTERM, never the request timeout (a debug build on a busy
+    // machine once took over the default 10 s for it).
+    let server = Server::start(p.root(), &["--timeout", "120s"]);
     let rows = telco_rows(&p, 3663);
     let batch = json!((0..10_000).map(|i| rows[i % rows.len()].clone()).collect::<Vec<_>>());
     let in_flight = std::thread::scope(|s| {
