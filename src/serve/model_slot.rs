@@ -28,7 +28,7 @@ impl Serving {
         let located = spec.locate()?;
         let model =
             churnflow_stages::load_model(&located.path).map_err(|e| Error::BadInput(e.to_string()))?;
-        // Tree models build their TreeSHAP tables here, not on the first request. A model that
+        // Tree models prepare their leaf paths for TreeSHAP here, not on the first request. A model that
         // cannot be explained is still served: requests with reasons are told why.
         if let Err(e) = model.prepare_explanations() {
             eprintln!("serve: {e}");

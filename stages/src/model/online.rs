@@ -287,7 +287,7 @@ impl Model {
         Ok(Explanation { space, base_value, output, contributions })
     }
 
-    /// Builds now what explaining needs (TreeSHAP tables for tree models), so the first
+    /// Builds now what explaining needs (each tree's leaf paths, for tree models), so the first
     /// [`Model::explain`] does not pay for it; a server calls this while loading a model.
     pub fn prepare_explanations(&self) -> Result<(), StageError> {
         self.prepared_trees().map(|_| ())

@@ -121,9 +121,11 @@ pub(crate) struct PreparedTree {
     /// Leaf `l`'s inputs are `inputs[input_start[l]..input_start[l + 1]]`.
     input_start: Vec<u32>,
     leaf_value: Vec<f64>,
-    /// `quadrature[m]`: the `m`-node Gauss–Legendre rule on [0, 1], for every `m` up to what
-    /// the longest path needs.
-    quadrature: Vec<Vec<Node>>,
+    /// The 4-node Gauss–Legendre rule on [0, 1], for paths of up to [`SHORT_PATH`] inputs.
+    short_rule: [Node; 4],
+    /// `long_rules[m]`: the `m`-node rule, for every `m` up to what the longest path needs
+    /// (none when every path is short).
+    long_rules: Vec<Vec<Node>>,
 }
 
 /// Paths of at most this many inputs use the fixed 4-node kernel (exact to degree 7).
@@ -136,8 +138,14 @@ struct Node {
     w: f64,
 }
 
+/// The `M`-node Gauss–Legendre rule on [0, 1] as an array.
+fn gauss_legendre<const M: usize>() -> [Node; M] {
+    let rule = gauss_legendre_rule(M);
+    std::array::from_fn(|i| rule[i])
+}
+
 /// Gauss–Legendre nodes and weights on [0, 1] with `m` points (exact for degree ≤ 2m - 1).
-fn gauss_legendre(m: usize) -> Vec<Node> {
+fn gauss_legendre_rule(m: usize) -> Vec<Node> {
     (0..m)
         .map(|i| {
             let mut z = (std::f64::consts::PI * (i as f64 + 0.75) / (m as f64 + 0.5)).cos();
@@ -187,7 +195,8 @@ impl PreparedTree {
             inputs: Vec::new(),
             input_start: vec![0],
             leaf_value: Vec::new(),
-            quadrature: Vec::new(),
+            short_rule: gauss_legendre::<4>(),
+            long_rules: Vec::new(),
         };
         let mut stack: Vec<(usize, Vec<PathInput>)> = vec![(0, Vec::new())];
         while let Some((node, path)) = stack.pop() {
@@ -219,7 +228,9 @@ impl PreparedTree {
             }
         }
         let longest = prepared.input_start.windows(2).map(|w| (w[1] - w[0]) as usize).max().unwrap_or(0);
-        prepared.quadrature = (0..=longest.div_ceil(2).max(4)).map(gauss_legendre).collect();
+        if longest > SHORT_PATH {
+            prepared.long_rules = (0..=longest.div_ceil(2)).map(gauss_legendre_rule).collect();
+        }
         prepared
     }
 
@@ -230,20 +241,20 @@ impl PreparedTree {
 
     /// Adds the tree's contributions for row `x` to `phi` (one slot per input).
     pub(crate) fn add_contributions(&self, x: &[f64], phi: &mut [f64], scratch: &mut ShapScratch) {
-        let four: [Node; 4] = self.quadrature[4].as_slice().try_into().expect("4 nodes");
         for (leaf, &value) in self.leaf_value.iter().enumerate() {
             let inputs = &self.inputs[self.input_start[leaf] as usize..self.input_start[leaf + 1] as usize];
             match inputs.len() {
                 0 => {}
-                k if k <= SHORT_PATH => short_path(inputs, value, x, phi, &four),
-                k => long_path(inputs, value, x, phi, &self.quadrature[k.div_ceil(2)], scratch),
+                k if k <= SHORT_PATH => short_path(inputs, value, x, phi, &self.short_rule),
+                k => long_path(inputs, value, x, phi, &self.long_rules[k.div_ceil(2)], scratch),
             }
         }
     }
 }
 
 /// One leaf's contributions for a path of at most [`SHORT_PATH`] inputs: the integrand at 4
-/// nodes at once, in fixed-size arrays.
+/// nodes at once, in fixed-size arrays. The same computation as [`long_path`], kept apart
+/// because fixed sizes let the compiler vectorise it (it is the serving hot path).
 fn short_path(inputs: &[PathInput], value: f64, x: &[f64], phi: &mut [f64], nodes: &[Node; 4]) {
     let t = nodes.map(|n| n.t);
     let w = nodes.map(|n| n.w);
@@ -565,27 +576,33 @@ mod tests {
         phi
     }
 
+    /// Both ways — the paper's walk and the prepared tree — against Shapley values computed by
+    /// enumerating every coalition.
     #[test]
     fn tree_shap_equals_brute_force_shapley_values_on_small_trees() {
         let mut rng = Lcg(7);
+        let mut buffer = Vec::new();
         for case in 0..60 {
             let p = 2 + case % 5;
             let rows: Vec<Vec<f64>> = (0..80).map(|_| (0..p).map(|_| rng.next()).collect()).collect();
             let tree = random_tree(&mut rng, p, &rows, 2 + case % 5);
             let view = tree.view();
-            let mut buffer = Vec::new();
+            let prepared = PreparedTree::new(&view);
             for _ in 0..5 {
                 let x: Vec<f64> = (0..p).map(|_| rng.next()).collect();
-                let mut phi = vec![0.0; p];
-                add_contributions(&view, &x, &mut phi, &mut buffer);
                 let expected = brute_force(&view, &x, p);
-                for j in 0..p {
-                    assert!(
-                        (phi[j] - expected[j]).abs() < 1e-12,
-                        "case {case}, input {j}: {} vs {}",
-                        phi[j],
-                        expected[j]
-                    );
+                let (mut walked, mut closed_form) = (vec![0.0; p], vec![0.0; p]);
+                add_contributions(&view, &x, &mut walked, &mut buffer);
+                prepared.add_contributions(&x, &mut closed_form, &mut ShapScratch::default());
+                for (name, phi) in [("walk", &walked), ("prepared", &closed_form)] {
+                    for j in 0..p {
+                        assert!(
+                            (phi[j] - expected[j]).abs() < 1e-12,
+                            "{name}, case {case}, input {j}: {} vs {}",
+                            phi[j],
+                            expected[j]
+                        );
+                    }
                 }
             }
         }
@@ -608,34 +625,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn prepared_trees_give_the_brute_force_shapley_values_on_small_trees() {
-        let mut rng = Lcg(7);
-        for case in 0..60 {
-            let p = 2 + case % 5;
-            let rows: Vec<Vec<f64>> = (0..80).map(|_| (0..p).map(|_| rng.next()).collect()).collect();
-            let tree = random_tree(&mut rng, p, &rows, 2 + case % 5);
-            let view = tree.view();
-            let prepared = PreparedTree::new(&view);
-            for _ in 0..5 {
-                let x: Vec<f64> = (0..p).map(|_| rng.next()).collect();
-                let mut phi = vec![0.0; p];
-                prepared.add_contributions(&x, &mut phi, &mut ShapScratch::default());
-                let expected = brute_force(&view, &x, p);
-                for j in 0..p {
-                    assert!(
-                        (phi[j] - expected[j]).abs() < 1e-12,
-                        "case {case}, input {j}: {} vs {}",
-                        phi[j],
-                        expected[j]
-                    );
-                }
-            }
-        }
-    }
-
     /// Deep trees with inputs repeating along paths, rows on the thresholds and NaN inputs
-    /// (which go right at every split): the tables and the walk agree.
+    /// (which go right at every split): the prepared trees and the walk agree.
     #[test]
     fn prepared_trees_and_the_walk_agree_on_deep_trees_with_repeated_inputs_ties_and_nan() {
         let mut rng = Lcg(23);
