@@ -280,8 +280,15 @@ impl Registry {
     pub(crate) fn replace_events(&self, events: Vec<Event>) -> Result<()> {
         Self::check_chain(&events).map_err(RegistryError::VerifyFailed)?;
         let mut current = self.events.write().map_err(|_| RegistryError::Poisoned)?;
+        self.write_log(&events)?;
+        *current = events;
+        Ok(())
+    }
+
+    /// Writes `events` as the audit log, one JSON line each, atomically and durably.
+    fn write_log(&self, events: &[Event]) -> Result<()> {
         let mut text = String::new();
-        for e in &events {
+        for e in events {
             text.push_str(&serde_json::to_string(e).map_err(RegistryError::Encode)?);
             text.push('\n');
         }
@@ -289,9 +296,7 @@ impl Registry {
             .map_err(|e| RegistryError::io(format!("cannot create {}", self.dir.display()), e))?;
         let path = self.dir.join(LOG_FILE);
         atomic::write(&path, text.as_bytes(), true)
-            .map_err(|e| RegistryError::io(format!("cannot write {}", path.display()), e))?;
-        *current = events;
-        Ok(())
+            .map_err(|e| RegistryError::io(format!("cannot write {}", path.display()), e))
     }
 
     fn append(&self, mut event: Event) -> Result<Event> {
@@ -300,17 +305,11 @@ impl Registry {
         event.seq = events.len() as u64 + 1;
         event.prev = events.last().map(|e| e.hash.clone()).unwrap_or_else(|| GENESIS.to_string());
         event.hash = event.compute_hash();
-        let mut text = String::new();
-        for e in events.iter().chain(std::iter::once(&event)) {
-            text.push_str(&serde_json::to_string(e).map_err(RegistryError::Encode)?);
-            text.push('\n');
-        }
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| RegistryError::io(format!("cannot create {}", self.dir.display()), e))?;
-        let path = self.dir.join(LOG_FILE);
-        atomic::write(&path, text.as_bytes(), true)
-            .map_err(|e| RegistryError::io(format!("cannot write {}", path.display()), e))?;
         events.push(event.clone());
+        if let Err(e) = self.write_log(&events) {
+            events.pop();
+            return Err(e);
+        }
         Ok(event)
     }
 
