@@ -94,10 +94,12 @@ impl RemoteConfig {
         let path = Self::path(root);
         let dir = path.parent().unwrap_or(root);
         std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        let yaml = serde_yaml::to_string(self).map_err(|e| {
+            Error::BadInput(format!("cannot encode {CONFIG_FILE}: {e}; it was left as it was"))
+        })?;
         let text = format!(
             "# churnflow remotes (churnflow remote add|remove|default). No secrets here: credentials\n\
-             # come from the environment or the providers' usual files.\n{}",
-            serde_yaml::to_string(self).unwrap_or_default()
+             # come from the environment or the providers' usual files.\n{yaml}"
         );
         atomic::write(&path, text.as_bytes(), true)
             .map_err(|e| Error::io(format!("cannot write {CONFIG_FILE}"), e))

@@ -33,6 +33,10 @@ pub(crate) struct Remote {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
     runtime: tokio::runtime::Runtime,
+    /// What this process knows the remote holds (object hashes, run-record fingerprints): the
+    /// listings of its first push plus what it sent since, so `repro --push` lists the
+    /// remote once, not once per stage.
+    known: std::sync::Mutex<Option<transfer::Known>>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -105,6 +109,7 @@ impl Remote {
             store,
             prefix: ObjectPath::from(prefix.trim_matches('/')),
             runtime,
+            known: std::sync::Mutex::new(None),
         })
     }
 

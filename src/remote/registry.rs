@@ -90,7 +90,8 @@ impl Remote {
     /// the remote already holds this very event; `Ok(Some(winner))` when another event #seq
     /// got there first.
     pub(crate) fn create_event(&self, e: &Event) -> Result<Option<Event>> {
-        let bytes = serde_json::to_vec(e).unwrap_or_default();
+        let bytes = serde_json::to_vec(e)
+            .map_err(|err| Error::Remote(format!("registry: cannot encode event #{}: {err}", e.seq)))?;
         let path = self.event_path(e.seq);
         let put = self.runtime.block_on(self.store.put_opts(
             &path,
@@ -136,10 +137,12 @@ impl Remote {
         }
     }
 
-    /// Sends bytes as object `hash` unless the remote has it.
+    /// Sends bytes as object `hash` unless the remote has it (one HEAD request to know).
     pub(crate) fn put_object_bytes(&self, hash: &str, bytes: Vec<u8>) -> Result<bool> {
-        if self.object_hashes()?.contains(hash) {
-            return Ok(false);
+        match self.runtime.block_on(self.store.head(&self.object_path(hash))) {
+            Ok(_) => return Ok(false),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(self.failed(format!("cannot look up object {}", short_hash(hash)), e)),
         }
         self.runtime
             .block_on(self.store.put(&self.object_path(hash), PutPayload::from(bytes)))

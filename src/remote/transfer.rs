@@ -1,7 +1,8 @@
 //! Moving objects and run records between the local store and a remote.
 //!
-//! What is on the remote is learnt from one listing of `objects/` (the store pages it, 1,000
-//! keys per request on S3), never one request per object. Transfers run [`PARALLEL`] at a
+//! A push learns what the remote has from one listing of `objects/` (the store pages it, 1,000
+//! keys per request on S3), never one request per object; a fetch asks only for what the
+//! local store lacks (a 404 means the remote lacks it too). Transfers run [`PARALLEL`] at a
 //! time; objects of [`MULTIPART`] bytes or more go as multipart uploads. Nothing corrupt
 //! crosses: a local object is hashed before it is sent (a damaged one is reported, not
 //! uploaded) and a download is hashed before it enters the local store
@@ -21,6 +22,13 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Read;
 use std::time::Instant;
+
+/// What a remote holds as far as this process knows (see `Remote::known`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Known {
+    objects: HashSet<String>,
+    runs: HashSet<String>,
+}
 
 /// Objects of at least this many bytes are sent in parts of this size.
 pub(crate) const MULTIPART: u64 = 32 << 20;
@@ -138,8 +146,11 @@ impl Remote {
         bar: &ProgressBar,
     ) -> Result<Summary> {
         let started = Instant::now();
-        let there = self.object_hashes()?;
-        let runs_there = self.run_fingerprints()?;
+        let cached = self.known.lock().ok().and_then(|k| k.clone());
+        let Known { objects: there, runs: mut runs_there } = match cached {
+            Some(known) => known,
+            None => Known { objects: self.object_hashes()?, runs: self.run_fingerprints()? },
+        };
         let mut summary = Summary::default();
         let mut todo = Vec::new();
         for hash in objects {
@@ -158,7 +169,7 @@ impl Remote {
         bar.set_length(todo.iter().map(|(_, n)| n).sum());
         let sent = ObjectCount::new(bar, todo.len());
         let sent = &sent;
-        let results: Vec<(String, std::result::Result<bool, String>)> = self.runtime.block_on(
+        let results: Vec<(String, u64, std::result::Result<bool, String>)> = self.runtime.block_on(
             futures::stream::iter(todo)
                 .map(|(hash, size)| async move {
                     let result = self.upload(store, &hash, size).await;
@@ -166,18 +177,19 @@ impl Remote {
                         bar.inc(size);
                         sent.one_more();
                     }
-                    (hash, result)
+                    (hash, size, result)
                 })
                 .buffer_unordered(PARALLEL)
                 .collect(),
         );
-        for (hash, result) in results {
+        let mut arrived = there;
+        for (hash, size, result) in results {
             match result {
                 Ok(multipart) => {
                     summary.objects += 1;
-                    summary.bytes +=
-                        std::fs::metadata(store.object_path(&hash)).map(|m| m.len()).unwrap_or(0);
+                    summary.bytes += size;
                     summary.multipart += usize::from(multipart);
+                    arrived.insert(hash);
                 }
                 Err(e) => summary.failed.push(e),
             }
@@ -186,17 +198,33 @@ impl Remote {
             if runs_there.contains(fingerprint) {
                 continue;
             }
-            // A run record goes only with every object it needs.
+            // A run record goes only once every object it needs is there.
             let needed = objects_of(store, &record.outs.values().cloned().collect::<Vec<_>>());
-            if needed.iter().any(|h| !there.contains(h) && !objects.contains(h)) {
+            if !needed.iter().all(|h| arrived.contains(h)) {
                 continue;
             }
-            let bytes = serde_json::to_vec_pretty(record).unwrap_or_default();
+            let short = short_hash(fingerprint);
+            let bytes = match serde_json::to_vec_pretty(record) {
+                Ok(b) => b,
+                Err(e) => {
+                    summary.failed.push(format!("run record {short}: cannot encode it: {e}"));
+                    continue;
+                }
+            };
             match self.runtime.block_on(self.store.put(&self.run_path(fingerprint), PutPayload::from(bytes)))
             {
-                Ok(_) => summary.runs += 1,
-                Err(e) => summary.failed.push(format!("run record {}: {e}", short_hash(fingerprint))),
+                Ok(_) => {
+                    summary.runs += 1;
+                    runs_there.insert(fingerprint.clone());
+                }
+                Err(e) => summary.failed.push(format!("run record {short}: {e}")),
             }
+        }
+        // Merged, not replaced: stages pushing at once each add what they sent.
+        if let Ok(mut known) = self.known.lock() {
+            let known = known.get_or_insert_with(Known::default);
+            known.objects.extend(arrived);
+            known.runs.extend(runs_there);
         }
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
@@ -256,8 +284,9 @@ impl Remote {
         Ok(true)
     }
 
-    /// Receives what restoring `records` needs and the local store lacks (directory manifests
-    /// first, then their files), and the run records `fingerprints` the remote has.
+    /// Receives what restoring `records` needs and the local store lacks, and the run records
+    /// `fingerprints` (fingerprint → stage) the remote has. No listing: what the remote lacks
+    /// answers 404.
     pub(crate) fn fetch(
         &self,
         store: &Store,
@@ -267,15 +296,9 @@ impl Remote {
     ) -> Result<Summary> {
         let started = Instant::now();
         let mut summary = Summary::default();
-        let there = self.object_hashes()?;
-        // Round 1: every out's own object (a directory's manifest); round 2: directory files.
-        let firsts: BTreeSet<String> = records.iter().map(|r| r.hash.clone()).collect();
-        self.download_all(store, &firsts, &there, bar, &mut summary);
-        let files: BTreeSet<String> = objects_of(store, records).difference(&firsts).cloned().collect();
-        self.download_all(store, &files, &there, bar, &mut summary);
-        let runs_there = self.run_fingerprints()?;
+        self.receive_outs(store, records, bar, &mut summary);
         for (fingerprint, stage) in fingerprints {
-            if store.read_run(fingerprint).is_some() || !runs_there.contains(fingerprint) {
+            if store.read_run(fingerprint).is_some() {
                 continue;
             }
             match self.run_record(fingerprint) {
@@ -292,7 +315,7 @@ impl Remote {
     }
 
     /// For `repro --pull`: the run record of `fingerprint` and every object it needs, when the
-    /// remote has them. Returns whether the local store now holds the record.
+    /// remote has them; the record is stored locally (`runs` = 1) only once all its objects are.
     pub(crate) fn fetch_run(&self, store: &Store, fingerprint: &str, bar: &ProgressBar) -> Result<Summary> {
         let mut summary = Summary::default();
         let record = match self.run_record(fingerprint) {
@@ -304,11 +327,7 @@ impl Remote {
             }
         };
         let outs: Vec<OutRecord> = record.outs.values().cloned().collect();
-        let there = self.object_hashes()?;
-        let firsts: BTreeSet<String> = outs.iter().map(|r| r.hash.clone()).collect();
-        self.download_all(store, &firsts, &there, bar, &mut summary);
-        let files: BTreeSet<String> = objects_of(store, &outs).difference(&firsts).cloned().collect();
-        self.download_all(store, &files, &there, bar, &mut summary);
+        self.receive_outs(store, &outs, bar, &mut summary);
         if summary.failed.is_empty() && outs.iter().all(|o| store.can_restore(o)) {
             store
                 .write_run(fingerprint, &record)
@@ -316,6 +335,15 @@ impl Remote {
             summary.runs += 1;
         }
         Ok(summary)
+    }
+
+    /// Downloads the objects of `outs` the local store lacks: every out's own object (a
+    /// directory's manifest) first, then the files the manifests name.
+    fn receive_outs(&self, store: &Store, outs: &[OutRecord], bar: &ProgressBar, summary: &mut Summary) {
+        let firsts: BTreeSet<String> = outs.iter().map(|r| r.hash.clone()).collect();
+        self.download_all(store, &firsts, bar, summary);
+        let files: BTreeSet<String> = objects_of(store, outs).difference(&firsts).cloned().collect();
+        self.download_all(store, &files, bar, summary);
     }
 
     /// The remote's run record of `fingerprint`, if it has one.
@@ -367,13 +395,12 @@ impl Remote {
             .map_err(|e| format!("remote run record {short} is unreadable: {e}"))
     }
 
-    /// Downloads the `wanted` objects the local store lacks; those not on the remote either
-    /// are reported.
+    /// Downloads the `wanted` objects the local store lacks; those the remote lacks too are
+    /// reported.
     fn download_all(
         &self,
         store: &Store,
         wanted: &BTreeSet<String>,
-        there: &HashSet<String>,
         bar: &ProgressBar,
         summary: &mut Summary,
     ) {
@@ -381,13 +408,8 @@ impl Remote {
         for hash in wanted {
             if store.has(hash) {
                 summary.already_there += 1;
-            } else if there.contains(hash) {
-                todo.push(hash.clone());
             } else {
-                summary.failed.push(format!(
-                    "object {} is on neither side (push it from the machine that has it)",
-                    short_hash(hash)
-                ));
+                todo.push(hash.clone());
             }
         }
         let received = ObjectCount::new(bar, todo.len());
@@ -423,7 +445,15 @@ impl Remote {
     ) -> std::result::Result<u64, String> {
         let short = short_hash(hash);
         let location: ObjectPath = self.object_path(hash);
-        let got = self.store.get(&location).await.map_err(|e| format!("object {short}: {e}"))?;
+        let got = match self.store.get(&location).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(format!(
+                    "object {short} is on neither side (push it from the machine that has it)"
+                ))
+            }
+            Err(e) => return Err(format!("object {short}: {e}")),
+        };
         bar.inc_length(got.meta.size);
         let mut incoming = store.incoming(hash).map_err(|e| format!("object {short}: {e}"))?;
         let mut stream = got.into_stream();
