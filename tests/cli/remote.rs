@@ -21,6 +21,16 @@ fn committed_demo() -> Project {
     p
 }
 
+/// [`committed_demo`] with a folder remote as its default, the config committed too.
+fn demo_with_folder_remote() -> (Project, tempfile::TempDir) {
+    let p = committed_demo();
+    let remote = tempfile::tempdir().unwrap();
+    add_folder_remote(&p, remote.path());
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote"]);
+    (p, remote)
+}
+
 /// A fresh `git clone` of `p`: what a colleague or a CI runner starts from.
 fn clone_of(p: &Project) -> Project {
     let c = Project::new();
@@ -122,9 +132,7 @@ fn remotes_are_added_listed_made_default_and_removed_without_secrets() {
 
 #[test]
 fn push_and_pull_through_a_folder_remote_round_trip_byte_for_byte_and_send_only_what_is_missing() {
-    let p = committed_demo();
-    let remote = tempfile::tempdir().unwrap();
-    add_folder_remote(&p, remote.path());
+    let (p, remote) = demo_with_folder_remote();
     let first = p.ok(&["push", "--json"]).json();
     let sent = first["objects"].as_u64().unwrap();
     assert!(sent >= 10, "{first}");
@@ -136,8 +144,6 @@ fn push_and_pull_through_a_folder_remote_round_trip_byte_for_byte_and_send_only_
     assert_eq!((second["objects"].as_u64(), second["runs"].as_u64()), (Some(0), Some(0)), "{second}");
     assert_eq!(second["already_there"].as_u64(), Some(sent));
 
-    git(&p, &["add", ".churnflow/config.yaml"]);
-    git(&p, &["commit", "-q", "-m", "remote"]);
     let c = clone_of(&p);
     assert!(!c.exists("models/model.json"), "a clone has no stored outs");
     let pulled = c.ok(&["pull"]);
@@ -148,12 +154,8 @@ fn push_and_pull_through_a_folder_remote_round_trip_byte_for_byte_and_send_only_
 
 #[test]
 fn a_corrupt_remote_object_is_refused_and_the_rest_is_fetched() {
-    let p = committed_demo();
-    let remote = tempfile::tempdir().unwrap();
-    add_folder_remote(&p, remote.path());
+    let (p, remote) = demo_with_folder_remote();
     p.ok(&["push", "-q"]);
-    git(&p, &["add", ".churnflow/config.yaml"]);
-    git(&p, &["commit", "-q", "-m", "remote"]);
     // The model file's object on the remote gets one byte flipped.
     let model = std::fs::read(p.path("models/model.json")).unwrap();
     let object = object_files(&remote.path().join("objects"))
@@ -185,9 +187,7 @@ fn a_corrupt_remote_object_is_refused_and_the_rest_is_fetched() {
 
 #[test]
 fn an_interrupted_push_resumes_without_resending_what_arrived() {
-    let p = committed_demo();
-    let remote = tempfile::tempdir().unwrap();
-    add_folder_remote(&p, remote.path());
+    let (p, remote) = demo_with_folder_remote();
     // The first push stops after the data stages (as if cut off); the second sends the rest.
     let part = p.ok(&["push", "ingest", "validate", "features", "--json"]).json();
     let rest = p.ok(&["push", "--json"]).json();
@@ -204,12 +204,8 @@ fn an_interrupted_push_resumes_without_resending_what_arrived() {
 
 #[test]
 fn a_fresh_clone_reproduces_the_pipeline_from_the_remote_without_running_a_stage() {
-    let p = committed_demo();
-    let remote = tempfile::tempdir().unwrap();
-    add_folder_remote(&p, remote.path());
+    let (p, _remote) = demo_with_folder_remote(); // the remote folder lives while this is bound
     p.ok(&["push", "-q"]);
-    git(&p, &["add", ".churnflow/config.yaml"]);
-    git(&p, &["commit", "-q", "-m", "remote"]);
     let c = clone_of(&p);
     let r = c.ok(&["repro", "--pull"]);
     assert!(r.stderr().contains("0 ran"), "{}", r.all());
@@ -349,9 +345,7 @@ fn an_s3_remote_round_trips_the_demo_and_a_fresh_clone_runs_nothing() {
 
 #[test]
 fn status_remote_tells_which_outs_each_side_lacks() {
-    let p = committed_demo();
-    let remote = tempfile::tempdir().unwrap();
-    add_folder_remote(&p, remote.path());
+    let (p, _remote) = demo_with_folder_remote(); // the remote folder lives while this is bound
     let before = p.ok(&["status", "--remote", "--json"]).json();
     let outs = before["outs"].as_array().unwrap();
     assert!(outs.len() >= 6, "{before}");
@@ -360,8 +354,6 @@ fn status_remote_tells_which_outs_each_side_lacks() {
     p.ok(&["push", "-q"]);
     let text = p.ok(&["status", "--remote", "share"]).stdout();
     assert!(text.contains("in step"), "{text}");
-    git(&p, &["add", ".churnflow/config.yaml"]);
-    git(&p, &["commit", "-q", "-m", "remote"]);
     let c = clone_of(&p);
     let clone = c.ok(&["status", "--remote", "--json"]).json();
     assert_eq!(clone["to_fetch"].as_u64(), Some(outs.len() as u64), "{clone}");
@@ -370,11 +362,7 @@ fn status_remote_tells_which_outs_each_side_lacks() {
 
 #[test]
 fn gc_remote_is_a_dry_run_unless_told_and_keeps_everything_reachable() {
-    let p = committed_demo();
-    let remote = tempfile::tempdir().unwrap();
-    add_folder_remote(&p, remote.path());
-    git(&p, &["add", ".churnflow/config.yaml"]);
-    git(&p, &["commit", "-q", "-m", "remote"]);
+    let (p, remote) = demo_with_folder_remote();
     p.ok(&["push", "-q"]);
     // A retune: the earlier model's run becomes unreachable once the new lock is committed
     // (the registry still holds the champion's model, which must stay).
@@ -405,9 +393,7 @@ fn gc_remote_is_a_dry_run_unless_told_and_keeps_everything_reachable() {
 
 #[test]
 fn the_config_switch_makes_every_repro_pull() {
-    let p = committed_demo();
-    let remote = tempfile::tempdir().unwrap();
-    add_folder_remote(&p, remote.path());
+    let (p, _remote) = demo_with_folder_remote(); // the remote folder lives while this is bound
     p.ok(&["push", "-q"]);
     let config = p.read(".churnflow/config.yaml");
     p.write(".churnflow/config.yaml", &format!("{config}repro:\n  pull: true\n"));
@@ -425,11 +411,7 @@ fn the_config_switch_makes_every_repro_pull() {
 
 #[test]
 fn two_machines_promoting_at_once_one_wins_the_other_is_told_and_the_chain_never_forks() {
-    let p = committed_demo();
-    let remote = tempfile::tempdir().unwrap();
-    add_folder_remote(&p, remote.path());
-    git(&p, &["add", ".churnflow/config.yaml"]);
-    git(&p, &["commit", "-q", "-m", "remote"]);
+    let (p, remote) = demo_with_folder_remote();
     p.ok(&["push", "-q", "--registry"]);
     let events = || std::fs::read_dir(remote.path().join("registry/events")).unwrap().count();
     assert_eq!(events(), 1, "the first champion's promotion");
