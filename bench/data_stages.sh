@@ -32,7 +32,7 @@ if [ "$HOLD" = 1 ] && ! command -v python3 > /dev/null; then
   HOLD=0
 fi
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source "$BENCH/common.sh"
 
 # The inputs of each step.
 inputs() {

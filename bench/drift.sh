@@ -55,17 +55,13 @@ case "$EVIDENTLY" in
         fi ;;
   *) echo "EVIDENTLY is auto, 0 or 1, not $EVIDENTLY" >&2; exit 2 ;;
 esac
-if [ -z "${CHURNFLOW:-}" ]; then
-  # --workspace: the feature set of the other builds here, so polars is not compiled again.
-  (cd "$here" && cargo build --release --quiet --workspace --bins)
-  CHURNFLOW="${CARGO_TARGET_DIR:-$here/target}/release/churnflow"
-fi
+source "$BENCH/common.sh"
+churnflow_binary
 BIN="$CHURNFLOW"
 export CI=1 NO_COLOR=1
 WORK="$(mktemp -d -t churnflow-drift.XXXXXX)"
 if [ "${KEEP:-0}" = 1 ]; then echo "tables kept in $WORK" >&2; else trap 'rm -rf "$WORK"' EXIT; fi
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 largest() { sort -g | tail -1; }
 # GNU time's elapsed "m:ss.ss" or "h:mm:ss" as seconds, its CPU seconds (user + system) and
 # its peak RSS in KiB.

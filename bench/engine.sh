@@ -5,12 +5,9 @@
 #   bash bench/engine.sh            # builds churnflow in release first
 #   CHURNFLOW=/path/to/churnflow bash bench/engine.sh
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "${CHURNFLOW:-}" ]; then
-  # --workspace: the feature set of the other builds here, so polars is not compiled again.
-  (cd "$here" && cargo build --release --quiet --workspace --bins)
-  CHURNFLOW="${CARGO_TARGET_DIR:-$here/target}/release/churnflow"
-fi
+source "$(dirname "$0")/common.sh"
+here="$ROOT"
+churnflow_binary
 export CI=1 NO_COLOR=1
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

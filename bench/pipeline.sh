@@ -9,12 +9,9 @@
 set -euo pipefail
 N="${1:-100000}"
 REPEATS="${2:-3}"
-here="$(cd "$(dirname "$0")/.." && pwd)"
-# --workspace: the feature set of the other builds here, so polars is not compiled again.
-if [ -z "${CHURNFLOW:-}" ]; then
-  (cd "$here" && cargo build --release --quiet --workspace --bins)
-  CHURNFLOW="${CARGO_TARGET_DIR:-$here/target}/release/churnflow"
-fi
+source "$(dirname "$0")/common.sh"
+here="$ROOT"
+churnflow_binary
 BIN="$CHURNFLOW"
 export CI=1 NO_COLOR=1
 work="$(mktemp -d)"
@@ -32,7 +29,6 @@ for _ in $(seq "$REPEATS"); do
   t0=$(date +%s%N); "$BIN" -C "$work" repro >/dev/null 2>&1; t1=$(date +%s%N)
   noop+=($(( (t1 - t0) / 1000000 )))
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
 echo "customers:               $N"
 echo "cold repro (7 stages):   $(median "${cold[@]}") ms"
 echo "peak RSS (largest stage): $(( $(median "${rss[@]}") / 1024 )) MiB"

@@ -8,11 +8,9 @@
 set -euo pipefail
 N="${1:-100000}"
 REPEATS="${2:-3}"
-here="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "${CHURNFLOW:-}" ]; then
-  (cd "$here" && cargo build --release --quiet --workspace --bins)
-  CHURNFLOW="${CARGO_TARGET_DIR:-$here/target}/release/churnflow"
-fi
+source "$(dirname "$0")/common.sh"
+here="$ROOT"
+churnflow_binary
 BIN="$CHURNFLOW"
 bash "$here/.ci/install-s3"
 export CI=1 NO_COLOR=1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_DEFAULT_REGION=us-east-1
@@ -33,7 +31,6 @@ cp "$here/pipeline.yaml" "$here/params.yaml" "$here/.gitignore" "$work/project/"
 (cd "$work/project" && git_ init -q && git_ add -A && git_ commit -q -m bench)
 
 ms() { echo $(( ($2 - $1) / 1000000 )); }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
 push=() ; again=() ; pull=() ; fetch=()
 for i in $(seq "$REPEATS"); do
   # A fresh prefix per round, so every first push sends the whole store.

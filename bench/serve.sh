@@ -12,10 +12,8 @@ command -v wrk >/dev/null && command -v hey >/dev/null || {
     echo "installing wrk and hey (Debian packages)" >&2
     apt-get install -y -qq wrk hey >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk hey >/dev/null; }
 }
-if [ -z "${CHURNFLOW:-}" ]; then
-    cargo build --release --workspace --bins -q
-    CHURNFLOW="${CARGO_TARGET_DIR:-$PWD/target}/release/churnflow"
-fi
+source bench/common.sh
+churnflow_binary
 BIN="$CHURNFLOW"
 WORK="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
