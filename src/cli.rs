@@ -82,6 +82,12 @@ enum Command {
         #[command(subcommand)]
         command: commands::params_diff::ParamsCommand,
     },
+    /// Experiments: run the pipeline with params overridden (sweeps, N at once), compare
+    /// them, apply one to the workspace.
+    Exp {
+        #[command(subcommand)]
+        command: commands::exp::ExpCommand,
+    },
     /// Write one self-contained HTML report: metrics, plots, params, validation, model card.
     Report(ReportArgs),
     /// Write a synthetic telecom data set (customers, transactions, CDR, support tickets).
@@ -181,6 +187,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Models { command } => commands::models::run(&root, command),
         Command::Metrics { command } => commands::metrics::run(&root, command),
         Command::Params { command } => commands::params_diff::run(&root, command),
+        Command::Exp { command } => commands::exp::run(&root, command),
         Command::Report(args) => commands::report::run(&root, &args),
         Command::Generate(args) => commands::generate::run(&root, &args),
         Command::Score(args) => commands::score::run(&root, &args),

@@ -25,6 +25,7 @@ mod compare;
 mod drift;
 mod error;
 mod exec;
+mod experiments;
 mod monitor;
 mod pipeline;
 mod plan;

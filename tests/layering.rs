@@ -38,18 +38,23 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "monitor -> drift (the report), serve (its shutdown signal), store (the audit log)",
     ),
     (
+        "experiments",
+        &["error", "compare", "exec", "pipeline", "plan", "store"],
+        "experiments -> exec (a repro in a scratch workspace), compare (its metrics files)",
+    ),
+    (
         "commands",
         &[
-            "error", "compare", "drift", "exec", "monitor", "pipeline", "plan", "remote", "report", "serve",
-            "store",
+            "error", "compare", "drift", "exec", "experiments", "monitor", "pipeline", "plan", "remote",
+            "report", "serve", "store",
         ],
         "nothing below cli/commands imports them; commands never import cli",
     ),
     (
         "cli",
         &[
-            "error", "commands", "compare", "drift", "exec", "monitor", "pipeline", "plan", "remote",
-            "report", "serve", "store",
+            "error", "commands", "compare", "drift", "exec", "experiments", "monitor", "pipeline", "plan",
+            "remote", "report", "serve", "store",
         ],
         "cli is the top",
     ),

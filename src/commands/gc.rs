@@ -1,10 +1,11 @@
 //! `churnflow gc`: drop store objects nothing refers to.
 //!
-//! Kept: everything the workspace pipeline.lock refers to, every pipeline.lock at git HEAD,
+//! Kept: everything the workspace pipeline.lock and every experiment record refer to, every pipeline.lock at git HEAD,
 //! branches and tags, every registry model, and the run records all of whose objects are
 //! kept (with those objects). Directory outs keep their manifest and every file in it.
 use crate::compare::git;
 use crate::error::{Error, Result};
+use crate::experiments::record::Records;
 use crate::remote::config::RemoteConfig;
 use crate::remote::Remote;
 use crate::store::hashing::ManifestEntry;
@@ -50,6 +51,9 @@ pub fn run(root: &Path, args: &GcArgs) -> Result<u8> {
     let store = Store::new(root);
     let _lock = ProjectLock::acquire(store.dir())?;
     let keep = kept_objects(root, &mut |hash| store.manifest(hash).ok())?;
+    if !dry_run {
+        leftovers(&store);
+    }
     let mut runs_removed = 0;
     for (fp, run) in store.runs() {
         let mut objects = BTreeSet::new();
@@ -159,9 +163,12 @@ fn remote_gc(root: &Path, name: Option<&str>, dry_run: bool, as_json: bool) -> R
     }
 }
 
-/// The pipeline.lock of the workspace and of every kept git revision (HEAD, branches, tags).
+/// The pipeline.lock of the workspace, of every kept git revision (HEAD, branches, tags) and of
+/// every experiment record.
 pub(crate) fn kept_locks(root: &Path) -> Result<Vec<LockFile>> {
     let mut locks = vec![LockFile::load(root)?];
+    // Each experiment's outs, until its record is removed (`exp remove`, `exp gc`).
+    locks.extend(Records::new(&Store::new(root)).list()?.into_iter().filter_map(|r| r.lock));
     for rev in git::kept_revisions(root) {
         if let Some(text) = git::show(root, &rev, LOCK_FILE)? {
             // A lock at some revision that this churnflow can't read keeps nothing; say so.
@@ -209,6 +216,19 @@ pub(crate) fn keep_record(
             keep.extend(entries.into_iter().map(|e| e.hash));
         }
     }
+}
+
+/// What experiments leave behind when they are killed: scratch workspaces in
+/// `artifacts/tmp/exp-*` and claim files. Under the project lock no experiment is running.
+fn leftovers(store: &Store) {
+    if let Ok(entries) = std::fs::read_dir(store.dir().join("tmp")) {
+        for e in entries.filter_map(|e| e.ok()) {
+            if e.file_name().to_string_lossy().starts_with("exp-") {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(store.shared_dir().join("claims"));
 }
 
 pub fn human_bytes(n: u64) -> String {

@@ -4,6 +4,7 @@
 pub(crate) mod checkout;
 pub(crate) mod dag;
 pub(crate) mod drift;
+pub(crate) mod exp;
 pub(crate) mod gc;
 pub(crate) mod generate;
 pub(crate) mod init;

@@ -3,11 +3,13 @@
 //!
 //! * [`scheduler`] — `repro`: decides each stage once its upstream is done (with `plan`),
 //!   restores, runs, stores and records it; independent stages in parallel;
+//! * [`checkout`] — outs a lock records, put back into the workspace from the store;
 //! * [`process`] — one command in its own process group, its output in a log, Ctrl-C;
 //! * [`progress`] — the lines `repro` prints while it works;
 //! * [`stage_call`] — the whole `__stage` protocol: subcommand name, call file, summary line.
 //!
 //! `exec` builds on `plan`, `pipeline` and `store`; it never imports `cli` or `commands`.
+pub(crate) mod checkout;
 pub(crate) mod process;
 pub(crate) mod progress;
 pub(crate) mod scheduler;

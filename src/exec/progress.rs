@@ -50,6 +50,11 @@ pub fn info(text: &str) {
     }
 }
 
+/// A warning on stderr, shown at every level.
+pub fn warn(text: &str) {
+    say(text);
+}
+
 /// A line on stderr. A closed stderr (`churnflow repro 2>&1 | head`) is not an error worth
 /// stopping the work for — `eprintln!` would panic, in a stage's worker thread at that.
 fn say(text: &str) {
@@ -141,13 +146,27 @@ pub struct Progress {
     /// Stages the run acts on, and how many have started (for `[k/n]`).
     total: AtomicUsize,
     started: AtomicUsize,
+    /// Set for one experiment of a sweep ([`Progress::nested`]): what every line starts with.
+    prefix: Option<String>,
 }
 
 impl Progress {
     /// Bars only on a terminal, and not when `NO_COLOR` or `CI` is set, or with `-q`.
     pub fn new(quiet_bars: bool) -> Progress {
         let bars = (!quiet_bars && bars_wanted()).then(|| (MultiProgress::new(), Mutex::new(HashMap::new())));
-        Progress { bars, total: AtomicUsize::new(0), started: AtomicUsize::new(0) }
+        Progress { bars, total: AtomicUsize::new(0), started: AtomicUsize::new(0), prefix: None }
+    }
+
+    /// The progress of one run among several at once (an experiment of a sweep): no bars,
+    /// every line starts with `prefix`, and a stage's lines are details (`-v`); warnings and
+    /// failures still show at every level.
+    pub fn nested(prefix: &str) -> Progress {
+        Progress {
+            bars: None,
+            total: AtomicUsize::new(0),
+            started: AtomicUsize::new(0),
+            prefix: Some(prefix.to_string()),
+        }
     }
 
     /// The number of stages this run acts on.
@@ -156,6 +175,9 @@ impl Progress {
     }
 
     fn print(&self, text: &str) {
+        if let Some(prefix) = &self.prefix {
+            return say(&format!("{prefix}: {text}"));
+        }
         // With bars, they are cleared, the line is printed with a real newline, and they are
         // drawn again below it (indicatif's own `println` pads to the terminal width instead
         // of ending the line, which turns a terminal recording into one long line).
@@ -167,7 +189,8 @@ impl Progress {
 
     /// A line that stays (a finished stage, a decision); left out with `-q`.
     pub fn line(&self, text: &str) {
-        if verbosity() >= Verbosity::Normal {
+        let at = if self.prefix.is_some() { Verbosity::Verbose } else { Verbosity::Normal };
+        if verbosity() >= at {
             self.print(text);
         }
     }

@@ -21,6 +21,7 @@ use crate::remote::Remote;
 use crate::store::hashing::PathHash;
 use crate::store::lockfile::{LockFile, StageLock};
 use crate::store::objects::{remove_path, OutRecord, RestoreError, RunRecord};
+use crate::store::run_claim::RunClaim;
 use crate::store::short_hash;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -261,6 +262,8 @@ pub(crate) enum StageError {
     HashOut { out: String, source: std::io::Error },
     #[error("cannot store its out {out}: {source}")]
     StoreOut { out: String, source: std::io::Error },
+    #[error("cannot claim its run in the shared store: {0}")]
+    Claim(#[source] std::io::Error),
     #[error("cannot write its run record: {0}")]
     WriteRun(#[source] std::io::Error),
     #[error("cannot restore {out}: {source}")]
@@ -334,17 +337,32 @@ fn run_stage(
                 }
             }
         }
-        if let Some(run) = restorable::run_record(&project.store, stage, &fp) {
-            progress.start(name, &format!("restoring from {from}"));
-            match restore_run(project, stage, lock, &run, progress) {
-                Ok(()) => {
-                    progress.finish(name, &format!("{name}: restored from {from} (run {})", short_hash(&fp)));
-                    return StageOutcome::Restored(lock_entry(stage, &a, fp, run.outs));
-                }
-                Err(e) => progress.warn(&format!("warning: {name}: {e}; running it instead")),
-            }
+        if let Some(outcome) = restore_from_record(project, stage, lock, &a, &fp, &from, progress) {
+            return outcome;
         }
     }
+    // A workspace sharing this store (another experiment of a sweep) may be computing this
+    // very run: wait for it, then restore its results rather than compute them twice.
+    let _claim = if stage.uses_run_records() {
+        let claim = RunClaim::take(&project.store, &fp, || {
+            progress.detail(&format!("{name}: waiting for run {} computed elsewhere", short_hash(&fp)))
+        });
+        match claim {
+            Ok(claim) => {
+                if !force {
+                    let from = "the store".to_string();
+                    if let Some(outcome) = restore_from_record(project, stage, lock, &a, &fp, &from, progress)
+                    {
+                        return outcome;
+                    }
+                }
+                Some(claim)
+            }
+            Err(e) => return fail(progress, name, StageError::Claim(e)),
+        }
+    } else {
+        None
+    };
     let reasons: Vec<String> = a.reasons.iter().map(|r| r.to_string()).collect();
     progress.start(name, &format!("running ({})", reasons.join("; ")));
     let started = Instant::now();
@@ -365,6 +383,32 @@ fn run_stage(
             StageOutcome::Interrupted
         }
         Err(e) => fail(progress, name, e),
+    }
+}
+
+/// Restores the stage from its run record for `fp`, if the store has a complete one; `None`
+/// when it has not, or when restoring failed (then the stage runs).
+fn restore_from_record(
+    project: &Project,
+    stage: &Stage,
+    lock: Option<&StageLock>,
+    a: &Assessment,
+    fp: &str,
+    from: &str,
+    progress: &Progress,
+) -> Option<StageOutcome> {
+    let name = &stage.name;
+    let run = restorable::run_record(&project.store, stage, fp)?;
+    progress.start(name, &format!("restoring from {from}"));
+    match restore_run(project, stage, lock, &run, progress) {
+        Ok(()) => {
+            progress.finish(name, &format!("{name}: restored from {from} (run {})", short_hash(fp)));
+            Some(StageOutcome::Restored(lock_entry(stage, a, fp.to_string(), run.outs)))
+        }
+        Err(e) => {
+            progress.warn(&format!("warning: {name}: {e}; running it instead"));
+            None
+        }
     }
 }
 

@@ -59,6 +59,11 @@ impl Params {
         crate::pipeline::yaml::loc(at.span())
     }
 
+    /// Every section and value, as one tree (`null` for an empty file).
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
     /// The value at a dotted key (`train.max_depth`), or a whole section (`train`).
     pub fn get(&self, key: &str) -> Option<&Value> {
         let mut node = &self.root;

@@ -71,6 +71,15 @@ impl Stage {
             && self.registry_decision.is_none()
     }
 
+    /// Stores every out, `cache: false` ones included (an experiment's workspace): each can
+    /// then be restored by `exp apply`, and each stage can share its run record with the
+    /// sweep's other experiments. Fingerprints do not depend on it.
+    pub fn cache_every_out(&mut self) {
+        for out in &mut self.outs {
+            out.cache = true;
+        }
+    }
+
     /// A one-line description of what the stage does, for `dag` and dry runs.
     pub fn action_text(&self) -> String {
         match &self.action {

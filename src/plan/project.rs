@@ -39,11 +39,17 @@ pub fn find_root(start: &Path) -> PathBuf {
 
 impl Project {
     pub fn load(root: &Path) -> Result<Project> {
+        let store = Store::new(root);
+        let state = HashState::load(store.state_path());
+        Project::load_with(root, store, state)
+    }
+
+    /// The project at `root` working on `store` with the hash cache `state`: an experiment's
+    /// scratch workspace, whose store shares the project's objects and run records.
+    pub fn load_with(root: &Path, store: Store, state: HashState) -> Result<Project> {
         let pipeline = Pipeline::load(root)?;
         let graph = Graph::build(&pipeline)?;
         let lock = LockFile::load(root)?;
-        let store = Store::new(root);
-        let state = HashState::load(store.state_path());
         let registry = Registry::load(root)?;
         Ok(Project { root: root.to_path_buf(), pipeline, graph, lock, store, state, registry })
     }

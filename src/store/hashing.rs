@@ -138,6 +138,23 @@ impl HashState {
         HashState { file: Some(file), entries: RwLock::new(entries), dirty: AtomicBool::new(false) }
     }
 
+    /// The cache of a copy of the tree at `from` made at `to` with hard links (an experiment's
+    /// scratch workspace): every entry under `from`, keyed under `to`, saved to `file`. A
+    /// hard link has the same size, mtime and inode, so the copy is not hashed again.
+    pub fn rebased(&self, from: &Path, to: &Path, file: PathBuf) -> HashState {
+        let entries = match self.entries.read() {
+            Ok(e) => e
+                .iter()
+                .filter_map(|(key, entry)| {
+                    let rel = Path::new(key).strip_prefix(from).ok()?;
+                    Some((to.join(rel).to_string_lossy().into_owned(), entry.clone()))
+                })
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+        HashState { file: Some(file), entries: RwLock::new(entries), dirty: AtomicBool::new(true) }
+    }
+
     /// A cache that is never saved.
     #[cfg(test)]
     pub fn in_memory() -> HashState {

@@ -6,6 +6,7 @@
 //! * [`registry`] — `registry/`: champion models and the hash-chained audit log;
 //! * [`model_ref`] — `registry:champion` or a path, resolved to a model file and its id;
 //! * [`project_lock`] — the `flock` that lets one churnflow at a time change the project;
+//! * [`run_claim`] — the `flock` that lets one workspace at a time compute a given stage run;
 //! * [`atomic`] — the one atomic writer (temp file, mode, rename, optional fsync).
 //!
 //! This layer knows files and hashes, not stages: it imports nothing from `pipeline`,
@@ -17,6 +18,7 @@ pub(crate) mod model_ref;
 pub(crate) mod objects;
 pub(crate) mod project_lock;
 pub(crate) mod registry;
+pub(crate) mod run_claim;
 
 /// The form in which hashes are shown to people: the first 12 hex digits (the whole hash if
 /// it is shorter). JSON output and files always keep the full hash.

@@ -1,7 +1,12 @@
 //! The content-addressed store in `artifacts/`: objects by blake3 hash, run records, logs.
 //!
 //! Layout: `objects/ab/cdef…` (content, read-only), `runs/<fingerprint>.json` (which outs a
-//! stage run produced), `logs/<stage>.log`, `state` (hash cache), `lock` (the project lock).
+//! stage run produced), `claims/` (who is computing which run, see [`crate::store::run_claim`]),
+//! `logs/<stage>.log`, `state` (hash cache), `lock` (the project lock).
+//!
+//! An experiment's scratch workspace has a store of its own for logs, state and lock, and
+//! shares objects, run records and claims with the project's ([`Store::sharing`]): what one
+//! experiment computes, every other one and the workspace can restore.
 //!
 //! Objects are written to a temp file and renamed into place, hashing while copying so a
 //! file that changes under us is never stored under the wrong name; they are not fsync'd
@@ -63,25 +68,46 @@ pub struct RunRecord {
 
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// This workspace's part: logs, hash cache, project lock, temp files.
     dir: PathBuf,
+    /// Objects, run records and claims: `dir` itself, or the project's store when this is an
+    /// experiment's scratch workspace.
+    shared: PathBuf,
 }
 
 impl Store {
     pub fn new(project_root: &Path) -> Store {
-        Store { dir: project_root.join(STORE_DIR) }
+        let dir = project_root.join(STORE_DIR);
+        Store { shared: dir.clone(), dir }
+    }
+
+    /// The store of a scratch workspace at `root` whose objects, run records and claims are
+    /// those of `project`.
+    pub fn sharing(root: &Path, project: &Store) -> Store {
+        Store { dir: root.join(STORE_DIR), shared: project.shared.clone() }
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// Where objects, run records and claims live (`dir()` unless shared).
+    pub fn shared_dir(&self) -> &Path {
+        &self.shared
+    }
+
     pub fn objects_dir(&self) -> PathBuf {
-        self.dir.join("objects")
+        self.shared.join("objects")
     }
 
     pub fn object_path(&self, hash: &str) -> PathBuf {
         let (a, b) = hash.split_at(2.min(hash.len()));
-        self.dir.join("objects").join(a).join(b)
+        self.shared.join("objects").join(a).join(b)
+    }
+
+    /// Where the claim on computing the run `fingerprint` is taken.
+    pub fn claim_path(&self, fingerprint: &str) -> PathBuf {
+        self.shared.join("claims").join(fingerprint)
     }
 
     pub fn has(&self, hash: &str) -> bool {
@@ -97,7 +123,7 @@ impl Store {
     }
 
     fn run_path(&self, fingerprint: &str) -> PathBuf {
-        self.dir.join("runs").join(format!("{fingerprint}.json"))
+        self.shared.join("runs").join(format!("{fingerprint}.json"))
     }
 
     /// Puts a file into the store under `expected` (its hash, computed just before).
@@ -106,7 +132,7 @@ impl Store {
         if dest.is_file() {
             return Ok(());
         }
-        fs::create_dir_all(dest.parent().unwrap_or(&self.dir))?;
+        fs::create_dir_all(dest.parent().unwrap_or(&self.shared))?;
         let mut staged = atomic::stage(&dest)?;
         let actual = copy_hashing(&mut File::open(src)?, staged.file())?;
         if actual != expected {
@@ -123,7 +149,7 @@ impl Store {
         let hash = hash_bytes(bytes);
         let dest = self.object_path(&hash);
         if !dest.is_file() {
-            fs::create_dir_all(dest.parent().unwrap_or(&self.dir))?;
+            fs::create_dir_all(dest.parent().unwrap_or(&self.shared))?;
             let mut staged = atomic::stage(&dest)?;
             staged.file().write_all(bytes)?;
             staged.commit(&dest, atomic::OBJECT_MODE, false)?;
@@ -231,14 +257,14 @@ impl Store {
     /// file next to the object's place and enter the store only if they hash to `hash`.
     pub fn incoming(&self, hash: &str) -> io::Result<Incoming> {
         let dest = self.object_path(hash);
-        fs::create_dir_all(dest.parent().unwrap_or(&self.dir))?;
+        fs::create_dir_all(dest.parent().unwrap_or(&self.shared))?;
         let staged = atomic::stage(&dest)?;
         Ok(Incoming { staged, hasher: blake3::Hasher::new(), dest, expected: hash.to_string() })
     }
 
     pub fn write_run(&self, fingerprint: &str, record: &RunRecord) -> io::Result<()> {
         let path = self.run_path(fingerprint);
-        fs::create_dir_all(path.parent().unwrap_or(&self.dir))?;
+        fs::create_dir_all(path.parent().unwrap_or(&self.shared))?;
         let bytes = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
         atomic::write(&path, &bytes, true)
     }
@@ -250,7 +276,7 @@ impl Store {
 
     /// Every run record as (fingerprint, record); unreadable ones are skipped.
     pub fn runs(&self) -> Vec<(String, RunRecord)> {
-        let Ok(entries) = fs::read_dir(self.dir.join("runs")) else { return Vec::new() };
+        let Ok(entries) = fs::read_dir(self.shared.join("runs")) else { return Vec::new() };
         let mut out: Vec<(String, RunRecord)> = entries
             .filter_map(|e| e.ok())
             .filter_map(|e| {

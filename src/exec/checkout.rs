@@ -1,0 +1,83 @@
+//! Putting the outs a lock records back into the workspace from the store: `checkout`, and
+//! `exp apply` (which checks out an experiment's lock, uncached outs included).
+use crate::error::{Error, Result};
+use crate::plan::project::Project;
+use crate::store::lockfile::LockFile;
+
+/// What a checkout did.
+#[derive(Debug, Default)]
+pub struct CheckedOut {
+    pub restored: usize,
+    /// One line per out that could not be restored, with what to do.
+    pub problems: Vec<String>,
+}
+
+/// Restores every out that `lock` records for the `selected` stages and that differs on
+/// disk. `previous` is the lock the workspace's files were written under: a file matching
+/// neither is a hand edit, saved into the store first. `uncached`: outs marked `cache:
+/// false` are restored too (an experiment stored them); otherwise they are reported. With
+/// `named`, a selected stage the lock lacks is a problem too.
+pub fn restore_outs(
+    project: &Project,
+    lock: &LockFile,
+    previous: &LockFile,
+    selected: &[bool],
+    uncached: bool,
+    named: bool,
+) -> Result<CheckedOut> {
+    let mut done = CheckedOut::default();
+    for &i in project.graph.order() {
+        if !selected[i] {
+            continue;
+        }
+        let stage = &project.pipeline.stages[i];
+        let Some(entry) = lock.stages.get(&stage.name) else {
+            if named {
+                done.problems.push(format!(
+                    "{}: not in pipeline.lock (never run); run 'churnflow repro {}'",
+                    stage.name, stage.name
+                ));
+            }
+            continue;
+        };
+        for out in &stage.outs {
+            let Some(record) = entry.outs.get(&out.path) else { continue };
+            let dest = project.root.join(&out.path);
+            let current = project
+                .state
+                .hash_path(&dest)
+                .map_err(|e| Error::io(format!("cannot hash {}", dest.display()), e))?;
+            if current.as_ref().map(|h| h.hash()) == Some(record.hash.as_str()) {
+                continue;
+            }
+            if !out.cache && !uncached {
+                done.problems.push(format!(
+                    "{}: {} is not stored (cache: false); restore it with 'git checkout -- {}'",
+                    stage.name, out.path, out.path
+                ));
+                continue;
+            }
+            let known =
+                previous.stages.get(&stage.name).and_then(|e| e.outs.get(&out.path)).map(|r| r.hash.as_str());
+            let saved = project.store.save_hand_edit(&project.state, &dest, known.or(Some(&record.hash)));
+            if let Some(warning) = saved.warning(&stage.name, &out.path) {
+                crate::exec::progress::warn(&warning);
+            }
+            match project.store.restore(record, &dest) {
+                Ok(()) => {
+                    crate::exec::progress::info(&format!("{}: restored {}", stage.name, out.path));
+                    if !record.is_dir() {
+                        project.state.record(&dest, &record.hash);
+                    }
+                    done.restored += 1;
+                }
+                Err(e) => done.problems.push(format!(
+                    "{}: cannot restore {}: {e}; run 'churnflow repro {}' to recreate it",
+                    stage.name, out.path, stage.name
+                )),
+            }
+        }
+    }
+    let _ = project.state.save();
+    Ok(done)
+}

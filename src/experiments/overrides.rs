@@ -1,0 +1,387 @@
+//! `-S key=value` overrides (DVC's syntax) and the sweeps they describe.
+//!
+//! A value is read as YAML (`0.3`, `gradient_boosting`, `[a, b]`, `"quoted, with comma"`).
+//! Several values make a sweep: a comma list (`0.1,0.3,1`), `range(start, stop[, step])`
+//! (stop excluded, as in Python and Hydra), `choice(a, b, c)`; `uniform(lo, hi)` and
+//! `loguniform(lo, hi)` draw from an interval and need `--random N`. Every key must already
+//! be in params.yaml, so a typo is caught (with a suggestion) before anything runs.
+//!
+//! The experiments of a sweep are the grid (every combination, the first `-S` varying
+//! slowest) or, with `--random N --seed S`, N points drawn from it without repeats.
+use crate::error::{did_you_mean, Error, Result};
+use crate::pipeline::params::Params;
+use serde_json::Value;
+
+/// The values one `-S` allows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Choices {
+    /// These values, in this order.
+    Values(Vec<Value>),
+    /// A number drawn from [lo, hi], uniformly or on a log scale (`--random` only).
+    Interval { lo: f64, hi: f64, log: bool },
+}
+
+/// One `-S key=values`, checked against params.yaml.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub key: String,
+    pub choices: Choices,
+}
+
+/// The overrides of one experiment, in the order they were given.
+pub type Point = Vec<(String, Value)>;
+
+/// Parses `-S` arguments; every key must be in `params`.
+pub fn parse_all(args: &[String], params: &Params) -> Result<Vec<Override>> {
+    let mut out: Vec<Override> = Vec::new();
+    for arg in args {
+        let o = parse(arg, params)?;
+        if out.iter().any(|p| p.key == o.key) {
+            return Err(Error::BadInput(format!("-S {}: '{}' is set twice", arg, o.key)));
+        }
+        out.push(o);
+    }
+    Ok(out)
+}
+
+/// Parses one `-S key=values`.
+pub fn parse(arg: &str, params: &Params) -> Result<Override> {
+    let Some((key, text)) = arg.split_once('=') else {
+        return Err(Error::BadInput(format!("-S '{arg}': write key=value, e.g. -S train.l2=0.3")));
+    };
+    let key = key.trim().to_string();
+    if params.get(&key).is_none() || key.is_empty() {
+        let keys = params.keys();
+        let hint = match did_you_mean(&key, keys.iter().map(String::as_str)) {
+            Some(s) => format!(" (did you mean '{s}'?)"),
+            None => " (experiments change values that params.yaml has; add it there first)".into(),
+        };
+        return Err(Error::BadInput(format!("-S {arg}: params.yaml has no key '{key}'{hint}")));
+    }
+    let choices = values(text.trim()).map_err(|why| Error::BadInput(format!("-S {arg}: {why}")))?;
+    Ok(Override { key, choices })
+}
+
+fn values(text: &str) -> Result<Choices, String> {
+    if let Some(inner) = call(text, "range") {
+        return range(&inner).map(Choices::Values);
+    }
+    if let Some(inner) = call(text, "choice") {
+        let items = split_top_level(&inner);
+        if items.iter().all(|s| s.trim().is_empty()) {
+            return Err("choice() needs at least one value".into());
+        }
+        return items.iter().map(|s| yaml_value(s)).collect::<Result<_, _>>().map(Choices::Values);
+    }
+    for (name, log) in [("uniform", false), ("loguniform", true)] {
+        if let Some(inner) = call(text, name) {
+            let nums = numbers(&inner)?;
+            let [lo, hi] = nums[..] else { return Err(format!("{name}(lo, hi) takes two numbers")) };
+            if lo >= hi || lo.is_nan() || hi.is_nan() || (log && lo <= 0.0) {
+                return Err(format!(
+                    "{name}({lo}, {hi}): needs lo < hi{}",
+                    if log { " and lo > 0" } else { "" }
+                ));
+            }
+            return Ok(Choices::Interval { lo, hi, log });
+        }
+    }
+    let parts = split_top_level(text);
+    parts.iter().map(|s| yaml_value(s)).collect::<Result<_, _>>().map(Choices::Values)
+}
+
+/// The inside of `name(...)`, if `text` is such a call.
+fn call(text: &str, name: &str) -> Option<String> {
+    let rest = text.strip_prefix(name)?.trim_start();
+    let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
+    Some(inner.to_string())
+}
+
+fn numbers(inner: &str) -> Result<Vec<f64>, String> {
+    inner
+        .split(',')
+        .map(|s| s.trim().parse::<f64>().map_err(|_| format!("'{}' is not a number", s.trim())))
+        .collect()
+}
+
+/// `range(start, stop[, step])`: start, start+step, … while below stop (above, for a
+/// negative step). Integers stay integers.
+fn range(inner: &str) -> Result<Vec<Value>, String> {
+    let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
+    if !(2..=3).contains(&parts.len()) {
+        return Err("range(start, stop[, step]) takes two or three numbers".into());
+    }
+    let ints: Option<Vec<i64>> = parts.iter().map(|p| p.parse::<i64>().ok()).collect();
+    if let Some(ints) = ints {
+        let (start, stop, step) = (ints[0], ints[1], ints.get(2).copied().unwrap_or(1));
+        if step == 0 {
+            return Err("range() step must not be 0".into());
+        }
+        let mut out = Vec::new();
+        let mut x = start;
+        while (step > 0 && x < stop) || (step < 0 && x > stop) {
+            out.push(Value::from(x));
+            if out.len() > 100_000 {
+                return Err("range() gives more than 100000 values".into());
+            }
+            x += step;
+        }
+        return non_empty(out);
+    }
+    let nums = numbers(inner)?;
+    let (start, stop, step) = (nums[0], nums[1], nums.get(2).copied().unwrap_or(1.0));
+    if step == 0.0 || !step.is_finite() || !start.is_finite() || !stop.is_finite() {
+        return Err("range() needs finite numbers and a step other than 0".into());
+    }
+    let count = ((stop - start) / step - 1e-9).ceil();
+    if count > 100_000.0 {
+        return Err("range() gives more than 100000 values".into());
+    }
+    let out = (0..count.max(0.0) as usize).map(|i| number(start + i as f64 * step)).collect();
+    non_empty(out)
+}
+
+fn non_empty(values: Vec<Value>) -> Result<Vec<Value>, String> {
+    if values.is_empty() {
+        Err("range() gives no values (stop is not past start in the step's direction)".into())
+    } else {
+        Ok(values)
+    }
+}
+
+/// A float as a param value, rounded to 12 significant digits (so 0.1 + 0.2 reads 0.3).
+fn number(x: f64) -> Value {
+    let rounded: f64 = format!("{x:.11e}").parse().unwrap_or(x);
+    serde_json::Number::from_f64(rounded).map(Value::Number).unwrap_or(Value::Null)
+}
+
+/// Splits on commas outside brackets and quotes.
+fn split_top_level(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{' | '(') => depth += 1,
+            (None, ']' | '}' | ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    out.push(current);
+    out
+}
+
+/// One value read as YAML (an empty text is `null`).
+fn yaml_value(text: &str) -> Result<Value, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_yaml::from_str::<Value>(text).map_err(|e| format!("'{text}' is not a YAML value: {e}"))
+}
+
+/// How many experiments the grid of `overrides` has (`None` when a value is an interval).
+pub fn grid_size(overrides: &[Override]) -> Option<usize> {
+    overrides.iter().try_fold(1usize, |n, o| match &o.choices {
+        Choices::Values(v) => n.checked_mul(v.len()),
+        Choices::Interval { .. } => None,
+    })
+}
+
+/// Every combination, the first override varying slowest. One point when there are none.
+pub fn grid(overrides: &[Override]) -> Result<Vec<Point>> {
+    let Some(n) = grid_size(overrides) else {
+        return Err(Error::BadInput(
+            "uniform() and loguniform() draw values at random: add --random N (and --seed S)".into(),
+        ));
+    };
+    if n > 10_000 {
+        return Err(Error::BadInput(format!(
+            "the grid has {n} experiments; narrow it, or sample it with --random N"
+        )));
+    }
+    Ok((0..n).map(|i| point_at(overrides, i)).collect())
+}
+
+/// The grid point with index `i` (mixed radix, the last override varying fastest).
+fn point_at(overrides: &[Override], mut i: usize) -> Point {
+    let mut point = vec![(String::new(), Value::Null); overrides.len()];
+    for (slot, o) in point.iter_mut().zip(overrides).rev() {
+        let Choices::Values(values) = &o.choices else { unreachable!("grid points have values") };
+        *slot = (o.key.clone(), values[i % values.len()].clone());
+        i /= values.len();
+    }
+    point
+}
+
+/// `n` points drawn with `seed`: distinct grid points when every override is a list (all of
+/// them, in grid order, when the grid has at most `n`), else independent draws per key.
+pub fn random(overrides: &[Override], n: usize, seed: u64) -> Vec<Point> {
+    let mut rng = SplitMix64(seed);
+    if let Some(size) = grid_size(overrides) {
+        if size <= n {
+            return (0..size).map(|i| point_at(overrides, i)).collect();
+        }
+        // A partial Fisher–Yates shuffle over the grid's indices, without building the grid.
+        let mut swapped: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+        let mut picked = Vec::with_capacity(n);
+        for k in 0..n {
+            let j = k + (rng.next() % (size - k) as u64) as usize;
+            let at_j = *swapped.get(&j).unwrap_or(&j);
+            let at_k = *swapped.get(&k).unwrap_or(&k);
+            swapped.insert(j, at_k);
+            picked.push(at_j);
+        }
+        return picked.into_iter().map(|i| point_at(overrides, i)).collect();
+    }
+    (0..n)
+        .map(|_| {
+            overrides
+                .iter()
+                .map(|o| {
+                    let value = match &o.choices {
+                        Choices::Values(v) => v[(rng.next() % v.len() as u64) as usize].clone(),
+                        Choices::Interval { lo, hi, log } => {
+                            let u = rng.unit();
+                            let x = if *log {
+                                (lo.ln() + u * (hi.ln() - lo.ln())).exp()
+                            } else {
+                                lo + u * (hi - lo)
+                            };
+                            let short: f64 = format!("{x:.5e}").parse().unwrap_or(x);
+                            number(short)
+                        }
+                    };
+                    (o.key.clone(), value)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A point as `key=value key=value`, for names and progress lines.
+pub fn describe(point: &Point) -> String {
+    if point.is_empty() {
+        return "params.yaml as it is".into();
+    }
+    point
+        .iter()
+        .map(|(k, v)| format!("{k}={}", crate::pipeline::params_edit::inline_yaml(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// SplitMix64: a small, well-mixed generator; the same seed always gives the same sweep.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params() -> Params {
+        Params::parse("train:\n  l2: 1.0\n  max_depth: 8\n  algorithm: logistic_regression\n  cols: [a]\n")
+            .unwrap()
+    }
+
+    fn choices(arg: &str) -> Choices {
+        parse(arg, &params()).unwrap().choices
+    }
+
+    #[test]
+    fn values_lists_and_ranges_parse_as_dvc_and_hydra_write_them() {
+        assert_eq!(choices("train.l2=0.3"), Choices::Values(vec![json!(0.3)]));
+        assert_eq!(
+            choices("train.l2=0.1,0.3,1,3"),
+            Choices::Values(vec![json!(0.1), json!(0.3), json!(1), json!(3)])
+        );
+        assert_eq!(
+            choices("train.max_depth=range(4,12,2)"),
+            Choices::Values(vec![json!(4), json!(6), json!(8), json!(10)])
+        );
+        assert_eq!(
+            choices("train.l2=range(0.1, 0.4, 0.1)"),
+            Choices::Values(vec![json!(0.1), json!(0.2), json!(0.3)])
+        );
+        assert_eq!(choices("train.cols=[a, b]"), Choices::Values(vec![json!(["a", "b"])]));
+        assert_eq!(choices("train.cols=[a, b],[c]"), Choices::Values(vec![json!(["a", "b"]), json!(["c"])]));
+        assert_eq!(
+            choices("train.algorithm=choice(logistic_regression, random_forest)"),
+            Choices::Values(vec![json!("logistic_regression"), json!("random_forest")])
+        );
+        assert_eq!(
+            choices("train.l2=loguniform(0.01, 10)"),
+            Choices::Interval { lo: 0.01, hi: 10.0, log: true }
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_with_a_suggestion() {
+        let e = parse("train.l3=1", &params()).unwrap_err().to_string();
+        assert!(e.contains("did you mean 'train.l2'"), "{e}");
+        assert!(parse("train.l2", &params()).unwrap_err().to_string().contains("key=value"));
+        assert!(parse("train.l2=range(3, 1)", &params()).is_err());
+        assert!(parse("train.l2=loguniform(0, 1)", &params()).is_err());
+        let twice = parse_all(&["train.l2=1".into(), "train.l2=2".into()], &params());
+        assert!(twice.unwrap_err().to_string().contains("set twice"));
+    }
+
+    #[test]
+    fn the_grid_is_every_combination_with_the_first_key_slowest() {
+        let o =
+            parse_all(&["train.l2=0.1,1".into(), "train.max_depth=range(4,8,2)".into()], &params()).unwrap();
+        let g = grid(&o).unwrap();
+        let shown: Vec<String> = g.iter().map(describe).collect();
+        assert_eq!(
+            shown,
+            [
+                "train.l2=0.1 train.max_depth=4",
+                "train.l2=0.1 train.max_depth=6",
+                "train.l2=1 train.max_depth=4",
+                "train.l2=1 train.max_depth=6"
+            ]
+        );
+        assert_eq!(grid(&[]).unwrap(), vec![Vec::new()]);
+    }
+
+    #[test]
+    fn random_points_are_distinct_seeded_and_inside_their_intervals() {
+        let o = parse_all(&["train.l2=range(1,101)".into(), "train.max_depth=range(1,11)".into()], &params())
+            .unwrap();
+        let a = random(&o, 50, 7);
+        assert_eq!(a, random(&o, 50, 7), "same seed, same sweep");
+        assert_ne!(a, random(&o, 50, 8));
+        let distinct: std::collections::BTreeSet<String> = a.iter().map(describe).collect();
+        assert_eq!(distinct.len(), 50);
+        assert_eq!(random(&o[1..], 50, 7).len(), 10, "a grid smaller than N is run whole");
+        let c = parse_all(&["train.l2=loguniform(0.01,10)".into()], &params()).unwrap();
+        for p in random(&c, 200, 1) {
+            let x = p[0].1.as_f64().unwrap();
+            assert!((0.01..=10.0).contains(&x), "{x}");
+        }
+        assert!(grid(&c).is_err(), "an interval has no grid");
+    }
+}
