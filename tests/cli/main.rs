@@ -6,6 +6,7 @@ mod browser;
 mod dag;
 mod data_pipeline;
 mod drift;
+mod experiments;
 mod errors;
 mod file_modes;
 mod freshness;
