@@ -17,3 +17,6 @@ mod telco;
 
 #[path = "model_tests/online.rs"]
 mod online;
+
+#[path = "model_tests/boosting.rs"]
+mod boosting;

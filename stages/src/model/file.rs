@@ -16,7 +16,8 @@
 //!     vocabulary (unseen at training, or rarer than the cut-off) and a missing value are all
 //!     zeros**: for logistic regression the column then adds nothing to the intercept, in a tree
 //!     the row takes the "not equal" branch of every split on that column.
-//! * the estimator ([`Estimator`]): logistic regression coefficients, one tree or a forest.
+//! * the estimator ([`Estimator`]): logistic regression coefficients, one tree, a forest, or
+//!   gradient-boosted trees (whose leaf values are log-odds margins, not probabilities).
 //! * the decision threshold used by `score` when the caller does not pass one, and the risk
 //!   tier cut-offs;
 //! * lineage: blake3 of the training file, the training params, the churnflow-stages version.
@@ -28,9 +29,9 @@ use crate::data::snapshot::SnapshotSpec;
 use crate::io::atomic::write_bytes_atomic;
 use crate::io::io_error;
 use crate::model::encoded::{encode_with, Encoded, FeatureSpec};
-use crate::model::tree::Tree;
+use crate::model::tree::{NodeValues, Tree};
 use crate::model::tree_shap::ExplainCache;
-use crate::model::{forest, logistic};
+use crate::model::{boosting, forest, logistic};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -48,6 +49,7 @@ pub enum Algorithm {
     LogisticRegression,
     DecisionTree,
     RandomForest,
+    GradientBoosting,
 }
 
 impl Algorithm {
@@ -56,6 +58,7 @@ impl Algorithm {
             Algorithm::LogisticRegression => "logistic_regression",
             Algorithm::DecisionTree => "decision_tree",
             Algorithm::RandomForest => "random_forest",
+            Algorithm::GradientBoosting => "gradient_boosting",
         }
     }
 }
@@ -76,6 +79,19 @@ pub enum Estimator {
     },
     /// The probability is the mean of the trees' leaf probabilities.
     RandomForest {
+        trees: Vec<Tree>,
+    },
+    /// `P = σ(base_score + Σ leaf values)`: the trees' leaf values are log-odds margins (already
+    /// scaled by the learning rate), node covers are hessian sums.
+    GradientBoosting {
+        base_score: f64,
+        learning_rate: f64,
+        /// Boosting rounds run; more than `trees.len()` when early stopping kept an earlier
+        /// round.
+        rounds: usize,
+        /// Weighted log-loss on the validation slice of the train split at the kept round
+        /// (null when early stopping was off).
+        validation_log_loss: Option<f64>,
         trees: Vec<Tree>,
     },
 }
@@ -140,7 +156,8 @@ pub struct Model {
     pub risk_tiers: RiskTiers,
     pub estimator: Estimator,
     /// Importance per expanded feature (sums to 1): |standardised coefficient| for logistic
-    /// regression, total weighted Gini decrease for trees.
+    /// regression, total weighted Gini decrease for trees and forests, total split gain (the
+    /// decrease of the boosting objective) for gradient boosting.
     pub feature_importance: Vec<f64>,
     pub lineage: Lineage,
     /// For models trained on `snapshot` data: the ingest cleaning (id and label columns,
@@ -227,6 +244,9 @@ impl Model {
             }
             Estimator::DecisionTree { tree } => tree.predict(data),
             Estimator::RandomForest { trees } => forest::predict(trees, data),
+            Estimator::GradientBoosting { base_score, trees, .. } => {
+                boosting::predict(*base_score, trees, data)
+            }
         }
     }
 
@@ -297,13 +317,26 @@ impl Model {
                     return Err(bad("coefficient count does not match the features"));
                 }
             }
-            Estimator::DecisionTree { tree } => tree.check(width).map_err(|e| bad(&e))?,
+            Estimator::DecisionTree { tree } => {
+                tree.check(width, NodeValues::Probabilities).map_err(|e| bad(&e))?
+            }
             Estimator::RandomForest { trees } => {
                 if trees.is_empty() {
                     return Err(bad("forest has no trees"));
                 }
                 for t in trees {
-                    t.check(width).map_err(|e| bad(&e))?;
+                    t.check(width, NodeValues::Probabilities).map_err(|e| bad(&e))?;
+                }
+            }
+            Estimator::GradientBoosting { base_score, learning_rate, trees, .. } => {
+                if !base_score.is_finite() || !learning_rate.is_finite() {
+                    return Err(bad("boosted model has a non-finite base score or learning rate"));
+                }
+                if trees.is_empty() {
+                    return Err(bad("boosted model has no trees"));
+                }
+                for t in trees {
+                    t.check(width, NodeValues::Margins).map_err(|e| bad(&e))?;
                 }
             }
         }

@@ -5,16 +5,17 @@
 //! * the model file format ([`file`](mod@file)): the serialised [`file::Model`], loaded with checks;
 //! * the encoded training matrix and the fitted feature schema ([`encoded`]);
 //! * the estimators, which read only [`encoded`] (and [`sampling`]): [`logistic`],
-//!   [`tree`], and [`forest`] (bagged trees);
+//!   [`tree`], [`forest`] (bagged trees) and [`boosting`] (gradient-boosted trees);
 //! * classification metrics ([`metrics`]) and the seeded random streams ([`sampling`]);
 //! * one customer at a time, for `serve`: the input schema, field checks, the probability and
 //!   exact contributions ([`online`], with TreeSHAP in [`tree_shap`]), and the in-memory
 //!   features table looked up by id ([`lookup`]).
 //!
 //! Layering (checked by `tests/layering.rs`): an estimator never imports the model file, a
-//! kind or another estimator — except `forest`, which is built from `tree`. The file format
+//! kind or another estimator — except `forest` and `boosting`, which are built from `tree`. The file format
 //! sits above the estimators and stores what they fit.
 
+pub(crate) mod boosting;
 pub(crate) mod encoded;
 pub(crate) mod evaluate;
 pub(crate) mod file;

@@ -11,13 +11,21 @@
 //! not read are ignored, as `score` ignores extra columns.
 //!
 //! Contributions ([`Model::explain`]) add up exactly to the model's output:
-//! `base_value + Σ contributions = output`, where the output is the log-odds for logistic
-//! regression (the linear model's additive terms, each centred on its training mean so the
-//! base value is the log-odds of the average training input) and the probability for trees
-//! and forests (path-dependent TreeSHAP, [`super::tree_shap`]). Inputs expanded by the model
-//! (one-hot categories, log terms) are summed back into the column they came from.
+//! `base_value + Σ contributions = output`, where the output is
+//! - the log-odds for logistic regression (the linear model's additive terms, each centred on
+//!   its training mean so the base value is the log-odds of the average training input);
+//! - the log-odds for gradient boosting too — the model is additive in log-odds, so its
+//!   contributions are the path-dependent TreeSHAP values ([`super::tree_shap`]) of its trees,
+//!   summed over the trees, and the base value is `base_score` plus the trees' expected
+//!   values (covers are hessian sums, as in XGBoost's `pred_contribs`);
+//! - the probability for decision trees and forests (TreeSHAP; a forest's are the mean of its
+//!   trees').
+//!
+//! Inputs expanded by the model (one-hot categories, log terms) are summed back into the
+//! column they came from.
 
 use crate::contract::StageError;
+use crate::model::boosting;
 use crate::model::encoded::{sources_of, Encoded, FeatureSpec};
 use crate::model::file::{Estimator, Model};
 use crate::model::logistic;
@@ -217,6 +225,9 @@ impl Model {
                 }
                 sum / trees.len().max(1) as f64
             }
+            Estimator::GradientBoosting { base_score, trees, .. } => {
+                boosting::sigmoid(boosted_margin(*base_score, trees, &dense_row(data)))
+            }
         }
     }
 
@@ -272,6 +283,19 @@ impl Model {
                 }
                 (OutputSpace::Probability, base / n, output / n)
             }
+            Estimator::GradientBoosting { base_score, trees, .. } => {
+                let x = dense(data, &mut scratch.expanded);
+                let mut phi = vec![0.0; width];
+                let mut base = *base_score;
+                for prepared in self.prepared_trees()? {
+                    prepared.add_contributions(x, &mut phi, &mut scratch.shap);
+                    base += prepared.expected_value();
+                }
+                for (j, v) in phi.iter().enumerate() {
+                    per_feature[owner[j]] += v;
+                }
+                (OutputSpace::LogOdds, base, boosted_margin(*base_score, trees, x))
+            }
         };
         let contributions = self
             .features
@@ -298,7 +322,7 @@ impl Model {
         let trees = match &self.estimator {
             Estimator::LogisticRegression { .. } => return Ok(&[]),
             Estimator::DecisionTree { tree } => std::slice::from_ref(tree),
-            Estimator::RandomForest { trees } => trees.as_slice(),
+            Estimator::RandomForest { trees } | Estimator::GradientBoosting { trees, .. } => trees.as_slice(),
         };
         self.explain_cache
             .trees(|| trees.iter().map(|t| shap_view(t).map(|view| PreparedTree::new(&view))).collect())
@@ -373,6 +397,16 @@ fn leaf_value(tree: &Tree, x: &[f64]) -> f64 {
         i = if x[f as usize] <= tree.threshold[i] { tree.left[i] as usize } else { tree.right[i] as usize };
     }
     tree.value[i]
+}
+
+/// A boosted model's log-odds for a dense row: `base_score` plus the leaf values, added in
+/// tree order as the batch prediction adds them (so the probability is the same to the bit).
+fn boosted_margin(base_score: f64, trees: &[Tree], x: &[f64]) -> f64 {
+    let mut margin = base_score;
+    for tree in trees {
+        margin += leaf_value(tree, x);
+    }
+    margin
 }
 
 fn dense_row(data: &Encoded) -> Vec<f64> {

@@ -7,7 +7,14 @@
 //!
 //! Class weighting `balanced` gives each class the weight n / (2 · n_class) (scikit-learn's
 //! `class_weight="balanced"`), for every algorithm: it enters the logistic loss, the Gini
-//! impurity of splits and the leaf probabilities. With `none` every row weighs 1.
+//! impurity of splits and the leaf probabilities, and the gradients and hessians of boosting.
+//! With `none` every row weighs 1.
+//!
+//! Gradient boosting with early stopping holds out a validation slice of this table: within
+//! each class, the `round(validation_fraction · n_class)` customers with the smallest
+//! `blake3(seed' ‖ id)` (seed' = `seed` mixed with a constant, so the slice is not the band
+//! next to the split stage's test cut when both use the same seed), at least one row of each
+//! class staying in training. The slice only measures the loss; no tree is fitted on it.
 
 use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
 use crate::data::snapshot::SnapshotSpec;
@@ -15,6 +22,7 @@ use crate::io::hash_file;
 use crate::io::json;
 use crate::io::table::{self, column};
 use crate::io::values::{id_values, label_values};
+use crate::model::boosting::{self, BoostParams};
 use crate::model::encoded::{self, PrepOptions};
 use crate::model::file::{Algorithm, Estimator, Lineage, Model, RiskTiers, FORMAT_TAG, FORMAT_VERSION};
 use crate::model::forest;
@@ -24,7 +32,7 @@ use crate::model::sampling::SplitMix64;
 use crate::model::split::hash_unit;
 use crate::model::tree::{self, Binned, TreeParams};
 use polars::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
 
 pub(crate) struct Train;
@@ -113,7 +121,45 @@ pub struct TrainParams {
     /// Logistic regression: also fit `ln(1 + x)` of every non-negative numeric column with
     /// more than two distinct values (skewed amounts, counts, durations).
     pub log_terms: bool,
+    // Gradient boosting only (absent from the recorded params of the other algorithms, so
+    // their model files did not change when boosting came).
+    /// Shrinkage of every tree's leaf values (default 0.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learning_rate: Option<f64>,
+    /// Stop when the validation loss has not improved for this many rounds (default 20;
+    /// 0 or null = off: every tree is fitted on the whole table).
+    #[serde(deserialize_with = "absent_or_null", skip_serializing_if = "Option::is_none")]
+    pub early_stopping_rounds: Option<Option<usize>>,
+    /// Share of the table held out for early stopping (default 0.1, stratified, seeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_fraction: Option<f64>,
+    /// Leaves per tree, grown best-first (default 31).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_leaves: Option<usize>,
+    /// Minimum hessian sum in a leaf (default 1e-3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_child_weight: Option<f64>,
+    /// Share of the training rows each tree is fitted on (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subsample: Option<f64>,
+    /// Share of the inputs each tree may split on (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colsample: Option<f64>,
 }
+
+/// `early_stopping_rounds`: absent → `None` (the default), `null` → `Some(None)` (off).
+fn absent_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<usize>>, D::Error> {
+    Option::<usize>::deserialize(d).map(Some)
+}
+
+/// Gradient-boosting defaults.
+const LEARNING_RATE: f64 = 0.1;
+const EARLY_STOPPING_ROUNDS: usize = 20;
+const VALIDATION_FRACTION: f64 = 0.1;
+const MAX_LEAVES: usize = 31;
+const MIN_CHILD_WEIGHT: f64 = 1e-3;
+/// Mixed into `seed` for the validation slice.
+const VALIDATION_SALT: u64 = 0x7661_6c69_6461_7465;
 
 impl Default for TrainParams {
     fn default() -> Self {
@@ -136,6 +182,13 @@ impl Default for TrainParams {
             label_column: "churned".into(),
             cv_folds: 0,
             log_terms: true,
+            learning_rate: None,
+            early_stopping_rounds: None,
+            validation_fraction: None,
+            max_leaves: None,
+            min_child_weight: None,
+            subsample: None,
+            colsample: None,
         }
     }
 }
@@ -179,14 +232,60 @@ impl TrainParams {
         if self.cv_folds == 1 || self.cv_folds > 50 {
             return Err(format!("train.cv_folds must be 0 (off) or between 2 and 50, got {}", self.cv_folds));
         }
+        let share = |name: &str, v: Option<f64>, closed: bool| match v {
+            Some(x) if !(x > 0.0 && (x < 1.0 || closed && x == 1.0)) => {
+                Err(format!("train.{name} must be in (0, 1{}, got {x}", if closed { "]" } else { ")" }))
+            }
+            _ => Ok(()),
+        };
+        share("learning_rate", self.learning_rate, true)?;
+        share("subsample", self.subsample, true)?;
+        share("colsample", self.colsample, true)?;
+        share("validation_fraction", self.validation_fraction, false)?;
+        if let Some(m) = self.max_leaves {
+            if !(2..=4096).contains(&m) {
+                return Err(format!("train.max_leaves must be between 2 and 4096, got {m}"));
+            }
+        }
+        if let Some(w) = self.min_child_weight {
+            if !(w > 0.0 && w.is_finite()) {
+                return Err(format!("train.min_child_weight must be a number > 0, got {w}"));
+            }
+        }
+        if let Some(Some(r)) = self.early_stopping_rounds {
+            if r > 10_000 {
+                return Err(format!("train.early_stopping_rounds must be at most 10000 (0 = off), got {r}"));
+            }
+        }
         Ok(())
     }
 
     fn max_depth(&self) -> usize {
         self.max_depth.unwrap_or(match self.algorithm {
             Algorithm::RandomForest => 10,
+            Algorithm::GradientBoosting => 12,
             _ => 6,
         })
+    }
+
+    /// The boosting settings with their defaults (gradient boosting only).
+    fn boost_params(&self) -> BoostParams {
+        BoostParams {
+            n_trees: self.n_trees,
+            learning_rate: self.learning_rate.unwrap_or(LEARNING_RATE),
+            max_depth: self.max_depth(),
+            max_leaves: self.max_leaves.unwrap_or(MAX_LEAVES),
+            min_samples_leaf: self.min_samples_leaf,
+            min_child_weight: self.min_child_weight.unwrap_or(MIN_CHILD_WEIGHT),
+            l2: self.l2,
+            subsample: self.subsample.unwrap_or(1.0),
+            colsample: self.colsample.unwrap_or(1.0),
+            early_stopping_rounds: self
+                .early_stopping_rounds
+                .unwrap_or(Some(EARLY_STOPPING_ROUNDS))
+                .unwrap_or(0),
+            seed: self.seed,
+        }
     }
 
     fn max_features(&self) -> MaxFeatures {
@@ -200,7 +299,18 @@ impl TrainParams {
     pub fn resolved(&self) -> TrainParams {
         let mut p = self.clone();
         p.max_depth = Some(self.max_depth());
-        p.max_features = Some(self.max_features());
+        if self.algorithm == Algorithm::GradientBoosting {
+            let b = self.boost_params();
+            p.learning_rate = Some(b.learning_rate);
+            p.early_stopping_rounds = Some(Some(b.early_stopping_rounds));
+            p.validation_fraction = Some(self.validation_fraction.unwrap_or(VALIDATION_FRACTION));
+            p.max_leaves = Some(b.max_leaves);
+            p.min_child_weight = Some(b.min_child_weight);
+            p.subsample = Some(b.subsample);
+            p.colsample = Some(b.colsample);
+        } else {
+            p.max_features = Some(self.max_features());
+        }
         p
     }
 }
@@ -241,6 +351,12 @@ impl Kind for Train {
             model.lineage.training_positives,
             model.expanded_features.len()
         );
+        if let Estimator::GradientBoosting { trees, rounds, validation_log_loss, .. } = &model.estimator {
+            summary.push_str(&format!(", {} trees", trees.len()));
+            if let Some(loss) = validation_log_loss {
+                summary.push_str(&format!(" (best of {rounds} rounds, validation log-loss {loss:.4})"));
+            }
+        }
         if let Some(cv_path) = &s.cv {
             let folds = if p.cv_folds == 0 { 5 } else { p.cv_folds };
             let cv = cross_validate(&input, &p, folds)?;
@@ -342,6 +458,28 @@ pub fn train_frame(
                 importance,
             )
         }
+        Algorithm::GradientBoosting => {
+            let boost = params.boost_params();
+            let validation = if boost.early_stopping_rounds > 0 {
+                let ids = id_values(column(df, &id_column, file)?, file)?;
+                let fraction = params.validation_fraction.unwrap_or(VALIDATION_FRACTION);
+                validation_slice(&ids, &y, fraction, params.seed)
+            } else {
+                vec![false; y.len()]
+            };
+            let binned = Binned::new(&data);
+            let fitted = boosting::fit(&binned, &y, &weights, &validation, &boost);
+            (
+                Estimator::GradientBoosting {
+                    base_score: fitted.base_score,
+                    learning_rate: boost.learning_rate,
+                    rounds: fitted.rounds,
+                    validation_log_loss: fitted.validation_log_loss,
+                    trees: fitted.trees,
+                },
+                fitted.importance,
+            )
+        }
         Algorithm::DecisionTree | Algorithm::RandomForest => {
             let binned = Binned::new(&data);
             let tree_params = TreeParams {
@@ -388,6 +526,24 @@ pub fn train_frame(
         },
         explain_cache: Default::default(),
     })
+}
+
+/// The validation slice for early stopping (see the module docs): `true` for held-out rows.
+fn validation_slice(ids: &[String], y: &[u8], fraction: f64, seed: u64) -> Vec<bool> {
+    let mut held = vec![false; y.len()];
+    let salted = seed ^ VALIDATION_SALT;
+    for class in [0u8, 1] {
+        let mut rows: Vec<usize> = (0..y.len()).filter(|&r| y[r] == class).collect();
+        let take = ((fraction * rows.len() as f64).round() as usize).min(rows.len().saturating_sub(1));
+        let keys: Vec<f64> = rows.iter().map(|&r| hash_unit(salted, &ids[r])).collect();
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]).then_with(|| ids[rows[a]].cmp(&ids[rows[b]])));
+        rows = order.into_iter().map(|i| rows[i]).collect();
+        for &r in &rows[..take] {
+            held[r] = true;
+        }
+    }
+    held
 }
 
 /// k-fold cross-validation scores of the train params on the training table.

@@ -17,7 +17,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A fitted tree, stored as parallel arrays (node 0 is the root). A node with
-/// `feature[i] < 0` is a leaf with probability `value[i]`; otherwise rows with
+/// `feature[i] < 0` is a leaf with output `value[i]` (a probability in a decision tree or a
+/// forest, a log-odds margin in a boosted ensemble); otherwise rows with
 /// `x[feature] <= threshold` go to `left[i]`, the others to `right[i]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
@@ -26,9 +27,10 @@ pub struct Tree {
     pub left: Vec<u32>,
     pub right: Vec<u32>,
     pub value: Vec<f64>,
-    /// The training weight that reached each node (class weight × bootstrap count, summed):
-    /// what TreeSHAP needs to take expectations over the inputs a coalition leaves out. Empty
-    /// in files written before it was recorded.
+    /// The training weight that reached each node (class weight × bootstrap count, summed; in
+    /// a boosted tree the hessian sum, as XGBoost records it): what TreeSHAP needs to take
+    /// expectations over the inputs a coalition leaves out. Empty in files written before it
+    /// was recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cover: Vec<f64>,
 }
@@ -52,8 +54,9 @@ impl Tree {
     }
 
     /// Structural check of a loaded tree: children in range and after their parent (so no
-    /// cycles), features in range, finite probabilities.
-    pub(crate) fn check(&self, width: usize) -> Result<(), String> {
+    /// cycles), features in range, node values that are probabilities in [0, 1] or, for
+    /// [`NodeValues::Margins`], finite numbers.
+    pub(crate) fn check(&self, width: usize, values: NodeValues) -> Result<(), String> {
         let n = self.feature.len();
         if n == 0
             || self.threshold.len() != n
@@ -69,8 +72,17 @@ impl Tree {
             return Err("tree node covers are not one positive weight per node".into());
         }
         for i in 0..n {
-            if !(0.0..=1.0).contains(&self.value[i]) {
-                return Err(format!("tree node {i} has probability {} outside [0, 1]", self.value[i]));
+            match values {
+                NodeValues::Probabilities if !(0.0..=1.0).contains(&self.value[i]) => {
+                    return Err(format!("tree node {i} has probability {} outside [0, 1]", self.value[i]));
+                }
+                NodeValues::Margins if !self.value[i].is_finite() => {
+                    return Err(format!("tree node {i} has the non-finite margin {}", self.value[i]));
+                }
+                _ => {}
+            }
+            if self.feature[i] >= 0 && !self.threshold[i].is_finite() {
+                return Err(format!("tree node {i} has the non-finite threshold {}", self.threshold[i]));
             }
             if self.feature[i] >= 0 {
                 let (l, r) = (self.left[i] as usize, self.right[i] as usize);
@@ -81,6 +93,15 @@ impl Tree {
         }
         Ok(())
     }
+}
+
+/// What a tree's node values are, for [`Tree::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeValues {
+    /// Decision trees and forests: churn probabilities in [0, 1].
+    Probabilities,
+    /// Boosted trees: log-odds margins, any finite number.
+    Margins,
 }
 
 /// One node of a packed tree: a leaf when `feature < 0` (then `value` is its probability),
@@ -111,29 +132,36 @@ pub(crate) fn walk(nodes: &[PackedNode], row: &[f64]) -> f64 {
 const PREDICT_BLOCK: usize = 2048;
 
 /// Mean leaf probability over `trees` (one tree: its own probabilities; a forest: soft
-/// voting). Rows are cut into blocks; each block is made dense and row-major once, then every
-/// tree (packed into 24-byte nodes) walks every row of it.
-/// The sum over trees runs in tree order, so the result does not depend on the thread count.
+/// voting): [`predict_sum`] from 0, divided by the number of trees.
 pub(crate) fn predict_mean(trees: &[Tree], data: &Encoded) -> Vec<f64> {
+    let n_trees = trees.len().max(1) as f64;
+    let mut out = predict_sum(trees, data, 0.0);
+    for o in &mut out {
+        *o /= n_trees;
+    }
+    out
+}
+
+/// `start` plus the leaf values of `trees`, added one tree after the other in tree order (so
+/// the result does not depend on the thread count). Rows are cut into blocks; each block is
+/// made dense and row-major once, then every tree (packed into 24-byte nodes) walks every row
+/// of it.
+pub(crate) fn predict_sum(trees: &[Tree], data: &Encoded, start: f64) -> Vec<f64> {
     let packed: Vec<Vec<PackedNode>> = trees.iter().map(Tree::packed).collect();
     let p = data.sources.len();
-    let n_trees = trees.len().max(1) as f64;
-    let mut out = vec![0.0; data.n];
+    let mut out = vec![start; data.n];
     out.par_chunks_mut(PREDICT_BLOCK).enumerate().for_each(|(b, chunk)| {
-        let start = b * PREDICT_BLOCK;
+        let first = b * PREDICT_BLOCK;
         let mut dense = vec![0.0; chunk.len() * p];
         for (i, row) in dense.chunks_exact_mut(p.max(1)).enumerate().take(chunk.len()) {
             for (j, x) in row.iter_mut().enumerate().take(p) {
-                *x = data.value(start + i, j);
+                *x = data.value(first + i, j);
             }
         }
         for nodes in &packed {
             for (i, o) in chunk.iter_mut().enumerate() {
                 *o += walk(nodes, &dense[i * p..(i + 1) * p]);
             }
-        }
-        for o in chunk.iter_mut() {
-            *o /= n_trees;
         }
     });
     out

@@ -45,7 +45,12 @@ fn logit(p: f64) -> f64 {
 
 #[test]
 fn one_customer_gets_bit_for_bit_the_probability_of_its_table_row() {
-    for algorithm in [Algorithm::LogisticRegression, Algorithm::DecisionTree, Algorithm::RandomForest] {
+    for algorithm in [
+        Algorithm::LogisticRegression,
+        Algorithm::DecisionTree,
+        Algorithm::RandomForest,
+        Algorithm::GradientBoosting,
+    ] {
         let (model, df) = trained(algorithm);
         let batch = model.predict_table(&df, Path::new("t.parquet")).unwrap();
         for i in (0..df.height()).step_by(7) {
@@ -58,12 +63,24 @@ fn one_customer_gets_bit_for_bit_the_probability_of_its_table_row() {
 #[test]
 fn contributions_plus_the_base_value_equal_the_model_output_for_every_model_kind() {
     let mut scratch = ExplainScratch::default();
-    for algorithm in [Algorithm::LogisticRegression, Algorithm::DecisionTree, Algorithm::RandomForest] {
+    for algorithm in [
+        Algorithm::LogisticRegression,
+        Algorithm::DecisionTree,
+        Algorithm::RandomForest,
+        Algorithm::GradientBoosting,
+    ] {
         let (model, df) = trained(algorithm);
+        let expected_space =
+            if matches!(algorithm, Algorithm::LogisticRegression | Algorithm::GradientBoosting) {
+                OutputSpace::LogOdds
+            } else {
+                OutputSpace::Probability
+            };
         for i in (0..df.height()).step_by(11) {
             let customer = model.customer(&row(&df, i)).unwrap();
             let p = model.probability(&customer);
             let e = model.explain(&customer, &mut scratch).unwrap();
+            assert_eq!(e.space, expected_space, "{algorithm:?}");
             let total = e.base_value + e.contributions.iter().map(|c| c.contribution).sum::<f64>();
             let output = match e.space {
                 OutputSpace::LogOdds => logit(p),

@@ -8,8 +8,12 @@ use churnflow_stages::testing::train::{train_frame, ClassWeight, TrainParams};
 use polars::prelude::*;
 use std::path::Path;
 
-const ALGORITHMS: [Algorithm; 3] =
-    [Algorithm::LogisticRegression, Algorithm::DecisionTree, Algorithm::RandomForest];
+const ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::LogisticRegression,
+    Algorithm::DecisionTree,
+    Algorithm::RandomForest,
+    Algorithm::GradientBoosting,
+];
 
 fn params(algorithm: Algorithm) -> TrainParams {
     TrainParams { algorithm, n_trees: 30, min_samples_leaf: 10, ..TrainParams::default() }
