@@ -110,6 +110,7 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
             common: TransferArgs { stages: Vec::new(), remote, all_commits: false, json: false },
             run_records: false,
             registry: false,
+            exps: false,
         };
         crate::commands::transfer::push(root, &push)?;
     }

@@ -10,12 +10,14 @@ use crate::commands::checkout::{self, CheckoutArgs};
 use crate::commands::gc::{human_bytes, kept_locks};
 use crate::error::{Error, Result};
 use crate::exec::progress::{info, transfer_bar};
+use crate::experiments::record::{ExpRecord, Records};
 use crate::plan::project::Project;
 use crate::remote::config::RemoteConfig;
+use crate::remote::records::Sent;
 use crate::remote::registry::{describe, relate, Relation};
 use crate::remote::transfer::{objects_of, Summary};
 use crate::remote::Remote;
-use crate::store::objects::OutRecord;
+use crate::store::objects::{OutRecord, Store};
 use crate::store::project_lock::ProjectLock;
 use crate::store::registry::{Event, Registry};
 use crate::store::short_hash;
@@ -55,6 +57,9 @@ pub struct PushArgs {
     /// has events this copy lacks (another machine promoted): pull them first.
     #[arg(long)]
     pub registry: bool,
+    /// Also every experiment record (`churnflow exp`) and the objects its outs need.
+    #[arg(long)]
+    pub exps: bool,
 }
 
 #[derive(clap::Args)]
@@ -71,6 +76,10 @@ pub struct FetchArgs {
     /// against the new champion).
     #[arg(long, requires = "registry")]
     pub take_remote: bool,
+    /// Also the remote's experiment records this copy lacks, with their objects (then `exp
+    /// show` lists them and `exp apply` works).
+    #[arg(long)]
+    pub exps: bool,
 }
 
 /// What the selected locks refer to: stored outs, and run-record fingerprint → stage.
@@ -145,9 +154,28 @@ pub fn push(root: &Path, args: &PushArgs) -> Result<u8> {
         runs.sort_by(|a, b| a.0.cmp(&b.0));
         runs.dedup_by(|a, b| a.0 == b.0);
     }
+    let exps = if args.exps { Records::new(store).list()? } else { Vec::new() };
+    for record in &exps {
+        objects.extend(objects_of(store, &Records::outs(record)));
+    }
     let bar = transfer_bar(&format!("push to {}", remote.name));
-    let summary = remote.push(store, &objects, &runs, &bar)?;
+    let mut summary = remote.push(store, &objects, &runs, &bar)?;
     bar.finish_and_clear();
+    // A record goes only once the objects it names are there.
+    if summary.failed.is_empty() {
+        let records = Records::new(store);
+        for record in &exps {
+            match remote.put_record(&record.name, records.read_bytes(&record.name)?)? {
+                Sent::Created => summary.records += 1,
+                Sent::AlreadyThere => {}
+                Sent::NameTaken => summary.failed.push(format!(
+                    "experiment {0}: remote '{1}' has another experiment named {0}; rename yours \
+                     (artifacts/exps/{0}.json and the name inside) and push again",
+                    record.name, remote.name
+                )),
+            }
+        }
+    }
     let code = report("push", "sent", "to", &remote, &summary, args.common.json)?;
     if args.registry {
         push_registry(root, &remote)?;
@@ -160,7 +188,10 @@ pub fn fetch(root: &Path, args: &FetchArgs) -> Result<u8> {
     let remote = open(root, args.common.remote.as_deref())?;
     let _lock = ProjectLock::acquire(project.store.dir())?;
     let bar = transfer_bar(&format!("fetch from {}", remote.name));
-    let summary = remote.fetch(&project.store, &selection.records, &selection.fingerprints, &bar)?;
+    let mut summary = remote.fetch(&project.store, &selection.records, &selection.fingerprints, &bar)?;
+    if args.exps {
+        fetch_records(&remote, &project.store, &bar, &mut summary)?;
+    }
     bar.finish_and_clear();
     let code = report("fetch", "received", "from", &remote, &summary, args.common.json)?;
     if args.registry {
@@ -172,6 +203,37 @@ pub fn fetch(root: &Path, args: &FetchArgs) -> Result<u8> {
 pub fn pull(root: &Path, args: &FetchArgs) -> Result<u8> {
     fetch(root, args)?;
     checkout::run(root, &CheckoutArgs { stages: args.common.stages.clone() })
+}
+
+/// `fetch --exps`: the remote's experiment records this copy lacks, each kept once all the
+/// objects of its outs arrived.
+fn fetch_records(remote: &Remote, store: &Store, bar: &ProgressBar, summary: &mut Summary) -> Result<()> {
+    let records = Records::new(store);
+    let missing: Vec<String> = remote.record_names()?.into_iter().filter(|n| !records.exists(n)).collect();
+    for (name, bytes) in remote.read_records(&missing)? {
+        let record: ExpRecord = match serde_json::from_slice(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                summary.failed.push(format!("experiment {name}: the remote's record is unreadable: {e}"));
+                continue;
+            }
+        };
+        let outs = Records::outs(&record);
+        let got = remote.fetch(store, &outs, &BTreeMap::new(), bar)?;
+        summary.objects += got.objects;
+        summary.bytes += got.bytes;
+        summary.already_there += got.already_there;
+        if !got.failed.is_empty() || !outs.iter().all(|o| store.can_restore(o)) {
+            summary.failed.extend(got.failed);
+            summary.failed.push(format!("experiment {name}: not all its objects arrived; not kept"));
+            continue;
+        }
+        match records.insert_bytes(&name, &bytes) {
+            Ok(_) => summary.records += 1,
+            Err(e) => summary.failed.push(format!("experiment {name}: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// `push --registry`: the local audit-log events the remote lacks, each created only if
@@ -404,10 +466,12 @@ fn report(
     } else {
         let parts = if s.multipart > 0 { format!(", {} in parts", s.multipart) } else { String::new() };
         info(&format!(
-            "{command}: {verb} {} object(s) ({}{parts}) and {} run record(s) {direction} '{}' in {:.1}s; {} already there",
+            "{command}: {verb} {} object(s) ({}{parts}){} {} run record(s){} {direction} '{}' in {:.1}s; {} already there",
             s.objects,
             human_bytes(s.bytes),
+            if s.records > 0 { "," } else { " and" },
             s.runs,
+            if s.records > 0 { format!(" and {} experiment record(s)", s.records) } else { String::new() },
             remote.name,
             s.seconds,
             s.already_there

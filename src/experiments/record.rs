@@ -119,6 +119,12 @@ impl Records {
         Err(Error::BadInput(format!("no experiment named '{name}'{hint}")))
     }
 
+    /// Every out of the record's lock (all of them are in the store while it lives).
+    pub fn outs(record: &ExpRecord) -> Vec<crate::store::objects::OutRecord> {
+        let Some(lock) = &record.lock else { return Vec::new() };
+        lock.stages.values().flat_map(|s| s.outs.values().cloned()).collect()
+    }
+
     pub fn write(&self, record: &ExpRecord) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
@@ -126,6 +132,30 @@ impl Records {
         let path = self.path(&record.name);
         crate::store::atomic::write(&path, &bytes, true)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    }
+
+    /// The bytes of the record `name`, as stored (to send elsewhere).
+    pub fn read_bytes(&self, name: &str) -> Result<Vec<u8>> {
+        let path = self.path(name);
+        std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+    }
+
+    /// Stores a record received from elsewhere, after checking that it is one and that its
+    /// name is `name`.
+    pub fn insert_bytes(&self, name: &str, bytes: &[u8]) -> Result<ExpRecord> {
+        let record: ExpRecord = serde_json::from_slice(bytes)
+            .map_err(|e| Error::BadInput(format!("experiment record {name} is unreadable: {e}")))?;
+        if record.name != name || valid_name(name).is_err() || record.schema > RECORD_SCHEMA {
+            return Err(Error::BadInput(format!(
+                "experiment record {name} is not a record this churnflow can keep"
+            )));
+        }
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
+        let path = self.path(name);
+        crate::store::atomic::write(&path, bytes, true)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        Ok(record)
     }
 
     pub fn remove(&self, name: &str) -> Result<()> {

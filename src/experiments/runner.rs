@@ -216,6 +216,7 @@ impl Sweep {
         };
         record.stages =
             StageCounts { ran: summary.ran, restored: summary.restored, up_to_date: summary.up_to_date };
+        store_every_out(&project, record.lock.as_ref())?;
         let side = Side::load(scratch.root(), Rev::Workspace, false)?;
         record.metrics = metric_files::collect(&side, "experiment")?.files;
         Ok(())
@@ -231,6 +232,28 @@ impl Sweep {
         }
         dir
     }
+}
+
+/// Puts every out the experiment's lock names into the store, so the record can be applied
+/// and shared: the stages that ran stored theirs, but a stage fresh in the scratch workspace
+/// may have `cache: false` outs (reports, metrics) that only the workspace held.
+fn store_every_out(project: &Project, lock: Option<&LockFile>) -> Result<()> {
+    let Some(lock) = lock else { return Ok(()) };
+    for (stage, entry) in &lock.stages {
+        for (path, out) in &entry.outs {
+            if project.store.can_restore(out) {
+                continue;
+            }
+            let full = project.root.join(path);
+            let stored = match project.state.hash_path(&full) {
+                Ok(Some(h)) if h.hash() == out.hash => project.store.put(&full, &h),
+                Ok(_) => Err(std::io::Error::other("it changed since the stage recorded it")),
+                Err(e) => Err(e),
+            };
+            stored.map_err(|e| Error::io(format!("{stage}: cannot store {path}"), e))?;
+        }
+    }
+    Ok(())
 }
 
 /// The line printed when an experiment ends.

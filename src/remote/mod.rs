@@ -3,19 +3,21 @@
 //! through the `object_store` crate (the Rust data ecosystem's client for all of them).
 //!
 //! * [`config`] — `.churnflow/config.yaml`, the project's named remotes;
+//! * [`records`] — experiment records (`exps/<name>.json`), as bytes, created if absent;
 //! * [`registry`] — the model registry's events and champions, with create-if-absent as the
 //!   compare-and-swap;
 //! * [`transfer`] — what is missing where, and moving it: batched existence checks (one
 //!   listing), parallel transfers, multipart uploads for large objects, every download hashed
 //!   before it enters the local store.
 //!
-//! Layout under the remote's URL: `objects/ab/cdef…` and `runs/<fingerprint>.json`, as in
-//! `artifacts/`. Objects never change once written (their name is their hash), so a push or
+//! Layout under the remote's URL: `objects/ab/cdef…`, `runs/<fingerprint>.json` and
+//! `exps/<name>.json`, as in `artifacts/`. Objects never change once written (their name is their hash), so a push or
 //! fetch that was interrupted resumes by sending only what is still missing, and two
 //! machines pushing the same object at once write the same bytes.
 //!
 //! This layer sits on `store` (objects, run records) and knows nothing of stages.
 pub(crate) mod config;
+pub(crate) mod records;
 pub(crate) mod registry;
 pub(crate) mod transfer;
 

@@ -45,6 +45,8 @@ pub(crate) struct Summary {
     pub already_there: usize,
     /// Run records sent or received.
     pub runs: usize,
+    /// Experiment records sent or received (`--exps`).
+    pub records: usize,
     /// Multipart uploads among the objects sent.
     pub multipart: usize,
     /// One line per object or record that could not be moved, with why.

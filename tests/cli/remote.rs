@@ -525,3 +525,45 @@ fn a_push_killed_at_any_moment_is_finished_by_the_next_one() {
     p.ok(&["pull", "-q"]);
     assert!(std::fs::read(p.path("big.bin")).unwrap() == original);
 }
+
+#[test]
+fn experiment_records_travel_through_a_remote_and_apply_on_the_other_machine() {
+    let (p, _remote) = demo_with_folder_remote();
+    p.ok(&["exp", "run", "-S", "train.l2=0.2", "--name", "tuned"]);
+    let pushed = p.ok(&["push", "--exps", "--json"]).json();
+    assert_eq!(pushed["records"], 1, "{pushed}");
+    assert_eq!(p.ok(&["push", "--exps", "--json"]).json()["records"], 0, "a second push sends no record");
+
+    let c = clone_of(&p);
+    let fetched = c.ok(&["pull", "--exps", "--json"]);
+    assert!(fetched.stdout().contains("\"records\": 1"), "{}", fetched.all());
+    assert_eq!(
+        c.read("artifacts/exps/tuned.json"),
+        p.read("artifacts/exps/tuned.json"),
+        "the record arrives as it was"
+    );
+    let shown = c.ok(&["exp", "show", "--json", "tuned"]).json();
+    assert_eq!(shown["experiments"][1]["overrides"]["train.l2"], 0.2);
+    // The experiment's outs, uncached metrics included, came with it.
+    c.ok(&["exp", "apply", "tuned"]);
+    let rec: serde_json::Value = serde_json::from_str(&p.read("artifacts/exps/tuned.json")).unwrap();
+    let auc = rec["metrics"]["reports/metrics.json"]["auc_roc"].as_f64().unwrap();
+    let applied: serde_json::Value = serde_json::from_str(&c.read("reports/metrics.json")).unwrap();
+    assert_eq!(applied["auc_roc"].as_f64(), Some(auc));
+    let r = c.ok(&["repro", "--dry-run", "--json"]).json();
+    let running: Vec<&str> = r["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] != "skip")
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(running, ["promote"]);
+
+    // The same name made elsewhere is not overwritten on the remote.
+    c.ok(&["exp", "remove", "tuned"]);
+    c.ok(&["exp", "run", "-S", "train.l2=0.4", "--name", "tuned"]);
+    let clash = c.run(&["push", "--exps"]);
+    assert_eq!(clash.code(), 1, "{}", clash.all());
+    assert!(clash.stderr().contains("has another experiment named tuned"), "{}", clash.all());
+}
