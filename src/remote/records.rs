@@ -18,6 +18,9 @@ pub(crate) enum Sent {
     NameTaken,
 }
 
+/// One record read, or its name and why not.
+type Fetched = std::result::Result<(String, Vec<u8>), (String, object_store::Error)>;
+
 impl Remote {
     fn record_path(&self, name: &str) -> object_store::path::Path {
         self.prefix.clone().join("exps").join(format!("{name}.json"))
@@ -31,7 +34,7 @@ impl Remote {
 
     /// The bytes of the records named `names` (8 requests in flight).
     pub(crate) fn read_records(&self, names: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
-        let got: Vec<std::result::Result<(String, Vec<u8>), (String, object_store::Error)>> =
+        let got: Vec<Fetched> =
             self.runtime.block_on(
                 futures::stream::iter(names.iter().cloned())
                     .map(|name| async move {
