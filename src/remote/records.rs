@@ -34,20 +34,19 @@ impl Remote {
 
     /// The bytes of the records named `names` (8 requests in flight).
     pub(crate) fn read_records(&self, names: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
-        let got: Vec<Fetched> =
-            self.runtime.block_on(
-                futures::stream::iter(names.iter().cloned())
-                    .map(|name| async move {
-                        let path = self.record_path(&name);
-                        let bytes = match self.store.get(&path).await {
-                            Ok(g) => g.bytes().await,
-                            Err(e) => Err(e),
-                        };
-                        bytes.map(|b| (name.clone(), b.to_vec())).map_err(|e| (name, e))
-                    })
-                    .buffered(8)
-                    .collect(),
-            );
+        let got: Vec<Fetched> = self.runtime.block_on(
+            futures::stream::iter(names.iter().cloned())
+                .map(|name| async move {
+                    let path = self.record_path(&name);
+                    let bytes = match self.store.get(&path).await {
+                        Ok(g) => g.bytes().await,
+                        Err(e) => Err(e),
+                    };
+                    bytes.map(|b| (name.clone(), b.to_vec())).map_err(|e| (name, e))
+                })
+                .buffered(8)
+                .collect(),
+        );
         got.into_iter()
             .map(|r| r.map_err(|(name, e)| self.failed(format!("cannot read experiment record {name}"), e)))
             .collect()
