@@ -76,6 +76,7 @@ impl Sweep {
             .iter()
             .flat_map(|s| s.outs.iter().filter(|o| o.persist).map(|o| o.path.clone()))
             .collect();
+        warm_hash_cache(&project);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let jobs = jobs.max(1);
         let base_commit = crate::compare::git::is_repo(root)
@@ -232,6 +233,19 @@ impl Sweep {
         }
         dir
     }
+}
+
+/// Brings the project's hash cache up to date for every dep and out, and saves it: each
+/// experiment starts from a copy of it, so a file the cache does not trust yet (written just
+/// before it was hashed) is hashed once here instead of once per experiment.
+fn warm_hash_cache(project: &Project) {
+    for stage in &project.pipeline.stages {
+        let paths = stage.deps.iter().map(|d| &d.value).chain(stage.outs.iter().map(|o| &o.path));
+        for path in paths {
+            let _ = project.state.hash_path(&project.root.join(path));
+        }
+    }
+    let _ = project.state.save();
 }
 
 /// Puts every out the experiment's lock names into the store, so the record can be applied
