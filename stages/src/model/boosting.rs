@@ -17,6 +17,10 @@
 //!   other child's is the parent's minus it (histogram subtraction); histogram buffers are
 //!   pooled, and each leaf's rows and their gradients sit contiguously ("ordered gradients"),
 //!   partitioned in place at every split;
+//! * the one-hot inputs of a categorical column are mutually exclusive, so they share one
+//!   histogram over the category index (LightGBM's exclusive feature bundling, exact here):
+//!   the histogram of input "contract = two-year" is that category's bin against the rest.
+//!   Numeric inputs have their own histogram over their bins;
 //! * a leaf's value is `−G/(H+λ) · learning_rate`; a node's `cover` is its hessian sum.
 //!
 //! Rows: with `subsample < 1` each tree draws its rows (Bernoulli, without replacement), with
@@ -30,10 +34,11 @@
 //! rows runs in one fixed order. The fitted trees are therefore bit-identical whatever the
 //! number of threads.
 
-use crate::model::encoded::Encoded;
+use crate::model::encoded::{Encoded, Source};
 use crate::model::sampling::SplitMix64;
 use crate::model::tree::{self, Binned, Tree};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Growth and boosting settings (checked by the caller).
 #[derive(Debug, Clone, Copy)]
@@ -98,9 +103,11 @@ fn log_loss(m: f64, y: u8) -> f64 {
 }
 
 /// Fits the ensemble. `weights[r]` is row r's class weight; rows with `validation[r]` only
-/// measure the validation loss. The training rows must hold both labels.
+/// measure the validation loss. `data` is `encoded` binned. The training rows must hold
+/// both labels.
 pub(crate) fn fit(
     data: &Binned,
+    encoded: &Encoded,
     y: &[u8],
     weights: &[f64],
     validation: &[bool],
@@ -121,7 +128,7 @@ pub(crate) fn fit(
     let base_score = if wp > 0.0 && wn > 0.0 { (wp / wn).ln() } else { 0.0 };
     let mut margin = vec![base_score; n];
     let mut gradients = vec![Gh::default(); n];
-    let mut grower = Grower::new(data, params);
+    let mut grower = Grower::new(data, Columns::new(data, encoded), params);
     let mut is_train = vec![false; n];
     for &r in &train_rows {
         is_train[r as usize] = true;
@@ -156,6 +163,10 @@ pub(crate) fn fit(
         }
         let mut active: Vec<usize> = features[..k.min(p)].to_vec();
         active.sort_unstable();
+        let mut active_columns: Vec<usize> =
+            active.iter().map(|&j| grower.columns.inputs[j].column()).collect();
+        active_columns.sort_unstable();
+        active_columns.dedup();
         // Gradients and hessians at the current margins (one value per row: any split of the
         // rows gives the same numbers).
         gradients.par_chunks_mut(ROW_CHUNK).enumerate().for_each(|(c, chunk)| {
@@ -166,7 +177,7 @@ pub(crate) fn fit(
                 *gh = Gh { g: w * (q - f64::from(y[r])), h: w * q * (1.0 - q) };
             }
         });
-        let Some(grown) = grower.grow(&sample, &gradients, &active) else {
+        let Some(grown) = grower.grow(&sample, &gradients, &active, &active_columns) else {
             break; // no hessian left: every training row is predicted with certainty
         };
         // Margins: the tree's rows through the partition, every other row through the bins.
@@ -244,6 +255,72 @@ fn binned_leaf_value(tree: &Tree, split_bin: &[u16], data: &Binned, r: usize) ->
     tree.value[i]
 }
 
+/// Where an input's histogram comes from.
+#[derive(Debug, Clone, Copy)]
+enum InputHist {
+    /// Its own column, binned as in [`Binned`].
+    Own(usize),
+    /// A one-hot input: bin `k` of its categorical column's shared category column.
+    Category { column: usize, k: usize },
+}
+
+impl InputHist {
+    fn column(self) -> usize {
+        match self {
+            InputHist::Own(c) | InputHist::Category { column: c, .. } => c,
+        }
+    }
+}
+
+/// The columns histograms are built over: every numeric input's bins, and per categorical
+/// feature (of at most 255 categories) its category index, with "none of them" as the last bin.
+struct Columns<'a> {
+    bins: Vec<Cow<'a, [u8]>>,
+    n_bins: Vec<usize>,
+    /// Input j → its histogram.
+    inputs: Vec<InputHist>,
+}
+
+impl<'a> Columns<'a> {
+    fn new(data: &'a Binned, encoded: &Encoded) -> Columns<'a> {
+        let mut categories = vec![0usize; encoded.categorical.len()];
+        for source in &encoded.sources {
+            if let Source::OneHot(c, _) = *source {
+                categories[c] += 1;
+            }
+        }
+        let mut columns = Columns { bins: Vec::new(), n_bins: Vec::new(), inputs: Vec::new() };
+        let mut shared: Vec<Option<usize>> = vec![None; categories.len()];
+        for (j, source) in encoded.sources.iter().enumerate() {
+            let hist = match *source {
+                Source::OneHot(c, k) if categories[c] < 256 => {
+                    let column = *shared[c].get_or_insert_with(|| {
+                        let none = categories[c] as u8;
+                        let index = encoded.categorical[c].iter().map(|&v| {
+                            if v < u32::from(none) {
+                                v as u8
+                            } else {
+                                none
+                            }
+                        });
+                        columns.bins.push(Cow::Owned(index.collect()));
+                        columns.n_bins.push(categories[c] + 1);
+                        columns.bins.len() - 1
+                    });
+                    InputHist::Category { column, k: k as usize }
+                }
+                _ => {
+                    columns.bins.push(Cow::Borrowed(data.bins[j].as_slice()));
+                    columns.n_bins.push(data.thresholds[j].len() + 1);
+                    InputHist::Own(columns.bins.len() - 1)
+                }
+            };
+            columns.inputs.push(hist);
+        }
+        columns
+    }
+}
+
 /// A row's gradient and hessian.
 #[derive(Debug, Clone, Copy, Default)]
 struct Gh {
@@ -308,8 +385,7 @@ struct Grown {
 struct Grower<'a> {
     data: &'a Binned,
     params: BoostParams,
-    /// Bins per input.
-    n_bins: Vec<usize>,
+    columns: Columns<'a>,
     /// The rows of the tree being grown, each leaf's contiguous, with their gradients beside.
     rows: Vec<u32>,
     ordered: Vec<Gh>,
@@ -321,11 +397,11 @@ struct Grower<'a> {
 }
 
 impl<'a> Grower<'a> {
-    fn new(data: &'a Binned, params: &BoostParams) -> Grower<'a> {
+    fn new(data: &'a Binned, columns: Columns<'a>, params: &BoostParams) -> Grower<'a> {
         Grower {
             data,
             params: *params,
-            n_bins: data.thresholds.iter().map(|t| t.len() + 1).collect(),
+            columns,
             rows: Vec::new(),
             ordered: Vec::new(),
             scratch_rows: Vec::new(),
@@ -339,13 +415,19 @@ impl<'a> Grower<'a> {
         if let Some(slot) = self.free.pop() {
             return slot;
         }
-        self.pool.push(vec![[Bin::default(); 256]; self.data.bins.len()]);
+        self.pool.push(vec![[Bin::default(); 256]; self.columns.bins.len()]);
         self.pool.len() - 1
     }
 
-    /// Grows one tree on `sample` (sorted row indices) over the inputs `active` (sorted).
-    /// `None` when the rows carry no hessian.
-    fn grow(&mut self, sample: &[u32], gradients: &[Gh], active: &[usize]) -> Option<Grown> {
+    /// Grows one tree on `sample` (sorted row indices) over the inputs `active` (sorted), whose
+    /// histograms are those of `columns` (sorted). `None` when the rows carry no hessian.
+    fn grow(
+        &mut self,
+        sample: &[u32],
+        gradients: &[Gh],
+        active: &[usize],
+        columns: &[usize],
+    ) -> Option<Grown> {
         let params = self.params;
         self.rows.clear();
         self.rows.extend_from_slice(sample);
@@ -375,7 +457,7 @@ impl<'a> Grower<'a> {
         let mut root = Leaf { node: root, start: 0, end: sample.len(), depth: 0, g, h, candidate: None };
         if self.splittable(&root) {
             let slot = self.take_slot();
-            self.build(slot, 0, sample.len(), active);
+            self.build(slot, 0, sample.len(), columns);
             self.consider(&mut root, slot, active);
         }
         let mut leaves = vec![root];
@@ -414,8 +496,8 @@ impl<'a> Grower<'a> {
                 let small_slot = self.take_slot();
                 let (small, large) =
                     if l.end - l.start <= r.end - r.start { (&mut l, &mut r) } else { (&mut r, &mut l) };
-                self.build(small_slot, small.start, small.end, active);
-                self.subtract(parent_slot, small_slot, active);
+                self.build(small_slot, small.start, small.end, columns);
+                self.subtract(parent_slot, small_slot, columns);
                 self.consider(small, small_slot, active);
                 self.consider(large, parent_slot, active);
             } else {
@@ -445,16 +527,15 @@ impl<'a> Grower<'a> {
             && leaf.h >= 2.0 * p.min_child_weight
     }
 
-    /// The histogram of `rows[start..end]` over the inputs `active`, into pool slot `slot`.
-    fn build(&mut self, slot: usize, start: usize, end: usize, active: &[usize]) {
+    /// The histograms of `rows[start..end]` over `columns`, into pool slot `slot`.
+    fn build(&mut self, slot: usize, start: usize, end: usize, columns: &[usize]) {
         let rows = &self.rows[start..end];
         let gh = &self.ordered[start..end];
-        let data = self.data;
-        let n_bins = &self.n_bins;
+        let (bins_of, n_bins) = (&self.columns.bins, &self.columns.n_bins);
         let hist = &mut self.pool[slot];
-        let fill = |j: usize, bins: &mut [Bin; 256]| {
-            bins[..n_bins[j]].fill(Bin::default());
-            let col = &data.bins[j];
+        let fill = |c: usize, bins: &mut [Bin; 256]| {
+            bins[..n_bins[c]].fill(Bin::default());
+            let col: &[u8] = &bins_of[c];
             for (&r, x) in rows.iter().zip(gh) {
                 let bin = &mut bins[col[r as usize] as usize];
                 bin.g += x.g;
@@ -462,21 +543,21 @@ impl<'a> Grower<'a> {
                 bin.n += 1;
             }
         };
-        if rows.len() * active.len() < PARALLEL_WORK {
-            for &j in active {
-                fill(j, &mut hist[j]);
+        if rows.len() * columns.len() < PARALLEL_WORK {
+            for &c in columns {
+                fill(c, &mut hist[c]);
             }
         } else {
             let mut on = vec![false; hist.len()];
-            for &j in active {
-                on[j] = true;
+            for &c in columns {
+                on[c] = true;
             }
-            hist.par_iter_mut().enumerate().filter(|(j, _)| on[*j]).for_each(|(j, bins)| fill(j, bins));
+            hist.par_iter_mut().enumerate().filter(|(c, _)| on[*c]).for_each(|(c, bins)| fill(c, bins));
         }
     }
 
-    /// `pool[from] -= pool[small]` over the inputs `active`.
-    fn subtract(&mut self, from: usize, small: usize, active: &[usize]) {
+    /// `pool[from] -= pool[small]` over `columns`.
+    fn subtract(&mut self, from: usize, small: usize, columns: &[usize]) {
         debug_assert_ne!(from, small);
         let (a, b) = if from < small {
             let (lo, hi) = self.pool.split_at_mut(small);
@@ -485,8 +566,9 @@ impl<'a> Grower<'a> {
             let (lo, hi) = self.pool.split_at_mut(from);
             (&mut hi[0], &lo[small])
         };
-        for &j in active {
-            for (x, s) in a[j][..self.n_bins[j]].iter_mut().zip(&b[j][..self.n_bins[j]]) {
+        for &c in columns {
+            let n = self.columns.n_bins[c];
+            for (x, s) in a[c][..n].iter_mut().zip(&b[c][..n]) {
                 x.g -= s.g;
                 x.h -= s.h;
                 x.n -= s.n;
@@ -494,7 +576,7 @@ impl<'a> Grower<'a> {
         }
     }
 
-    /// The best split of `leaf` from its histogram in `slot` (ties: lower input, lower bin).
+    /// The best split of `leaf` from its histograms in `slot` (ties: lower input, lower bin).
     fn best_split(&self, slot: usize, leaf: &Leaf, active: &[usize]) -> Option<Split> {
         let p = &self.params;
         let hist = &self.pool[slot];
@@ -502,30 +584,43 @@ impl<'a> Grower<'a> {
         let (g, h) = (leaf.g, leaf.h);
         let parent_score = g * g / (h + p.l2);
         let mut best: Option<Split> = None;
+        // Left side (g, h, n) at the boundary after `bin` of input `j`: the split's gain if allowed.
+        let mut consider = |j: usize, bin: usize, gl: f64, hl: f64, nl: usize| {
+            let nr = count - nl;
+            let (gr, hr) = (g - gl, h - hl);
+            if nl < p.min_samples_leaf
+                || nr < p.min_samples_leaf
+                || hl < p.min_child_weight
+                || hr < p.min_child_weight
+            {
+                return;
+            }
+            let gain = gl * gl / (hl + p.l2) + gr * gr / (hr + p.l2) - parent_score;
+            if gain > 0.0 && gain.is_finite() && best.is_none_or(|s| gain > s.gain) {
+                best = Some(Split { gain, feature: j, bin, g: gl, h: hl, n: nl });
+            }
+        };
         for &j in active {
-            let n_bins = self.n_bins[j];
-            if n_bins < 2 {
+            if self.data.thresholds[j].is_empty() {
                 continue;
             }
-            let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
-            for (b, bin) in hist[j][..n_bins - 1].iter().enumerate() {
-                gl += bin.g;
-                hl += bin.h;
-                nl += bin.n as usize;
-                if nl < p.min_samples_leaf || hl < p.min_child_weight {
-                    continue;
+            match self.columns.inputs[j] {
+                InputHist::Own(c) => {
+                    let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
+                    for (b, bin) in hist[c][..self.columns.n_bins[c] - 1].iter().enumerate() {
+                        gl += bin.g;
+                        hl += bin.h;
+                        nl += bin.n as usize;
+                        if count - nl < p.min_samples_leaf {
+                            break;
+                        }
+                        consider(j, b, gl, hl, nl);
+                    }
                 }
-                let nr = count - nl;
-                if nr < p.min_samples_leaf {
-                    break;
-                }
-                let (gr, hr) = (g - gl, h - hl);
-                if hr < p.min_child_weight {
-                    continue;
-                }
-                let gain = gl * gl / (hl + p.l2) + gr * gr / (hr + p.l2) - parent_score;
-                if gain > 0.0 && gain.is_finite() && best.is_none_or(|s| gain > s.gain) {
-                    best = Some(Split { gain, feature: j, bin: b, g: gl, h: hl, n: nl });
+                InputHist::Category { column, k } => {
+                    // One-hot 0 (every other category, or none) goes left of the threshold 0.5.
+                    let rest = hist[column][k];
+                    consider(j, 0, g - rest.g, h - rest.h, count - rest.n as usize);
                 }
             }
         }
@@ -535,25 +630,29 @@ impl<'a> Grower<'a> {
     /// Stable in-place partition of `rows[start..end]` (and their gradients): bin ≤ `bin` of
     /// input `feature` first. Returns where the right side starts.
     fn partition(&mut self, start: usize, end: usize, feature: usize, bin: usize) -> usize {
-        let col = &self.data.bins[feature];
-        self.scratch_rows.clear();
-        self.scratch_gh.clear();
-        let mut write = start;
-        for i in start..end {
-            let r = self.rows[i];
-            let gh = self.ordered[i];
-            if col[r as usize] as usize <= bin {
-                self.rows[write] = r;
-                self.ordered[write] = gh;
-                write += 1;
-            } else {
-                self.scratch_rows.push(r);
-                self.scratch_gh.push(gh);
-            }
+        let col = self.data.bins[feature].as_slice();
+        let rows = &mut self.rows[start..end];
+        let ordered = &mut self.ordered[start..end];
+        let n = rows.len();
+        self.scratch_rows.resize(n, 0);
+        self.scratch_gh.resize(n, Gh::default());
+        let (spill_rows, spill_gh) = (&mut self.scratch_rows[..n], &mut self.scratch_gh[..n]);
+        // Branch-free: every row is written to both sides and one cursor moves (the side a row
+        // takes is unpredictable, a branch on it would mispredict half the time).
+        let (mut left, mut right) = (0, 0);
+        for i in 0..n {
+            let (r, gh) = (rows[i], ordered[i]);
+            let goes_left = usize::from(usize::from(col[r as usize]) <= bin);
+            rows[left] = r;
+            ordered[left] = gh;
+            spill_rows[right] = r;
+            spill_gh[right] = gh;
+            left += goes_left;
+            right += 1 - goes_left;
         }
-        self.rows[write..end].copy_from_slice(&self.scratch_rows);
-        self.ordered[write..end].copy_from_slice(&self.scratch_gh);
-        write
+        rows[left..].copy_from_slice(&spill_rows[..right]);
+        ordered[left..].copy_from_slice(&spill_gh[..right]);
+        start + left
     }
 }
 

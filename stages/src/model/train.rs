@@ -468,7 +468,7 @@ pub fn train_frame(
                 vec![false; y.len()]
             };
             let binned = Binned::new(&data);
-            let fitted = boosting::fit(&binned, &y, &weights, &validation, &boost);
+            let fitted = boosting::fit(&binned, &data, &y, &weights, &validation, &boost);
             (
                 Estimator::GradientBoosting {
                     base_score: fitted.base_score,

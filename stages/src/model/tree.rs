@@ -11,7 +11,7 @@
 //! impurity; ties between splits go to the first candidate (feature order, then lower bin),
 //! so a fit is a pure function of its inputs and its random stream.
 
-use crate::model::encoded::Encoded;
+use crate::model::encoded::{Encoded, Source};
 use crate::model::sampling::SplitMix64;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -183,6 +183,14 @@ impl Binned {
         let cols: Vec<(Vec<u8>, Vec<f64>)> = (0..p)
             .into_par_iter()
             .map(|j| {
+                if let Source::OneHot(c, k) = data.sources[j] {
+                    // 0/1 values: one cut point at 0.5 when both occur (no sort needed).
+                    let bins: Vec<u8> = data.categorical[c].iter().map(|&v| u8::from(v == k)).collect();
+                    let ones = bins.iter().filter(|&&b| b == 1).count();
+                    let thresholds = if ones == 0 || ones == bins.len() { Vec::new() } else { vec![0.5] };
+                    let bins = if thresholds.is_empty() { vec![0; bins.len()] } else { bins };
+                    return (bins, thresholds);
+                }
                 let values: Vec<f64> = (0..data.n).map(|r| data.value(r, j)).collect();
                 let thresholds = cut_points(&values, 256);
                 let bins = values.iter().map(|v| thresholds.partition_point(|t| t < v) as u8).collect();
