@@ -342,11 +342,9 @@ pub(crate) fn evaluate(
     let c = Confusion::at(&y, &p, threshold);
     let auc = metrics::auc_roc(&y, &p);
     let bs = &params.bootstrap;
-    let auc_ci = if bs.resamples > 0 {
-        metrics::auc_interval(&y, &p, bs.resamples, bs.confidence, bs.seed)
-    } else {
-        None
-    };
+    // The AUC interval; with a baseline it comes from the paired bootstrap below, which draws
+    // the same resamples (same seed), so each resample is drawn and ranked once.
+    let mut auc_ci: Option<Option<(f64, f64)>> = None;
 
     // Comparison against the baseline champion.
     let mut baseline_p: Option<Vec<f64>> = None;
@@ -375,8 +373,9 @@ pub(crate) fn evaluate(
                     "auc_roc_diff": null,
                 }),
                 Ok((bp, bmodel)) => {
-                    let diff: Option<AucDiff> =
-                        metrics::auc_difference(&y, &p, &bp, bs.resamples, bs.confidence, bs.seed);
+                    let (ci, diff): (Option<(f64, f64)>, Option<AucDiff>) =
+                        metrics::auc_bootstrap(&y, &p, Some(&bp), bs.resamples, bs.confidence, bs.seed);
+                    auc_ci = Some(ci);
                     let same = bhash == model_hash;
                     let out = json!({
                         "schema_version": 1,
@@ -409,6 +408,8 @@ pub(crate) fn evaluate(
 
     let mut m = Map::new();
     m.insert("auc_roc".into(), json!(auc));
+    let auc_ci = auc_ci
+        .unwrap_or_else(|| metrics::auc_bootstrap(&y, &p, None, bs.resamples, bs.confidence, bs.seed).0);
     m.insert("auc_roc_ci_low".into(), json!(auc_ci.map(|c| c.0)));
     m.insert("auc_roc_ci_high".into(), json!(auc_ci.map(|c| c.1)));
     m.insert("pr_auc".into(), json!(metrics::average_precision(&y, &p)));

@@ -378,6 +378,54 @@ pub fn auc_difference(
     })
 }
 
+/// One evaluation's bootstrap: the percentile interval of AUC(`p`), and with a `baseline` the
+/// paired interval of AUC(`p`) − AUC(`baseline`), both from the same resamples — exactly what
+/// [`auc_interval`] and [`auc_difference`] give with this seed, with each resample drawn once
+/// and the challenger ranked once. With no resamples there is no interval, and the
+/// difference has NaN bounds.
+pub fn auc_bootstrap(
+    y: &[u8],
+    p: &[f64],
+    baseline: Option<&[f64]>,
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> (Option<(f64, f64)>, Option<AucDiff>) {
+    let mut rankings = vec![Ranking::new(p)];
+    rankings.extend(baseline.map(Ranking::new));
+    let full: Vec<Option<f64>> = rankings.iter().map(|r| r.auc(y, None)).collect();
+    let n = y.len();
+    let draws: Vec<Vec<Option<f64>>> = (0..resamples)
+        .into_par_iter()
+        .map(|b| {
+            let counts = SplitMix64::for_task(seed, b as u64).bootstrap_counts(n);
+            rankings.iter().map(|r| r.auc(y, Some(&counts))).collect()
+        })
+        .collect();
+    let alpha = (1.0 - confidence) / 2.0;
+    let interval = full[0].and_then(|_| {
+        let mut kept: Vec<f64> = draws.iter().filter_map(|d| d[0]).collect();
+        kept.sort_by(f64::total_cmp);
+        (!kept.is_empty()).then(|| (percentile(&kept, alpha), percentile(&kept, 1.0 - alpha)))
+    });
+    let diff = match (full[0], full.get(1).copied().flatten()) {
+        (Some(a), Some(b)) => {
+            let mut kept: Vec<f64> = draws.iter().filter_map(|d| Some(d[0]? - d[1]?)).collect();
+            kept.sort_by(f64::total_cmp);
+            Some(AucDiff {
+                diff: a - b,
+                ci_low: percentile(&kept, alpha),
+                ci_high: percentile(&kept, 1.0 - alpha),
+                confidence,
+                resamples,
+                skipped: resamples - kept.len(),
+            })
+        }
+        _ => None,
+    };
+    (interval, diff)
+}
+
 /// Bootstrap CI of one AUC: (low, high).
 pub fn auc_interval(y: &[u8], p: &[f64], resamples: usize, confidence: f64, seed: u64) -> Option<(f64, f64)> {
     let rankings = [Ranking::new(p)];
@@ -388,4 +436,25 @@ pub fn auc_interval(y: &[u8], p: &[f64], resamples: usize, confidence: f64, seed
     }
     let alpha = (1.0 - confidence) / 2.0;
     Some((percentile(&sorted, alpha), percentile(&sorted, 1.0 - alpha)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_bootstrap_gives_exactly_the_interval_and_the_paired_difference() {
+        let mut rng = SplitMix64::new(3);
+        let y: Vec<u8> = (0..3000).map(|_| u8::from(rng.below(4) == 0)).collect();
+        let a: Vec<f64> = y.iter().map(|&l| f64::from(l) * 0.3 + rng.below(1000) as f64 / 1000.0).collect();
+        let b: Vec<f64> = y.iter().map(|&l| f64::from(l) * 0.1 + rng.below(1000) as f64 / 1000.0).collect();
+        let (ci, diff) = auc_bootstrap(&y, &a, Some(&b), 300, 0.95, 42);
+        assert!(ci.is_some() && diff.is_some());
+        assert_eq!(ci, auc_interval(&y, &a, 300, 0.95, 42));
+        assert_eq!(diff, auc_difference(&y, &a, &b, 300, 0.95, 42));
+        assert_eq!(auc_bootstrap(&y, &a, None, 300, 0.95, 42), (ci, None));
+        let (none, unbounded) = auc_bootstrap(&y, &a, Some(&b), 0, 0.95, 42);
+        assert_eq!(none, None);
+        assert!(unbounded.is_some_and(|d| d.ci_low.is_nan() && d.resamples == 0 && d.skipped == 0));
+    }
 }
