@@ -3,6 +3,7 @@ mod support;
 
 mod browser;
 
+mod boosting;
 mod dag;
 mod data_pipeline;
 mod drift;
