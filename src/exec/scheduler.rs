@@ -7,6 +7,9 @@
 //! stores them, writes the run record, and only then records the stage in pipeline.lock
 //! (rewritten atomically after every stage, so a crash keeps earlier progress). A stage that
 //! fails or is interrupted records nothing and its downstream stages do not start.
+//! On a store shared with other workspaces (an experiment's), a stage about to run first
+//! claims its run ([`crate::store::run_claim`]); one that another workspace computed
+//! meanwhile is restored instead.
 //! Why a stage failed is a [`StageError`], printed as `<stage>: FAILED: <error>`.
 use crate::error::{Error, Result};
 use crate::exec::process;
@@ -343,7 +346,7 @@ fn run_stage(
     }
     // A workspace sharing this store (another experiment of a sweep) may be computing this
     // very run: wait for it, then restore its results rather than compute them twice.
-    let _claim = if stage.uses_run_records() {
+    let _claim = if stage.uses_run_records() && project.store.is_shared() {
         let claim = RunClaim::take(&project.store, &fp, || {
             progress.detail(&format!("{name}: waiting for run {} computed elsewhere", short_hash(&fp)))
         });

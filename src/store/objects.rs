@@ -91,6 +91,11 @@ impl Store {
         &self.dir
     }
 
+    /// Whether objects and run records are another workspace's (an experiment's store).
+    pub fn is_shared(&self) -> bool {
+        self.shared != self.dir
+    }
+
     /// Where objects, run records and claims live (`dir()` unless shared).
     pub fn shared_dir(&self) -> &Path {
         &self.shared

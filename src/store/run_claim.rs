@@ -5,7 +5,9 @@
 //! runs it; the others wait for the claim, then find its run record and restore instead, so
 //! no stage run is computed twice. The kernel drops the claim when its holder dies, so a
 //! killed experiment never blocks the others. Claim files are empty and stay (deleting one a
-//! waiter holds open would let a third process claim a new file); `gc` removes them.
+//! waiter holds open would let a third process claim a new file); `gc` removes them. Only
+//! workspaces on a shared store claim runs: a plain `repro` holds the project lock, so no one
+//! else computes in its store.
 use crate::store::objects::Store;
 use std::fs::{File, OpenOptions};
 use std::io;
