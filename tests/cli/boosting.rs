@@ -86,3 +86,29 @@ fn a_mistyped_boosting_param_is_a_usage_error_naming_the_file_and_key() {
         assert!(!r.stderr().contains("panicked"), "{}", r.all());
     }
 }
+
+#[test]
+fn serve_explains_a_boosted_model_in_log_odds_and_agrees_with_score() {
+    let p = boosted_demo("");
+    p.ok(&["repro", "train"]);
+    p.ok(&["score", "--model", "models/model.json", "--input", "data/features.parquet", "--output", "s.csv"]);
+    let scores = p.read("s.csv");
+    let first: Vec<&str> = scores.lines().nth(1).unwrap().split(',').collect();
+    let (id, scored): (&str, f64) = (first[0], first[1].parse().unwrap());
+    let server = crate::serve::Server::start(
+        p.root(),
+        &["--model", "models/model.json", "--features", "data/features.parquet"],
+    );
+    let r = server.post_json("/predict?top_k=1000", &serde_json::json!({"customer_id": id}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    let prob = v["churn_probability"].as_f64().unwrap();
+    assert!((prob - scored).abs() < 1e-12, "serve {prob} vs score {scored}");
+    assert_eq!(v["output_space"], "log_odds");
+    let reasons = v["reasons"].as_array().unwrap();
+    assert!(!reasons.is_empty());
+    let total = v["base_value"].as_f64().unwrap()
+        + reasons.iter().map(|r| r["contribution"].as_f64().unwrap()).sum::<f64>();
+    let log_odds = (prob / (1.0 - prob)).ln();
+    assert!((total - log_odds).abs() < 1e-9, "base + reasons {total} vs log-odds {log_odds}");
+}
