@@ -8,7 +8,7 @@
 //! Class weighting `balanced` gives each class the weight n / (2 · n_class) (scikit-learn's
 //! `class_weight="balanced"`), for every algorithm: it enters the logistic loss, the Gini
 //! impurity of splits and the leaf probabilities, and the gradients and hessians of boosting.
-//! With `none` every row weighs 1.
+//! With `none` every row weighs 1; a map `{0: w0, 1: w1}` gives each label its own weight.
 //!
 //! Gradient boosting with early stopping holds out a validation slice of this table: within
 //! each class, the `round(validation_fraction · n_class)` customers with the smallest
@@ -53,12 +53,71 @@ pub(crate) struct TrainSettings {
     pub snapshot: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+/// How the two classes are weighted (params `train.class_weight`): `balanced`, `none`, or a
+/// map of the two labels' weights, `{0: 1.0, 1: 4.0}`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum ClassWeight {
     #[default]
     Balanced,
     None,
+    /// `[weight of label 0, weight of label 1]`.
+    Weights([f64; 2]),
+}
+
+impl Serialize for ClassWeight {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            ClassWeight::Balanced => s.serialize_str("balanced"),
+            ClassWeight::None => s.serialize_str("none"),
+            ClassWeight::Weights([w0, w1]) => {
+                let mut map = s.serialize_map(Some(2))?;
+                map.serialize_entry("0", w0)?;
+                map.serialize_entry("1", w1)?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ClassWeight {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ClassWeight, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ClassWeight;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"balanced\", \"none\" or a weight per label, e.g. {0: 1.0, 1: 4.0}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ClassWeight, E> {
+                match v {
+                    "balanced" => Ok(ClassWeight::Balanced),
+                    "none" => Ok(ClassWeight::None),
+                    other => Err(E::custom(format!(
+                        "'{other}' is not \"balanced\", \"none\" or a weight per label, e.g. {{0: 1.0, 1: 4.0}}"
+                    ))),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ClassWeight, A::Error> {
+                use serde::de::Error;
+                let mut weights = [None, None];
+                while let Some(label) = map.next_key::<String>()? {
+                    let slot = match label.trim() {
+                        "0" => 0,
+                        "1" => 1,
+                        other => {
+                            return Err(A::Error::custom(format!("the labels are 0 and 1, not '{other}'")))
+                        }
+                    };
+                    weights[slot] = Some(map.next_value::<f64>()?);
+                }
+                match weights {
+                    [Some(w0), Some(w1)] => Ok(ClassWeight::Weights([w0, w1])),
+                    _ => Err(A::Error::custom("give a weight for both labels, e.g. {0: 1.0, 1: 4.0}")),
+                }
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// Inputs considered at each tree node.
@@ -196,6 +255,14 @@ impl Default for TrainParams {
 impl TrainParams {
     /// Rejects values that cannot train (a usage error, before anything runs).
     pub fn check(&self) -> Result<(), String> {
+        if let ClassWeight::Weights(w) = self.class_weight {
+            if !w.iter().all(|x| *x > 0.0 && x.is_finite()) {
+                return Err(format!(
+                    "train.class_weight: weights must be numbers > 0, got {} and {}",
+                    w[0], w[1]
+                ));
+            }
+        }
         if !(self.l2 >= 0.0 && self.l2.is_finite()) {
             return Err(format!("train.l2 must be ≥ 0, got {}", self.l2));
         }
@@ -432,6 +499,7 @@ pub fn train_frame(
     let class_weights = match params.class_weight {
         ClassWeight::Balanced => [n / (2.0 * (y.len() - positives) as f64), n / (2.0 * positives as f64)],
         ClassWeight::None => [1.0, 1.0],
+        ClassWeight::Weights(w) => w,
     };
     let weights: Vec<f64> = y.iter().map(|&l| class_weights[l as usize]).collect();
     let p = data.sources.len();

@@ -129,6 +129,17 @@ fn class_weights_enter_the_gradients_and_hessians() {
     assert!(mean(&pb) > mean(&pn) + 0.1, "balanced {} vs none {}", mean(&pb), mean(&pn));
     let recall = |p: &[f64]| metrics::Confusion::at(&y, p, 0.5).recall();
     assert!(recall(&pb) > recall(&pn) + 0.1, "recall {} vs {}", recall(&pb), recall(&pn));
+    // A map gives each label its own weight.
+    let mapped: TrainParams = serde_json::from_value(
+        json!({"algorithm": "gradient_boosting", "class_weight": {"0": 1.0, "1": 3.0}}),
+    )
+    .unwrap();
+    assert_eq!(mapped.class_weight, ClassWeight::Weights([1.0, 3.0]));
+    let m = fit(&train, &mapped);
+    assert_eq!(file(&m)["class_weights"], json!([1.0, 3.0]));
+    assert_eq!(file(&m)["lineage"]["params"]["class_weight"], json!({"0": 1.0, "1": 3.0}));
+    let pm = m.predict_table(&test, Path::new("t")).unwrap();
+    assert!(mean(&pm) > mean(&pn) + 0.05, "weights 1:3 {} vs none {}", mean(&pm), mean(&pn));
     // Unweighted, the base score is the log-odds of the training churn rate.
     let rate = labels(&train, "churned").iter().filter(|&&l| l == 1).count() as f64;
     let base = file(&none)["estimator"]["base_score"].as_f64().unwrap();
@@ -269,6 +280,10 @@ fn bad_boosting_params_are_errors_that_name_the_key_not_panics() {
         ("min_child_weight", json!(0), "must be a number > 0"),
         ("early_stopping_rounds", json!(-1), "train.early_stopping_rounds"),
         ("early_stopping_rounds", json!("soon"), "train.early_stopping_rounds"),
+        ("class_weight", json!({"0": 1.0}), "both labels"),
+        ("class_weight", json!({"0": 1.0, "1": -2.0}), "numbers > 0"),
+        ("class_weight", json!({"0": 1.0, "2": 2.0}), "not '2'"),
+        ("class_weight", json!("heavy"), "'heavy' is not"),
     ] {
         let mut params = json!({"algorithm": "gradient_boosting"});
         params[key] = bad.clone();
