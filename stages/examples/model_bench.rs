@@ -91,6 +91,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "random_forest_100",
             TrainParams { algorithm: Algorithm::RandomForest, n_trees: 100, ..TrainParams::default() },
         ),
+        (
+            "gradient_boosting_100",
+            TrainParams { algorithm: Algorithm::GradientBoosting, ..TrainParams::default() },
+        ),
     ];
     let mut models = Vec::new();
     for (name, params) in configs {
