@@ -156,7 +156,7 @@ pub(crate) fn parse<K: Kind>(
 
 /// A serde message in plain words: `invalid type: string "abc", expected f64` → `expected a
 /// number, found the text "abc"`; other messages as they are.
-fn plain(serde: &str) -> String {
+pub(crate) fn plain(serde: &str) -> String {
     let words = |expected: &str| -> String {
         match expected {
             "f64" | "f32" => "a number".into(),

@@ -20,3 +20,6 @@ mod online;
 
 #[path = "model_tests/boosting.rs"]
 mod boosting;
+
+#[path = "model_tests/tuning.rs"]
+mod tuning;

@@ -18,6 +18,7 @@ mod remote;
 mod serve;
 mod store;
 mod telco;
+mod tuning;
 
 mod gitrepo;
 mod metrics;

@@ -26,6 +26,7 @@ use crate::io::values::{id_values, label_values, string_values};
 use crate::model::file::{load_model, Model};
 use crate::model::metrics::{self, AucDiff, Confusion, Economics};
 use crate::model::plots::{PlotData, PlotsFile, PLOTS_SCHEMA};
+use crate::model::tuning;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -547,6 +548,7 @@ fn model_card(
             "test_positives": metrics.get("positives"),
             "features": model.features.iter().map(|f| f.name()).collect::<Vec<_>>(),
         },
+        "params_chosen": params_chosen(model),
         "metrics": metrics,
         "threshold_rule": threshold_rule,
         "economics": params.economics,
@@ -554,6 +556,46 @@ fn model_card(
         "comparison": comparison,
         "fairness": fairness,
         "limitations": limitations,
+    })
+}
+
+/// How the model's params were chosen, for the card: the CV search that picked them, or the
+/// fixed values params.yaml gave (those the algorithm could have searched).
+fn params_chosen(model: &Model) -> Value {
+    match &model.tuning {
+        Some(t) => json!({
+            "method": "cv_search",
+            "search": t.search,
+            "trials": t.trials,
+            "cv": t.cv,
+            "seed": t.seed,
+            "metric": t.metric,
+            "best_params": t.best_params,
+            "cv_auc_mean": t.cv_auc_mean,
+            "cv_auc_std": t.cv_auc_std,
+        }),
+        None => {
+            let fixed: Map<String, Value> = tuning::tunable(model.algorithm)
+                .iter()
+                .filter_map(|k| Some((k.to_string(), model.lineage.params.get(*k)?.clone())))
+                .collect();
+            json!({ "method": "fixed", "params": fixed })
+        }
+    }
+}
+
+/// A param value as written in params.yaml (strings bare).
+fn param_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `key = value` pairs of a JSON object, in its order.
+fn param_list(v: &Value) -> String {
+    v.as_object().map_or(String::new(), |m| {
+        m.iter().map(|(k, v)| format!("`{k}` = {}", param_text(v))).collect::<Vec<_>>().join(", ")
     })
 }
 
@@ -592,6 +634,32 @@ pub(crate) fn render_card(card: &Value) -> String {
             .collect::<Vec<_>>()
             .join(", "))
     ));
+    s.push_str("## How the params were chosen\n\n");
+    let chosen = &card["params_chosen"];
+    if chosen["method"] == "cv_search" {
+        s.push_str(&format!(
+            "{} search over {} candidates, each scored by its mean ROC AUC over a stratified \
+             {}-fold cross-validation on the training rows only (seed {}; the test split played \
+             no part). Chosen: {}, with CV AUC {} ± {} (mean ± standard deviation over the \
+             folds). The other params are fixed in params.yaml; every trial is in the train \
+             stage's `tuning` report.\n\n",
+            match chosen["search"].as_str() {
+                Some("grid") => "Grid",
+                _ => "Random",
+            },
+            fmt_num(chosen.get("trials")),
+            fmt_num(chosen.get("cv")),
+            fmt_num(chosen.get("seed")),
+            param_list(&chosen["best_params"]),
+            fmt_num(chosen.get("cv_auc_mean")),
+            fmt_num(chosen.get("cv_auc_std")),
+        ));
+    } else {
+        s.push_str(&format!(
+            "Fixed in params.yaml (`train`), no search: {}.\n\n",
+            param_list(&chosen["params"])
+        ));
+    }
     s.push_str("## Metrics (test split)\n\n| metric | value |\n|---|---|\n");
     if let Some(metrics) = card["metrics"].as_object() {
         for (k, v) in metrics {

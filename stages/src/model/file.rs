@@ -20,7 +20,8 @@
 //!   gradient-boosted trees (whose leaf values are log-odds margins, not probabilities).
 //! * the decision threshold used by `score` when the caller does not pass one, and the risk
 //!   tier cut-offs;
-//! * lineage: blake3 of the training file, the training params, the churnflow-stages version.
+//! * lineage: blake3 of the training file, the training params, the churnflow-stages version;
+//! * for a model whose params were searched (`train.tune`), how: [`TuningSummary`].
 //!
 //! Probabilities are always P(churned = 1).
 
@@ -138,6 +139,26 @@ pub struct Lineage {
     pub stages_version: String,
 }
 
+/// How a tuned model's params were chosen: a cross-validated search over the train split
+/// (`train.tune`; every trial is in the train stage's `tuning` report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TuningSummary {
+    /// `random` or `grid`.
+    pub search: String,
+    /// Candidates scored.
+    pub trials: usize,
+    /// Folds of the stratified cross-validation.
+    pub cv: usize,
+    pub seed: u64,
+    /// What the candidates were ranked by (`auc_roc`, the mean over the folds).
+    pub metric: String,
+    /// The chosen values of the searched params; the other params are params.yaml's.
+    pub best_params: serde_json::Map<String, serde_json::Value>,
+    pub cv_auc_mean: f64,
+    /// Sample standard deviation of the fold AUCs.
+    pub cv_auc_std: f64,
+}
+
 /// A trained churn model (see the module docs for the file format).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
@@ -164,6 +185,10 @@ pub struct Model {
     /// numeric coercions), so `score` accepts the raw table as it was exported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotSpec>,
+    /// How the params were chosen when `train.tune` searched them (absent for fixed params, so
+    /// such files keep their bytes and older files still load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<TuningSummary>,
     /// What explaining a prediction needs, derived from the estimator on first use (not stored).
     #[serde(skip)]
     pub(crate) explain_cache: ExplainCache,

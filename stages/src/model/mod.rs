@@ -2,6 +2,7 @@
 //! decision, and `churnflow score`.
 //!
 //! * kinds: [`split`], [`train`], [`evaluate`], [`promote`]; [`score`] for the command;
+//! * cross-validated tuning of the train params on the train split ([`tuning`], `train.tune`);
 //! * the model file format ([`file`](mod@file)): the serialised [`file::Model`], loaded with checks;
 //! * the encoded training matrix and the fitted feature schema ([`encoded`]);
 //! * the estimators, which read only [`encoded`] (and [`sampling`]): [`logistic`],
@@ -32,3 +33,4 @@ pub(crate) mod split;
 pub(crate) mod train;
 pub(crate) mod tree;
 pub(crate) mod tree_shap;
+pub(crate) mod tuning;

@@ -16,7 +16,7 @@
 //! next to the split stage's test cut when both use the same seed), at least one row of each
 //! class staying in training. The slice only measures the loss; no tree is fitted on it.
 
-use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{plain, Invocation, Kind, OutDecl, StageError, StageSummary};
 use crate::data::snapshot::SnapshotSpec;
 use crate::io::hash_file;
 use crate::io::json;
@@ -31,8 +31,10 @@ use crate::model::metrics;
 use crate::model::sampling::SplitMix64;
 use crate::model::split::hash_unit;
 use crate::model::tree::{self, Binned, TreeParams};
+use crate::model::tuning::{self, TrainingTable, TuneParams};
 use polars::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 use std::path::Path;
 
 pub(crate) struct Train;
@@ -51,6 +53,9 @@ pub(crate) struct TrainSettings {
     /// cleaning, so `churnflow score` accepts the raw table (e.g. the Telco CSV) as exported.
     #[serde(default)]
     pub snapshot: Option<String>,
+    /// The report of a `train.tune` search (JSON, a metrics out); required with `tune`.
+    #[serde(default)]
+    pub tuning: Option<String>,
 }
 
 /// How the two classes are weighted (params `train.class_weight`): `balanced`, `none`, or a
@@ -204,6 +209,10 @@ pub struct TrainParams {
     /// Share of the inputs each tree may split on (default 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub colsample: Option<f64>,
+    /// Cross-validated search of some of these params on the train split (see
+    /// [`super::tuning`]); absent = the params as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tune: Option<TuneParams>,
 }
 
 /// `early_stopping_rounds`: absent → `None` (the default), `null` → `Some(None)` (off).
@@ -248,6 +257,7 @@ impl Default for TrainParams {
             min_child_weight: None,
             subsample: None,
             colsample: None,
+            tune: None,
         }
     }
 }
@@ -324,7 +334,24 @@ impl TrainParams {
                 return Err(format!("train.early_stopping_rounds must be at most 10000 (0 = off), got {r}"));
             }
         }
+        if let Some(tune) = &self.tune {
+            tune.check(self.algorithm, |overrides| self.with_overrides(overrides))?;
+        }
         Ok(())
+    }
+
+    /// A tuning candidate: these params with `overrides` (train param → value) in place of
+    /// their own values and without `tune`, checked.
+    fn with_overrides(&self, overrides: &Map<String, Value>) -> Result<TrainParams, String> {
+        let base = TrainParams { tune: None, ..self.clone() };
+        let mut value = serde_json::to_value(base).map_err(|e| format!("train: {e}"))?;
+        if let Value::Object(map) = &mut value {
+            map.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let params: TrainParams = serde_path_to_error::deserialize(value)
+            .map_err(|e| format!("train.{}: {}", e.path(), plain(&e.inner().to_string())))?;
+        params.check()?;
+        Ok(params)
     }
 
     fn max_depth(&self) -> usize {
@@ -393,6 +420,21 @@ impl Kind for Train {
         p.check()?;
         let mut outs = vec![OutDecl::out(&s.model)];
         outs.extend(s.cv.as_ref().map(OutDecl::metrics));
+        match (&p.tune, &s.tuning) {
+            (Some(_), None) => {
+                return Err("the params set train.tune but the stage has no `tuning` report to write \
+                            the trials to: add `tuning: reports/tuning.json` under its `with:` in \
+                            pipeline.yaml"
+                    .into())
+            }
+            (None, Some(t)) => {
+                return Err(format!(
+                    "the setting `tuning: {t}` needs a search to report: add a `tune` section under \
+                     `train` in params.yaml (see docs/stages-model.md#tuning), or remove the setting"
+                ))
+            }
+            _ => outs.extend(s.tuning.as_ref().map(OutDecl::metrics)),
+        }
         let mut deps = vec![s.input.clone()];
         deps.extend(s.snapshot.clone());
         Ok((deps, outs))
@@ -406,7 +448,37 @@ impl Kind for Train {
     ) -> Result<StageSummary, StageError> {
         p.check().map_err(StageError::new)?;
         let input = root.join(&s.input);
-        let mut model = train_file(&input, &p)?;
+        let (p, mut model, tuned) = match (&p.tune, &s.tuning) {
+            (Some(tune), Some(report)) => {
+                let df = table::read_table(&input)?;
+                let names = df.get_column_names();
+                let id_column = p
+                    .id_column
+                    .clone()
+                    .unwrap_or_else(|| names.first().map_or(String::new(), |n| n.to_string()));
+                let table = TrainingTable {
+                    df: &df,
+                    file: &input,
+                    id_column: &id_column,
+                    label_column: &p.label_column,
+                };
+                let found = tuning::tune(
+                    &table,
+                    tune,
+                    p.algorithm,
+                    |o| p.with_overrides(o),
+                    |rows, candidate| train_frame(rows, &input, String::new(), candidate),
+                )?;
+                json::write_json(&root.join(report), &found.report)?;
+                let mut model = train_frame(&df, &input, hash_file(&input)?, &found.params)?;
+                model.tuning = Some(found.summary.clone());
+                (found.params, model, Some(found.summary))
+            }
+            _ => {
+                let model = train_file(&input, &p)?;
+                (p, model, None)
+            }
+        };
         if let Some(spec) = &s.snapshot {
             model.snapshot = Some(SnapshotSpec::read(&root.join(spec), spec)?);
         }
@@ -423,6 +495,12 @@ impl Kind for Train {
             if let Some(loss) = validation_log_loss {
                 summary.push_str(&format!(" (best of {rounds} rounds, validation log-loss {loss:.4})"));
             }
+        }
+        if let Some(t) = &tuned {
+            summary.push_str(&format!(
+                "; params: best of {} {} candidates by {}-fold CV AUC {:.4} ± {:.4}",
+                t.trials, t.search, t.cv, t.cv_auc_mean, t.cv_auc_std
+            ));
         }
         if let Some(cv_path) = &s.cv {
             let folds = if p.cv_folds == 0 { 5 } else { p.cv_folds };
@@ -585,6 +663,7 @@ pub fn train_frame(
         estimator,
         feature_importance,
         snapshot: None,
+        tuning: None,
         lineage: Lineage {
             training_data_blake3: data_hash,
             training_rows: y.len(),
