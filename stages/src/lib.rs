@@ -62,6 +62,18 @@ pub use progress::{
     read as read_progress, Reporter, Snapshot as ProgressSnapshot, Unit as ProgressUnit, PROGRESS_ENV,
 };
 
+/// churnflow's estimators behind linfa's traits: hyper-parameters that `Fit` a linfa
+/// `DatasetBase` (dense `f64` records, `bool` or 0/1 `usize` labels, optional sample weights)
+/// and a fitted [`estimators::ChurnModel`] whose `predict` gives P(churned = 1).
+pub mod estimators {
+    pub use crate::model::linfa_api::{
+        ChurnLabel, ChurnModel, DecisionTreeParams, DecisionTreeValidParams, GradientBoostingParams,
+        GradientBoostingValidParams, LogisticRegressionParams, LogisticRegressionValidParams,
+        RandomForestParams, RandomForestValidParams,
+    };
+    pub use crate::model::train::{ClassWeight, Learner, MaxFeatures, TrainParams};
+}
+
 /// The path `churnflow_stages::table::parse_date` the engine's `generate` command uses.
 pub mod table {
     pub use crate::io::table::parse_date;
@@ -99,7 +111,13 @@ pub mod testing {
         pub use crate::model::file::{load_model, Algorithm};
     }
     pub mod train {
-        pub use crate::model::train::{train_frame, ClassWeight, TrainParams};
+        pub use crate::model::train::{train_frame, ClassWeight, Learner, TrainParams};
+    }
+    pub mod linfa_tree {
+        pub use crate::model::linfa_tree::{
+            convert, fit_linfa, integer_weights, prepare, Converted, LinfaTreeError, LinfaTreeParams,
+            Prepared, EXACT_F32_TOTAL,
+        };
     }
 }
 

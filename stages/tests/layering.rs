@@ -5,8 +5,12 @@
 //! 1. `io/` imports neither `data/` nor `model/`;
 //! 2. `data/` never imports `model/`;
 //! 3. the estimators (`model/logistic.rs`, `model/tree.rs`, `model/forest.rs`,
-//!    `model/boosting.rs`) import only the encoded matrix (`model/encoded.rs`) and
-//!    `model/sampling.rs` — `forest` and `boosting` also `tree`;
+//!    `model/boosting.rs`, `model/linfa_tree.rs`) import only the encoded matrix
+//!    (`model/encoded.rs`) and `model/sampling.rs` — `forest`, `boosting` and `linfa_tree` also
+//!    `tree`;
+//!    The linfa adapter (`model/linfa_api.rs`) may read the estimators, but nothing imports it
+//!    except `lib.rs` (which makes it public); only it and `model/linfa_tree.rs` use the linfa
+//!    crates and ndarray;
 //! 4. `drift/` (data drift) reads through `io` and never imports `data/`; of `model/` it uses
 //!    only `model/metrics.rs` (the one ROC AUC, scikit-learn's tie rule, for the AUC on current
 //!    data) and `model/file.rs` (a champion's id and label columns); `io/`, `data/` and `model/` never import `drift/`;
@@ -183,7 +187,11 @@ fn folder(file: &str) -> &str {
     file.split_once('/').map_or("", |(d, _)| d)
 }
 
-const ESTIMATORS: [&str; 4] = ["model/logistic.rs", "model/tree.rs", "model/forest.rs", "model/boosting.rs"];
+const ESTIMATORS: [&str; 5] =
+    ["model/logistic.rs", "model/tree.rs", "model/forest.rs", "model/boosting.rs", "model/linfa_tree.rs"];
+
+/// The files that may use the linfa crates and ndarray.
+const LINFA_FILES: [&str; 2] = ["model/linfa_api.rs", "model/linfa_tree.rs"];
 
 /// The rule an edge breaks, if any.
 fn broken_rule(e: &Edge) -> Option<&'static str> {
@@ -214,13 +222,18 @@ fn broken_rule(e: &Edge) -> Option<&'static str> {
     if ESTIMATORS.contains(&from) {
         let allowed = to == "model/encoded.rs"
             || to == "model/sampling.rs"
-            || ((from == "model/forest.rs" || from == "model/boosting.rs") && to == "model/tree.rs");
+            || (matches!(from, "model/forest.rs" | "model/boosting.rs" | "model/linfa_tree.rs")
+                && to == "model/tree.rs");
         if !allowed {
             return Some(
-                "estimators (logistic, tree, forest, boosting) import only the encoded matrix \
-                 (model/encoded.rs) and model/sampling.rs (forest and boosting also model/tree.rs)",
+                "estimators (logistic, tree, forest, boosting, linfa_tree) import only the encoded \
+                 matrix (model/encoded.rs) and model/sampling.rs (forest, boosting and linfa_tree \
+                 also model/tree.rs)",
             );
         }
+    }
+    if to == "model/linfa_api.rs" && from != "lib.rs" {
+        return Some("nothing imports the linfa adapter (model/linfa_api.rs) but lib.rs");
     }
     if from == "contract.rs" {
         return Some("contract.rs imports nothing of the crate");
@@ -335,4 +348,48 @@ fn drift_may_use_the_metrics_and_the_model_file_of_model_and_nothing_else_of_it(
         to: "drift/mod.rs".into(),
     };
     assert!(broken_rule(&model_to_drift).is_some());
+}
+
+#[test]
+fn only_the_linfa_adapter_and_the_linfa_learner_use_the_linfa_crates() {
+    let mut problems = Vec::new();
+    for file in source_files() {
+        if LINFA_FILES.contains(&file.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(src_dir().join(&file)).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("#[cfg(test)]") {
+                break;
+            }
+            if code.starts_with("//") {
+                continue;
+            }
+            for name in ["linfa::", "linfa_trees::", "ndarray::"] {
+                let used = code.match_indices(name).any(|(at, _)| {
+                    !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+                });
+                if used {
+                    problems.push(format!("src/{file}:{}: uses {name}", n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "only {LINFA_FILES:?} use the linfa crates and ndarray:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_linfa_rules_catch_what_they_name() {
+    let edge =
+        |from: &str, to: &str| Edge { from: from.into(), line: 1, path: "crate::x".into(), to: to.into() };
+    assert!(broken_rule(&edge("model/linfa_tree.rs", "model/tree.rs")).is_none());
+    assert!(broken_rule(&edge("model/linfa_tree.rs", "model/file.rs")).is_some());
+    assert!(broken_rule(&edge("model/linfa_api.rs", "model/logistic.rs")).is_none());
+    assert!(broken_rule(&edge("model/train.rs", "model/linfa_api.rs")).is_some());
+    assert!(broken_rule(&edge("lib.rs", "model/linfa_api.rs")).is_none());
 }

@@ -23,3 +23,6 @@ mod boosting;
 
 #[path = "model_tests/tuning.rs"]
 mod tuning;
+
+#[path = "model_tests/linfa.rs"]
+mod linfa;

@@ -12,6 +12,7 @@ mod experiments;
 mod file_modes;
 mod freshness;
 mod generate;
+mod linfa;
 mod model_pipeline;
 mod registry;
 mod remote;

@@ -19,16 +19,26 @@ pub(crate) fn fit(
     params: TreeParams,
     seed: u64,
 ) -> (Vec<Tree>, Vec<f64>) {
+    let row_weights: Vec<f64> = y.iter().map(|&label| class_weights[label as usize]).collect();
+    fit_weighted(data, y, &row_weights, n_trees, params, seed)
+}
+
+/// [`fit`] with a weight per row (class weight × sample weight): a tree weighs row r by its
+/// bootstrap count × `row_weights[r]`.
+pub(crate) fn fit_weighted(
+    data: &Binned,
+    y: &[u8],
+    row_weights: &[f64],
+    n_trees: usize,
+    params: TreeParams,
+    seed: u64,
+) -> (Vec<Tree>, Vec<f64>) {
     let fitted: Vec<(Tree, Vec<f64>)> = (0..n_trees)
         .into_par_iter()
         .map(|t| {
             let mut rng = SplitMix64::for_task(seed, t as u64);
             let counts = rng.bootstrap_counts(data.n);
-            let weights: Vec<f64> = counts
-                .iter()
-                .zip(y)
-                .map(|(&c, &label)| f64::from(c) * class_weights[label as usize])
-                .collect();
+            let weights: Vec<f64> = counts.iter().zip(row_weights).map(|(&c, &w)| f64::from(c) * w).collect();
             tree::fit(data, y, &weights, params, &mut rng)
         })
         .collect();

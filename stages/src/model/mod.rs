@@ -6,21 +6,27 @@
 //! * the model file format ([`file`](mod@file)): the serialised [`file::Model`], loaded with checks;
 //! * the encoded training matrix and the fitted feature schema ([`encoded`]);
 //! * the estimators, which read only [`encoded`] (and [`sampling`]): [`logistic`],
-//!   [`tree`], [`forest`] (bagged trees) and [`boosting`] (gradient-boosted trees);
+//!   [`tree`], [`forest`] (bagged trees) and [`boosting`] (gradient-boosted trees), and
+//!   [`linfa_tree`] (`learner: linfa`: linfa-trees' tree converted into ours);
+//! * linfa's traits (`Fit`, `PredictInplace`) over those estimators ([`linfa_api`], public as
+//!   `churnflow_stages::estimators`);
 //! * classification metrics ([`metrics`]) and the seeded random streams ([`sampling`]);
 //! * one customer at a time, for `serve`: the input schema, field checks, the probability and
 //!   exact contributions ([`online`], with TreeSHAP in [`tree_shap`]), and the in-memory
 //!   features table looked up by id ([`lookup`]).
 //!
 //! Layering (checked by `tests/layering.rs`): an estimator never imports the model file, a
-//! kind or another estimator — except `forest` and `boosting`, which are built from `tree`. The file format
-//! sits above the estimators and stores what they fit.
+//! kind or another estimator — except `forest`, `boosting` and `linfa_tree`, which are built
+//! from (or into) `tree`. The file format sits above the estimators and stores what they fit;
+//! the linfa adapter (`linfa_api`) reads the estimators and nothing imports it but `lib.rs`.
 
 pub(crate) mod boosting;
 pub(crate) mod encoded;
 pub(crate) mod evaluate;
 pub(crate) mod file;
 pub(crate) mod forest;
+pub(crate) mod linfa_api;
+pub(crate) mod linfa_tree;
 pub(crate) mod logistic;
 pub(crate) mod lookup;
 pub(crate) mod metrics;

@@ -26,6 +26,7 @@ use crate::model::boosting::{self, BoostParams};
 use crate::model::encoded::{self, PrepOptions};
 use crate::model::file::{Algorithm, Estimator, Lineage, Model, RiskTiers, FORMAT_TAG, FORMAT_VERSION};
 use crate::model::forest;
+use crate::model::linfa_tree::{self, LinfaTreeParams};
 use crate::model::logistic;
 use crate::model::metrics;
 use crate::model::sampling::SplitMix64;
@@ -125,6 +126,23 @@ impl<'de> Deserialize<'de> for ClassWeight {
     }
 }
 
+/// Who fits a decision tree (params `train.learner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Learner {
+    /// Our CART on binned inputs ([`super::tree`]).
+    #[default]
+    Churnflow,
+    /// linfa-trees' `DecisionTree`, converted into our tree ([`super::linfa_tree`]).
+    Linfa,
+}
+
+impl Learner {
+    fn is_default(&self) -> bool {
+        *self == Learner::Churnflow
+    }
+}
+
 /// Inputs considered at each tree node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -136,7 +154,7 @@ pub enum MaxFeatures {
 }
 
 impl MaxFeatures {
-    fn resolve(&self, p: usize) -> Result<usize, String> {
+    pub(crate) fn resolve(&self, p: usize) -> Result<usize, String> {
         let k = match self {
             MaxFeatures::Rule(r) if r == "sqrt" => (p as f64).sqrt().round() as usize,
             MaxFeatures::Rule(r) if r == "log2" => (p as f64).log2().round() as usize,
@@ -160,6 +178,10 @@ impl MaxFeatures {
 #[serde(deny_unknown_fields, default)]
 pub struct TrainParams {
     pub algorithm: Algorithm,
+    /// Decision tree only: `churnflow` (default) or `linfa`. Recorded only when not the default,
+    /// so the files of every other model did not change when it came.
+    #[serde(skip_serializing_if = "Learner::is_default")]
+    pub learner: Learner,
     pub class_weight: ClassWeight,
     /// Logistic regression: L2 penalty (scikit-learn's 1 / C).
     pub l2: f64,
@@ -233,6 +255,7 @@ impl Default for TrainParams {
     fn default() -> Self {
         TrainParams {
             algorithm: Algorithm::LogisticRegression,
+            learner: Learner::Churnflow,
             class_weight: ClassWeight::Balanced,
             l2: 1.0,
             max_iterations: 100,
@@ -265,6 +288,21 @@ impl Default for TrainParams {
 impl TrainParams {
     /// Rejects values that cannot train (a usage error, before anything runs).
     pub fn check(&self) -> Result<(), String> {
+        if self.learner == Learner::Linfa {
+            if self.algorithm != Algorithm::DecisionTree {
+                return Err(format!(
+                    "train.learner: linfa is offered for algorithm decision_tree only, not {}: \
+                     linfa-ensemble's forest votes hard labels and drops sample weights, linfa has \
+                     no gradient boosting and linfa-logistic no sample weights",
+                    self.algorithm.name()
+                ));
+            }
+            if self.max_features.as_ref().is_some_and(|m| *m != MaxFeatures::Rule("all".into())) {
+                return Err("train.max_features: linfa-trees tries every input at every node; remove \
+                            max_features or use learner: churnflow"
+                    .into());
+            }
+        }
         if let ClassWeight::Weights(w) = self.class_weight {
             if !w.iter().all(|x| *x > 0.0 && x.is_finite()) {
                 return Err(format!(
@@ -354,7 +392,7 @@ impl TrainParams {
         Ok(params)
     }
 
-    fn max_depth(&self) -> usize {
+    pub(crate) fn max_depth(&self) -> usize {
         self.max_depth.unwrap_or(match self.algorithm {
             Algorithm::RandomForest => 10,
             Algorithm::GradientBoosting => 12,
@@ -363,7 +401,7 @@ impl TrainParams {
     }
 
     /// The boosting settings with their defaults (gradient boosting only).
-    fn boost_params(&self) -> BoostParams {
+    pub(crate) fn boost_params(&self) -> BoostParams {
         BoostParams {
             n_trees: self.n_trees,
             learning_rate: self.learning_rate.unwrap_or(LEARNING_RATE),
@@ -382,7 +420,7 @@ impl TrainParams {
         }
     }
 
-    fn max_features(&self) -> MaxFeatures {
+    pub(crate) fn max_features(&self) -> MaxFeatures {
         self.max_features.clone().unwrap_or_else(|| match self.algorithm {
             Algorithm::RandomForest => MaxFeatures::Rule("sqrt".into()),
             _ => MaxFeatures::Rule("all".into()),
@@ -490,6 +528,9 @@ impl Kind for Train {
             model.lineage.training_positives,
             model.expanded_features.len()
         );
+        if p.learner == Learner::Linfa {
+            summary.push_str(", fitted by linfa-trees");
+        }
         if let Estimator::GradientBoosting { trees, rounds, validation_log_loss, .. } = &model.estimator {
             summary.push_str(&format!(", {} trees", trees.len()));
             if let Some(loss) = validation_log_loss {
@@ -626,6 +667,13 @@ pub fn train_frame(
                 fitted.importance,
             )
         }
+        Algorithm::DecisionTree if params.learner == Learner::Linfa => {
+            let limits =
+                LinfaTreeParams { max_depth: params.max_depth(), min_samples_leaf: params.min_samples_leaf };
+            let (fitted, _) = linfa_tree::fit(&data, &y, class_weights, limits)
+                .map_err(|e| StageError::new(e.to_string()))?;
+            (Estimator::DecisionTree { tree: fitted.tree }, fitted.importance)
+        }
         Algorithm::DecisionTree | Algorithm::RandomForest => {
             let binned = Binned::new(&data);
             let tree_params = TreeParams {
@@ -676,7 +724,7 @@ pub fn train_frame(
 }
 
 /// The validation slice for early stopping (see the module docs): `true` for held-out rows.
-fn validation_slice(ids: &[String], y: &[u8], fraction: f64, seed: u64) -> Vec<bool> {
+pub(crate) fn validation_slice(ids: &[String], y: &[u8], fraction: f64, seed: u64) -> Vec<bool> {
     let mut held = vec![false; y.len()];
     let salted = seed ^ VALIDATION_SALT;
     for class in [0u8, 1] {
