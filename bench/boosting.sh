@@ -20,13 +20,9 @@ LEAVES="${4:-31}"
 DEPTH="${5:-12}"
 RATE="${6:-0.1}"
 source "$(dirname "$0")/common.sh"
-churnflow_binary
-BIN="$CHURNFLOW"
+bench_setup
 python3 -c "import lightgbm, pandas, pyarrow, sklearn" 2>/dev/null ||
   python3 -m pip install --user --quiet lightgbm pandas pyarrow scikit-learn
-export CI=1 NO_COLOR=1
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 cp "$ROOT/pipeline.yaml" "$work/"
 # The demo's params with the train section replaced (the other sections as in the demo).
 python3 - "$ROOT/params.yaml" "$work/params.yaml" "$TREES" "$LEAVES" "$DEPTH" "$RATE" <<'EOF'

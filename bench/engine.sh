@@ -7,10 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 here="$ROOT"
-churnflow_binary
-export CI=1 NO_COLOR=1
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_setup
 
 now_ns() { date +%s%N; }
 # median_ms RUNS CMD...: runs CMD RUNS times, prints the median wall time in ms.

@@ -14,11 +14,7 @@ N="${1:-100000}"
 REPEATS="${2:-3}"
 JOBS="${3:-2}"
 source "$(dirname "$0")/common.sh"
-churnflow_binary
-BIN="$CHURNFLOW"
-export CI=1 NO_COLOR=1
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_setup
 mkdir "$work/data"
 "$BIN" -C "$work/data" generate --customers "$N" --seed 42 --out raw >/dev/null
 sweep='train.l2=0.01,0.02,0.05,0.1,0.2,0.3,0.5,0.7,1,1.5,2,3,5,7,10,15,20,30,50,100'

@@ -11,11 +11,7 @@ N="${1:-100000}"
 REPEATS="${2:-3}"
 source "$(dirname "$0")/common.sh"
 here="$ROOT"
-churnflow_binary
-BIN="$CHURNFLOW"
-export CI=1 NO_COLOR=1
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_setup
 cp "$here/pipeline.yaml" "$here/params.yaml" "$work/"
 "$BIN" -C "$work" generate --customers "$N" --seed 42 --out data/raw
 cold=() ; rss=() ; noop=()
