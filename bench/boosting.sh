@@ -74,7 +74,7 @@ def encode(train, test):
     train, test = train.drop(columns=[id_col]), test.drop(columns=[id_col])
     cols_tr, cols_te = [], []
     for c in train.columns:
-        if train[c].dtype == object or str(train[c].dtype).startswith(("string", "category")):
+        if not pd.api.types.is_numeric_dtype(train[c].dtype):  # object, str (pandas 3), category
             for v in sorted(train[c].dropna().astype(str).str.strip().unique()):
                 cols_tr.append((train[c].astype(str).str.strip() == v).to_numpy(np.float64))
                 cols_te.append((test[c].astype(str).str.strip() == v).to_numpy(np.float64))
