@@ -4,7 +4,8 @@
 //! Several values make a sweep: a comma list (`0.1,0.3,1`), `range(start, stop[, step])`
 //! (stop excluded, as in Python and Hydra), `choice(a, b, c)`; `uniform(lo, hi)` and
 //! `loguniform(lo, hi)` draw from an interval and need `--random N`. Every key must already
-//! be in params.yaml, so a typo is caught (with a suggestion) before anything runs.
+//! be in params.yaml, so a typo is caught (with a suggestion) before anything runs; a whole
+//! number given for a key params.yaml holds as a float is that float (`1` for `1.0`).
 //!
 //! The experiments of a sweep are the grid (every combination, the first `-S` varying
 //! slowest) or, with `--random N --seed S`, N points drawn from it without repeats.
@@ -58,8 +59,23 @@ pub fn parse(arg: &str, params: &Params) -> Result<Override> {
         };
         return Err(Error::BadInput(format!("-S {arg}: params.yaml has no key '{key}'{hint}")));
     }
-    let choices = values(text.trim()).map_err(|why| Error::BadInput(format!("-S {arg}: {why}")))?;
+    let mut choices = values(text.trim()).map_err(|why| Error::BadInput(format!("-S {arg}: {why}")))?;
+    if params.get(&key).is_some_and(Value::is_f64) {
+        as_floats(&mut choices);
+    }
     Ok(Override { key, choices })
+}
+
+/// Whole numbers as floats, for a key params.yaml writes as a float: `-S train.l2=1` against
+/// `l2: 1.0` is the workspace's value, not a new one (same fingerprint, nothing re-runs).
+fn as_floats(choices: &mut Choices) {
+    if let Choices::Values(values) = choices {
+        for v in values.iter_mut() {
+            if let Some(x) = v.as_f64().filter(|_| v.is_i64() || v.is_u64()) {
+                *v = number(x);
+            }
+        }
+    }
 }
 
 fn values(text: &str) -> Result<Choices, String> {
@@ -316,8 +332,10 @@ mod tests {
         assert_eq!(choices("train.l2=0.3"), Choices::Values(vec![json!(0.3)]));
         assert_eq!(
             choices("train.l2=0.1,0.3,1,3"),
-            Choices::Values(vec![json!(0.1), json!(0.3), json!(1), json!(3)])
+            Choices::Values(vec![json!(0.1), json!(0.3), json!(1.0), json!(3.0)])
         );
+        // Whole numbers become floats only where params.yaml has a float.
+        assert_eq!(choices("train.max_depth=4,6"), Choices::Values(vec![json!(4), json!(6)]));
         assert_eq!(
             choices("train.max_depth=range(4,12,2)"),
             Choices::Values(vec![json!(4), json!(6), json!(8), json!(10)])
@@ -360,8 +378,8 @@ mod tests {
             [
                 "train.l2=0.1 train.max_depth=4",
                 "train.l2=0.1 train.max_depth=6",
-                "train.l2=1 train.max_depth=4",
-                "train.l2=1 train.max_depth=6"
+                "train.l2=1.0 train.max_depth=4",
+                "train.l2=1.0 train.max_depth=6"
             ]
         );
         assert_eq!(grid(&[]).unwrap(), vec![Vec::new()]);

@@ -297,3 +297,22 @@ fn records_keep_their_objects_from_gc_until_they_are_removed() {
     let none = p.run(&["exp", "gc"]);
     assert_eq!(none.code(), 2, "exp gc says what goes");
 }
+
+#[test]
+fn a_whole_number_for_a_float_param_is_the_workspace_value_and_runs_nothing() {
+    let p = Project::new().file("params.yaml", "scale: 1.0\n").file(
+        "pipeline.yaml",
+        &format!(
+            "stages:\n  scaled:\n    cmd: \"{}\"\n    params: [scale]\n    outs: [out.txt]\n",
+            counted("scaled", "echo ${scale} > out.txt")
+        ),
+    );
+    p.write("counts/scaled", "");
+    p.ok(&["repro"]);
+    let r = p.ok(&["exp", "run", "-S", "scale=1", "--name", "one"]);
+    assert_eq!(p.count("scaled"), 1, "`scale=1` against `scale: 1.0` ran the stage again:\n{}", r.all());
+    assert_eq!(record(&p, "one")["stages"]["ran"], serde_json::json!([]));
+    p.ok(&["exp", "run", "-S", "scale=2", "--name", "two"]);
+    assert_eq!(p.count("scaled"), 2, "a new value runs it");
+    assert_eq!(record(&p, "two")["params"]["scale"], 2.0);
+}
