@@ -479,7 +479,8 @@ fn dense_table(df: &DataFrame, label: &str) -> (Array2<f64>, Vec<u8>) {
     (x, y)
 }
 
-/// The figures behind docs/stages-model.md's linfa section, on the training table named by
+/// linfa-trees itself on a large table (does it panic with f32 class weights, how long do its
+/// fit and our conversion take, do unweighted fits differ between runs), on the table named by
 /// `CHURNFLOW_LINFA_TRAIN` (the demo's data/train.parquet after `churnflow generate --customers
 /// 100000` and `churnflow repro split`), else 100,000 synthetic rows:
 /// `cargo test --release -p churnflow-stages --test model_tests linfa_measured -- --ignored --nocapture`
