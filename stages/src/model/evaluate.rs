@@ -149,8 +149,9 @@ pub(crate) fn card_json_path(card: &str) -> String {
 impl Kind for Evaluate {
     const NAME: &'static str = "evaluate";
     const PARAMS_SECTION: &'static str = "evaluation";
-    // 2: the plots file holds the champion's curves under `baseline`.
-    const CODE_VERSION: u32 = 2;
+    // 2: the plots file holds the champion's curves under `baseline`; 3: the model card says how
+    // the params were chosen.
+    const CODE_VERSION: u32 = 3;
     type Settings = EvaluateSettings;
     type Params = EvaluateParams;
 
@@ -641,8 +642,8 @@ pub(crate) fn render_card(card: &Value) -> String {
             "{} search over {} candidates, each scored by its mean ROC AUC over a stratified \
              {}-fold cross-validation on the training rows only (seed {}; the test split played \
              no part). Chosen: {}, with CV AUC {} ± {} (mean ± standard deviation over the \
-             folds). The other params are fixed in params.yaml; every trial is in the train \
-             stage's `tuning` report.\n\n",
+             folds). The other params are fixed in params.yaml; every trial is in the twin of \
+             the train stage's `tuning` report (`…_trials.json`).\n\n",
             match chosen["search"].as_str() {
                 Some("grid") => "Grid",
                 _ => "Random",

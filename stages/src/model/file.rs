@@ -140,7 +140,7 @@ pub struct Lineage {
 }
 
 /// How a tuned model's params were chosen: a cross-validated search over the train split
-/// (`train.tune`; every trial is in the train stage's `tuning` report).
+/// (`train.tune`; every trial is in the twin of the train stage's `tuning` report).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TuningSummary {
     /// `random` or `grid`.

@@ -54,7 +54,8 @@ pub(crate) struct TrainSettings {
     /// cleaning, so `churnflow score` accepts the raw table (e.g. the Telco CSV) as exported.
     #[serde(default)]
     pub snapshot: Option<String>,
-    /// The report of a `train.tune` search (JSON, a metrics out); required with `tune`.
+    /// The report of a `train.tune` search (a `.json` metrics out; every trial goes to its twin
+    /// `<name>_trials.json`); required with `tune`.
     #[serde(default)]
     pub tuning: Option<String>,
 }
@@ -471,7 +472,17 @@ impl Kind for Train {
                      `train` in params.yaml (see docs/stages-model.md#tuning), or remove the setting"
                 ))
             }
-            _ => outs.extend(s.tuning.as_ref().map(OutDecl::metrics)),
+            (Some(_), Some(report)) => {
+                let Some(trials) = tuning::trials_path(report) else {
+                    return Err(format!(
+                        "the setting `tuning: {report}` must name a .json file (a metrics file; every \
+                         trial goes to the twin file <name>_trials.json next to it)"
+                    ));
+                };
+                outs.push(OutDecl::metrics(report));
+                outs.push(OutDecl { cache: false, ..OutDecl::out(trials) });
+            }
+            (None, None) => {}
         }
         let mut deps = vec![s.input.clone()];
         deps.extend(s.snapshot.clone());
@@ -508,6 +519,10 @@ impl Kind for Train {
                     |rows, candidate| train_frame(rows, &input, String::new(), candidate),
                 )?;
                 json::write_json(&root.join(report), &found.report)?;
+                let trials = tuning::trials_path(report).ok_or_else(|| {
+                    StageError::new(format!("the setting `tuning: {report}` must name a .json file"))
+                })?;
+                json::write_json(&root.join(trials), &found.trials)?;
                 let mut model = train_frame(&df, &input, hash_file(&input)?, &found.params)?;
                 model.tuning = Some(found.summary.clone());
                 (found.params, model, Some(found.summary))

@@ -1,8 +1,8 @@
 //! Cross-validated tuning of the `train` params (`train.tune`). Owns the search space and the
 //! candidates it gives (a grid, or seeded random draws), the stratified K-fold partition of the
-//! training rows, the CV AUC of every candidate, the choice of the best, the trials report (the
-//! `tuning` out of the train stage) and the summary a tuned model file keeps
-//! ([`TuningSummary`]).
+//! training rows, the CV AUC of every candidate, the choice of the best, the reports (the
+//! `tuning` metrics out of the train stage and its twin with every trial) and the summary a
+//! tuned model file keeps ([`TuningSummary`]).
 //!
 //! It sees only the table the `train` kind hands it — the train split; the test split is not an
 //! input of that kind, so no candidate is ever scored on a test row. The train params stay in
@@ -511,9 +511,10 @@ pub(crate) struct Trial {
     pub error: Option<String>,
 }
 
-/// The `tuning` out, a metrics file: what a person compares sits at the top level as plain
-/// values (what `exp show` lists by default); the chosen params and the trials are nested
-/// objects, so they flatten to dotted keys (`trial.07.cv_auc_mean`) rather than one long cell.
+/// The `tuning` out, a metrics file: the figures a person compares across runs (`metrics
+/// show`, `metrics diff` in a pull request, `exp show`), with the chosen params nested so they
+/// flatten to `best_params.<name>`. Every trial is in the twin file ([`TrialsReport`]), not
+/// here: a 20-candidate search would otherwise add a hundred rows to every metrics diff.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct TuningReport {
     pub schema_version: u32,
@@ -537,9 +538,27 @@ pub(crate) struct TuningReport {
     pub seconds: f64,
     /// The chosen values of the searched params (the others are params.yaml's).
     pub best_params: Map<String, Value>,
+}
+
+/// Every trial of a search: the twin of the `tuning` report ([`trials_path`]), a plain out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TrialsReport {
+    pub schema_version: u32,
+    pub metric: String,
+    /// The chosen candidate (1-based).
+    pub best_trial: usize,
     /// Every candidate, keyed by its number (1-based, zero-padded to one width so the keys
     /// sort in order), in the order drawn.
     pub trial: BTreeMap<String, Trial>,
+}
+
+/// Where the trials of the report at `report` go: `reports/tuning.json` →
+/// `reports/tuning_trials.json`. `None` when the report is not a `.json` file.
+pub(crate) fn trials_path(report: &str) -> Option<String> {
+    report
+        .strip_suffix(".json")
+        .filter(|stem| !stem.is_empty() && !stem.ends_with('/'))
+        .map(|stem| format!("{stem}_trials.json"))
 }
 
 /// What a search found.
@@ -547,6 +566,7 @@ pub(crate) struct Tuned<P> {
     /// The chosen candidate's train params.
     pub params: P,
     pub report: TuningReport,
+    pub trials: TrialsReport,
     /// What the model file records.
     pub summary: TuningSummary,
 }
@@ -697,10 +717,15 @@ pub(crate) fn tune<P: Sync>(
         failed_trials: trials.iter().filter(|t| t.error.is_some()).count(),
         seconds: (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         best_params: winner.params.clone(),
+    };
+    let trials = TrialsReport {
+        schema_version: 1,
+        metric: METRIC.into(),
+        best_trial: b + 1,
         trial: trial_keys(trials),
     };
     let params = params.into_iter().nth(b).expect("the best trial is one of the candidates");
-    Ok(Tuned { params, report, summary })
+    Ok(Tuned { params, report, trials, summary })
 }
 
 /// The trials keyed `1`, `2`, … zero-padded to the width of the largest number.

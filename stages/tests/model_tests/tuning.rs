@@ -74,8 +74,11 @@ fn the_searched_depth_beats_a_bad_fixed_one_and_every_trial_is_recorded() {
         (Some(6), Some(3), Some(5))
     );
     assert_eq!(report["rows"], 2000);
-    let trials: Vec<&Value> = report["trial"].as_object().unwrap().values().collect();
-    let keys: Vec<&String> = report["trial"].as_object().unwrap().keys().collect();
+    assert!(report.get("trial").is_none(), "the trials are in the twin file, not the metrics");
+    let log = read_json(&root.join("reports/tuning_trials.json"));
+    assert_eq!(log["best_trial"], report["best_trial"]);
+    let trials: Vec<&Value> = log["trial"].as_object().unwrap().values().collect();
+    let keys: Vec<&String> = log["trial"].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["1", "2", "3", "4", "5", "6"]);
     let mut best = (0usize, f64::MIN);
     for (i, t) in trials.iter().enumerate() {
@@ -174,7 +177,8 @@ fn boosting_search_gives_the_same_report_and_model_on_1_and_3_threads() {
     assert!(runs[0].1 == runs[1].1, "the model file differs between 1 and 3 threads");
     assert_eq!(report["search"], "random");
     assert_eq!(report["space_size"], Value::Null);
-    let trials = report["trial"].as_object().unwrap();
+    let log = read_json(&root.join("reports/tuning_trials.json"));
+    let trials = log["trial"].as_object().unwrap();
     assert_eq!(trials.len(), 3);
     for t in trials.values() {
         let lr = t["params"]["learning_rate"].as_f64().unwrap();
@@ -243,6 +247,21 @@ fn bad_tune_sections_are_usage_errors_naming_their_key() {
         e.message.contains("trails") && e.params_key.as_deref().is_some_and(|k| k.starts_with("train.tune")),
         "{e:?}"
     );
+
+    // The report is a .json metrics file; every trial goes to its twin.
+    let yaml_report = json!({"input": "data/train.parquet", "model": "models/model.json",
+                             "tuning": "reports/tuning.yaml"});
+    let e = describe_err(yaml_report, gbm(json!({"space": {"l2": [1, 2]}})));
+    assert!(
+        e.message.contains("must name a .json file") && e.message.contains("_trials.json"),
+        "{}",
+        e.message
+    );
+    let io = describe("train", &train_settings(), &gbm(json!({"space": {"l2": [1, 2]}}))).unwrap();
+    let outs: Vec<(&str, OutRole, bool)> =
+        io.outs.iter().map(|o| (o.path.as_str(), o.role, o.cache)).collect();
+    assert!(outs.contains(&("reports/tuning.json", OutRole::Metrics, false)), "{outs:?}");
+    assert!(outs.contains(&("reports/tuning_trials.json", OutRole::Out, false)), "{outs:?}");
 
     // The search and its report come together.
     let plain = json!({"input": "data/train.parquet", "model": "models/model.json"});
