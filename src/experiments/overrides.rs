@@ -72,7 +72,7 @@ fn as_floats(choices: &mut Choices) {
     if let Choices::Values(values) = choices {
         for v in values.iter_mut() {
             if let Some(x) = v.as_f64().filter(|_| v.is_i64() || v.is_u64()) {
-                *v = number(x);
+                *v = serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number);
             }
         }
     }
@@ -93,9 +93,9 @@ fn values(text: &str) -> Result<Choices, String> {
         if let Some(inner) = call(text, name) {
             let nums = numbers(&inner)?;
             let [lo, hi] = nums[..] else { return Err(format!("{name}(lo, hi) takes two numbers")) };
-            if lo >= hi || lo.is_nan() || hi.is_nan() || (log && lo <= 0.0) {
+            if lo.is_nan() || hi.is_nan() || lo >= hi || !(hi - lo).is_finite() || (log && lo <= 0.0) {
                 return Err(format!(
-                    "{name}({lo}, {hi}): needs lo < hi{}",
+                    "{name}({lo}, {hi}): needs finite numbers with lo < hi{}",
                     if log { " and lo > 0" } else { "" }
                 ));
             }
@@ -140,7 +140,10 @@ fn range(inner: &str) -> Result<Vec<Value>, String> {
             if out.len() > 100_000 {
                 return Err("range() gives more than 100000 values".into());
             }
-            x += step;
+            match x.checked_add(step) {
+                Some(next) => x = next,
+                None => break,
+            }
         }
         return non_empty(out);
     }
@@ -336,6 +339,13 @@ mod tests {
         );
         // Whole numbers become floats only where params.yaml has a float.
         assert_eq!(choices("train.max_depth=4,6"), Choices::Values(vec![json!(4), json!(6)]));
+        // …exactly, not rounded to 12 digits.
+        assert_eq!(choices("train.l2=1234567890123"), Choices::Values(vec![json!(1234567890123.0)]));
+        // A range that would overflow stops at the last value it can reach.
+        assert_eq!(
+            choices("train.max_depth=range(9223372036854775800,9223372036854775807,5)"),
+            Choices::Values(vec![json!(9223372036854775800i64), json!(9223372036854775805i64)])
+        );
         assert_eq!(
             choices("train.max_depth=range(4,12,2)"),
             Choices::Values(vec![json!(4), json!(6), json!(8), json!(10)])
@@ -363,6 +373,12 @@ mod tests {
         assert!(parse("train.l2", &params()).unwrap_err().to_string().contains("key=value"));
         assert!(parse("train.l2=range(3, 1)", &params()).is_err());
         assert!(parse("train.l2=loguniform(0, 1)", &params()).is_err());
+        for infinite in
+            ["train.l2=uniform(0, inf)", "train.l2=uniform(-1e308, 1e308)", "train.l2=uniform(nan, 1)"]
+        {
+            let e = parse(infinite, &params()).unwrap_err().to_string();
+            assert!(e.contains("needs finite numbers"), "{infinite}: {e}");
+        }
         let twice = parse_all(&["train.l2=1".into(), "train.l2=2".into()], &params());
         assert!(twice.unwrap_err().to_string().contains("set twice"));
     }

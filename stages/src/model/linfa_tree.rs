@@ -139,8 +139,21 @@ pub fn integer_weights(class_weights: [f64; 2], counts: [u64; 2]) -> Result<[u64
             break;
         }
     }
-    best.map(|(w, _)| w).ok_or_else(|| too_large(1, 1))
+    let ([a, b], error) = best.ok_or_else(|| too_large(1, 1))?;
+    // A lopsided ratio (class 0 weighted far above class 1) may leave no exact pair close
+    // to it: refuse rather than grow the tree under other weights than the leaves use.
+    if error / ratio > MAX_RATIO_ERROR {
+        return Err(LinfaTreeError::TooLarge(format!(
+            "class weights {w0} : {w1} over {n0} and {n1} rows need integer weights that sum \
+             past it (the closest that fit, {a} : {b}, are {:.1} % off)",
+            100.0 * error / ratio
+        )));
+    }
+    Ok([a, b])
 }
+
+/// The largest relative error of the integer weights' ratio that [`integer_weights`] accepts.
+const MAX_RATIO_ERROR: f64 = 1e-3;
 
 /// The dense inputs, the labels and linfa's integer weights for a fit.
 pub fn prepare(x: Array2<f64>, y: Vec<u8>, class_weights: [f64; 2]) -> Result<Prepared, LinfaTreeError> {
@@ -484,6 +497,8 @@ mod tests {
         assert!(a * n0 + b * n1 <= EXACT_F32_TOTAL);
         let ratio = w[1] / w[0];
         assert!((b as f64 / a as f64 - ratio).abs() / ratio < 1e-4, "{a}:{b} vs {ratio}");
+        // Class 0 weighted far above class 1: no exact pair is near 1000 : 1.
+        assert!(matches!(integer_weights([1000.0, 1.0], [n0, n1]), Err(LinfaTreeError::TooLarge(_))));
         // Too many rows to sum exactly even unweighted.
         assert!(matches!(integer_weights([1.0, 1.0], [1 << 24, 1]), Err(LinfaTreeError::TooLarge(_))));
     }

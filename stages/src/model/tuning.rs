@@ -217,8 +217,13 @@ fn parse_dimension(key: &str, value: &Value) -> Result<Dimension, String> {
             if values.is_empty() {
                 return Err(format!("{at}: the list is empty; give the values to try"));
             }
+            // Numbers by value: 1 and 1.0 are one candidate.
+            let same = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => x == y,
+                _ => a == b,
+            };
             for (i, v) in values.iter().enumerate() {
-                if values[..i].contains(v) {
+                if values[..i].iter().any(|u| same(u, v)) {
                     return Err(format!("{at}: {v} is listed twice"));
                 }
             }
@@ -283,7 +288,10 @@ fn range(at: &str, args: &Value) -> Result<Dimension, String> {
             if values.len() > MAX_TRIALS {
                 return Err(format!("{at}: the range gives more than {MAX_TRIALS} values"));
             }
-            x += step;
+            match x.checked_add(step) {
+                Some(next) => x = next,
+                None => break,
+            }
         }
     } else {
         let nums = items.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>().ok_or_else(usage)?;
@@ -846,6 +854,7 @@ mod tests {
         let bad = [
             (json!([]), "the list is empty"),
             (json!([1, 1]), "listed twice"),
+            (json!([1, 1.0]), "listed twice"),
             (json!(0.5), "a fixed value belongs in train.l2"),
             (json!({"range": [3, 1]}), "gives no values"),
             (json!({"range": [1, 5, 0]}), "must not be 0"),
@@ -857,6 +866,11 @@ mod tests {
             let e = parse_dimension("l2", &v).unwrap_err();
             assert!(e.starts_with("train.tune.space.l2: ") && e.contains(says), "{v}: {e}");
         }
+        // A range that would overflow stops at the last value it reaches.
+        assert_eq!(
+            parse_dimension("seed", &json!({"range": [i64::MAX - 7, i64::MAX, 5]})).unwrap(),
+            Dimension::Values(vec![json!(i64::MAX - 7), json!(i64::MAX - 2)])
+        );
         assert_eq!(
             parse_dimension("l2", &json!({"range": [0.1, 0.4, 0.1]})).unwrap(),
             Dimension::Values(vec![json!(0.1), json!(0.2), json!(0.3)])
