@@ -97,6 +97,22 @@ pub enum Estimator {
     },
 }
 
+impl Estimator {
+    /// P(churned = 1) for every row encoded with `features` (the features it was fitted on).
+    pub(crate) fn predict(&self, features: &[FeatureSpec], data: &Encoded) -> Vec<f64> {
+        match self {
+            Estimator::LogisticRegression { intercept, coefficients, .. } => {
+                logistic::predict(features, *intercept, coefficients, data)
+            }
+            Estimator::DecisionTree { tree } => tree.predict(data),
+            Estimator::RandomForest { trees } => forest::predict(trees, data),
+            Estimator::GradientBoosting { base_score, trees, .. } => {
+                boosting::predict(*base_score, trees, data)
+            }
+        }
+    }
+}
+
 /// Cut-offs of `risk_tier` in `score`: `high` when p ≥ high, `medium` when p ≥ medium, else `low`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -263,16 +279,7 @@ impl Model {
 
     /// P(churned = 1) for every encoded row.
     pub fn predict(&self, data: &Encoded) -> Vec<f64> {
-        match &self.estimator {
-            Estimator::LogisticRegression { intercept, coefficients, .. } => {
-                logistic::predict(&self.features, *intercept, coefficients, data)
-            }
-            Estimator::DecisionTree { tree } => tree.predict(data),
-            Estimator::RandomForest { trees } => forest::predict(trees, data),
-            Estimator::GradientBoosting { base_score, trees, .. } => {
-                boosting::predict(*base_score, trees, data)
-            }
-        }
+        self.estimator.predict(&self.features, data)
     }
 
     /// Reads, encodes and predicts a table in one go.

@@ -10,22 +10,10 @@ use crate::model::sampling::SplitMix64;
 use crate::model::tree::{self, Binned, Tree, TreeParams};
 use rayon::prelude::*;
 
-/// Fits `n_trees` trees on bootstrap samples. Returns the trees and the summed importance.
+/// Fits `n_trees` trees on bootstrap samples; a tree weighs row r by its bootstrap count ×
+/// `row_weights[r]` (its class weight, times its sample weight through linfa). Returns the trees
+/// and the summed importance.
 pub(crate) fn fit(
-    data: &Binned,
-    y: &[u8],
-    class_weights: [f64; 2],
-    n_trees: usize,
-    params: TreeParams,
-    seed: u64,
-) -> (Vec<Tree>, Vec<f64>) {
-    let row_weights: Vec<f64> = y.iter().map(|&label| class_weights[label as usize]).collect();
-    fit_weighted(data, y, &row_weights, n_trees, params, seed)
-}
-
-/// [`fit`] with a weight per row (class weight × sample weight): a tree weighs row r by its
-/// bootstrap count × `row_weights[r]`.
-pub(crate) fn fit_weighted(
     data: &Binned,
     y: &[u8],
     row_weights: &[f64],

@@ -25,15 +25,9 @@
 //! `predict` panics, as linfa's own models do, when the matrix has another number of columns
 //! than the training matrix; [`ChurnModel::try_predict`] returns that as an error instead.
 
-use crate::model::boosting;
 use crate::model::encoded::{self, sources_of, Encoded, FeatureSpec, PrepOptions};
-use crate::model::file::Algorithm;
-use crate::model::forest;
-use crate::model::linfa_tree::{self, LinfaTreeParams};
-use crate::model::logistic;
-use crate::model::sampling::SplitMix64;
-use crate::model::train::{validation_slice, ClassWeight, Learner, MaxFeatures, TrainParams};
-use crate::model::tree::{self, Binned, Tree, TreeParams};
+use crate::model::file::{Algorithm, Estimator};
+use crate::model::train::{class_weights, fit_estimator, ClassWeight, Learner, MaxFeatures, TrainParams};
 use linfa::dataset::{AsSingleTargets, DatasetBase};
 use linfa::traits::{Fit, PredictInplace};
 use linfa::ParamGuard;
@@ -286,22 +280,13 @@ impl GradientBoostingParams {
     }
 }
 
-/// What a fit produced.
-#[derive(Debug, Clone)]
-enum Fitted {
-    Logistic { intercept: f64, coefficients: Vec<f64> },
-    Tree(Tree),
-    Forest(Vec<Tree>),
-    Boosted { base_score: f64, trees: Vec<Tree> },
-}
-
 /// A fitted churnflow estimator: `predict` gives P(churned = 1) per row.
 #[derive(Debug, Clone)]
 pub struct ChurnModel {
     algorithm: Algorithm,
     names: Vec<String>,
     features: Vec<FeatureSpec>,
-    fitted: Fitted,
+    estimator: Estimator,
     importance: Vec<f64>,
 }
 
@@ -347,14 +332,7 @@ impl ChurnModel {
             .collect();
         let data =
             Encoded { n: x.nrows(), numeric, categorical: Vec::new(), sources: sources_of(&self.features) };
-        match &self.fitted {
-            Fitted::Logistic { intercept, coefficients } => {
-                logistic::predict(&self.features, *intercept, coefficients, &data)
-            }
-            Fitted::Tree(t) => t.predict(&data),
-            Fitted::Forest(trees) => forest::predict(trees, &data),
-            Fitted::Boosted { base_score, trees } => boosting::predict(*base_score, trees, &data),
-        }
+        self.estimator.predict(&self.features, &data)
     }
 }
 
@@ -474,84 +452,25 @@ where
     };
     let features = encoded::fit_features(&df, &names, &prep, file).map_err(stage)?;
     let data = encoded::encode_with(&features, &df, file).map_err(stage)?;
-    // As `train`: balanced weights from the label counts.
-    let total = n as f64;
-    let class_weights = match params.class_weight {
-        ClassWeight::Balanced => [total / (2.0 * (n - positives) as f64), total / (2.0 * positives as f64)],
-        ClassWeight::None => [1.0, 1.0],
-        ClassWeight::Weights(w) => w,
-    };
+    let class_weights = class_weights(&params.class_weight, &y);
     let weights: Vec<f64> = match sample_weights {
         None => y.iter().map(|&l| class_weights[l as usize]).collect(),
         Some(w) => y.iter().zip(w).map(|(&l, &v)| class_weights[l as usize] * f64::from(v)).collect(),
     };
-    let inputs = data.sources.len();
-    let tree_params = || -> Result<TreeParams, linfa::Error> {
-        Ok(TreeParams {
-            max_depth: params.max_depth(),
-            min_samples_leaf: params.min_samples_leaf,
-            max_features: params.max_features().resolve(inputs).map_err(linfa::Error::Parameters)?,
-        })
-    };
-    let (fitted, importance) = match params.algorithm {
-        Algorithm::LogisticRegression => {
-            let f = logistic::fit(
-                &features,
-                &data,
-                &y,
-                &weights,
-                params.l2,
-                params.max_iterations,
-                params.tolerance,
-            )
-            .map_err(|e| linfa::Error::NotConverged(e.to_string()))?;
-            let importance = f.coefficients.iter().map(|c| c.abs()).collect();
-            (Fitted::Logistic { intercept: f.intercept, coefficients: f.coefficients }, importance)
-        }
-        Algorithm::DecisionTree if params.learner == Learner::Linfa => {
-            if sample_weights.is_some() {
-                return Err(linfa::Error::Parameters(
-                    "learner linfa takes class weights only, not sample weights (linfa-trees sums \
-                     weights in f32, exactly only as small integers)"
-                        .into(),
-                ));
-            }
-            let limits =
-                LinfaTreeParams { max_depth: params.max_depth(), min_samples_leaf: params.min_samples_leaf };
-            let (converted, _) = linfa_tree::fit(&data, &y, class_weights, limits)
-                .map_err(|e| linfa::Error::Parameters(e.to_string()))?;
-            (Fitted::Tree(converted.tree), converted.importance)
-        }
-        Algorithm::DecisionTree => {
-            let binned = Binned::new(&data);
-            let mut rng = SplitMix64::new(params.seed);
-            let (t, importance) = tree::fit(&binned, &y, &weights, tree_params()?, &mut rng);
-            (Fitted::Tree(t), importance)
-        }
-        Algorithm::RandomForest => {
-            let binned = Binned::new(&data);
-            let (trees, importance) =
-                forest::fit_weighted(&binned, &y, &weights, params.n_trees, tree_params()?, params.seed);
-            (Fitted::Forest(trees), importance)
-        }
-        Algorithm::GradientBoosting => {
-            let boost = params.boost_params();
-            let validation = if boost.early_stopping_rounds > 0 {
-                let ids: Vec<String> = (0..n).map(|r| r.to_string()).collect();
-                // Resolved params always carry the fraction for boosting.
-                let fraction = params.validation_fraction.unwrap_or_default();
-                validation_slice(&ids, &y, fraction, params.seed)
-            } else {
-                vec![false; n]
-            };
-            let binned = Binned::new(&data);
-            let b = boosting::fit(&binned, &data, &y, &weights, &validation, &boost);
-            (Fitted::Boosted { base_score: b.base_score, trees: b.trees }, b.importance)
-        }
-    };
+    if params.learner == Learner::Linfa && sample_weights.is_some() {
+        return Err(linfa::Error::Parameters(
+            "learner linfa takes class weights only, not sample weights (linfa-trees sums weights in \
+             f32, exactly only as small integers)"
+                .into(),
+        ));
+    }
+    // Boosting's early-stopping slice is drawn by the row numbers as ids.
+    let ids = || Ok((0..n).map(|r| r.to_string()).collect());
+    let (estimator, importance) =
+        fit_estimator(&features, &data, &y, &weights, class_weights, ids, &params).map_err(stage)?;
     let sum: f64 = importance.iter().sum();
     let importance = importance.iter().map(|v| if sum > 0.0 { v / sum } else { 0.0 }).collect();
-    Ok(ChurnModel { algorithm: params.algorithm, names, features, fitted, importance })
+    Ok(ChurnModel { algorithm: params.algorithm, names, features, estimator, importance })
 }
 
 /// The dataset's feature names when there is one per column and they are distinct, else `x0`, `x1`, ….

@@ -23,7 +23,7 @@ use crate::io::json;
 use crate::io::table::{self, column};
 use crate::io::values::{id_values, label_values};
 use crate::model::boosting::{self, BoostParams};
-use crate::model::encoded::{self, PrepOptions};
+use crate::model::encoded::{self, Encoded, FeatureSpec, PrepOptions};
 use crate::model::file::{Algorithm, Estimator, Lineage, Model, RiskTiers, FORMAT_TAG, FORMAT_VERSION};
 use crate::model::forest;
 use crate::model::linfa_tree::{self, LinfaTreeParams};
@@ -629,84 +629,11 @@ pub fn train_frame(
         file,
     )?;
     let data = encoded::encode_training(&features, df, file)?;
-    let n = y.len() as f64;
-    let class_weights = match params.class_weight {
-        ClassWeight::Balanced => [n / (2.0 * (y.len() - positives) as f64), n / (2.0 * positives as f64)],
-        ClassWeight::None => [1.0, 1.0],
-        ClassWeight::Weights(w) => w,
-    };
+    let class_weights = class_weights(&params.class_weight, &y);
     let weights: Vec<f64> = y.iter().map(|&l| class_weights[l as usize]).collect();
-    let p = data.sources.len();
-    let (estimator, raw_importance) = match params.algorithm {
-        Algorithm::LogisticRegression => {
-            let fitted = logistic::fit(
-                &features,
-                &data,
-                &y,
-                &weights,
-                params.l2,
-                params.max_iterations,
-                params.tolerance,
-            )
-            .map_err(|e| StageError::new(e.to_string()))?;
-            let importance = fitted.coefficients.iter().map(|c| c.abs()).collect();
-            (
-                Estimator::LogisticRegression {
-                    intercept: fitted.intercept,
-                    coefficients: fitted.coefficients,
-                    iterations: fitted.iterations,
-                    converged: fitted.converged,
-                },
-                importance,
-            )
-        }
-        Algorithm::GradientBoosting => {
-            let boost = params.boost_params();
-            let validation = if boost.early_stopping_rounds > 0 {
-                let ids = id_values(column(df, &id_column, file)?, file)?;
-                let fraction = params.validation_fraction.unwrap_or(VALIDATION_FRACTION);
-                validation_slice(&ids, &y, fraction, params.seed)
-            } else {
-                vec![false; y.len()]
-            };
-            let binned = Binned::new(&data);
-            let fitted = boosting::fit(&binned, &data, &y, &weights, &validation, &boost);
-            (
-                Estimator::GradientBoosting {
-                    base_score: fitted.base_score,
-                    learning_rate: boost.learning_rate,
-                    rounds: fitted.rounds,
-                    validation_log_loss: fitted.validation_log_loss,
-                    trees: fitted.trees,
-                },
-                fitted.importance,
-            )
-        }
-        Algorithm::DecisionTree if params.learner == Learner::Linfa => {
-            let limits =
-                LinfaTreeParams { max_depth: params.max_depth(), min_samples_leaf: params.min_samples_leaf };
-            let (fitted, _) = linfa_tree::fit(&data, &y, class_weights, limits)
-                .map_err(|e| StageError::new(e.to_string()))?;
-            (Estimator::DecisionTree { tree: fitted.tree }, fitted.importance)
-        }
-        Algorithm::DecisionTree | Algorithm::RandomForest => {
-            let binned = Binned::new(&data);
-            let tree_params = TreeParams {
-                max_depth: params.max_depth(),
-                min_samples_leaf: params.min_samples_leaf,
-                max_features: params.max_features().resolve(p).map_err(StageError::new)?,
-            };
-            if params.algorithm == Algorithm::DecisionTree {
-                let mut rng = SplitMix64::new(params.seed);
-                let (tree, importance) = tree::fit(&binned, &y, &weights, tree_params, &mut rng);
-                (Estimator::DecisionTree { tree }, importance)
-            } else {
-                let (trees, importance) =
-                    forest::fit(&binned, &y, class_weights, params.n_trees, tree_params, params.seed);
-                (Estimator::RandomForest { trees }, importance)
-            }
-        }
-    };
+    let ids = || id_values(column(df, &id_column, file)?, file);
+    let (estimator, raw_importance) =
+        fit_estimator(&features, &data, &y, &weights, class_weights, ids, &params)?;
     let total: f64 = raw_importance.iter().sum();
     let feature_importance =
         raw_importance.iter().map(|v| if total > 0.0 { v / total } else { 0.0 }).collect();
@@ -735,6 +662,96 @@ pub fn train_frame(
             stages_version: env!("CARGO_PKG_VERSION").into(),
         },
         explain_cache: Default::default(),
+    })
+}
+
+/// The weight of a row of class 0 and of class 1: `balanced` is n / (2·n_class), as
+/// scikit-learn (the labels hold both classes).
+pub(crate) fn class_weights(class_weight: &ClassWeight, y: &[u8]) -> [f64; 2] {
+    let n = y.len() as f64;
+    let positives = y.iter().filter(|&&l| l == 1).count() as f64;
+    match class_weight {
+        ClassWeight::Balanced => [n / (2.0 * (n - positives)), n / (2.0 * positives)],
+        ClassWeight::None => [1.0, 1.0],
+        ClassWeight::Weights(w) => *w,
+    }
+}
+
+/// Fits the estimator `params` names on an encoded matrix: the one dispatch over the
+/// algorithms, for `train` and the linfa adapter. `weights` is each row's weight (its class
+/// weight, times its sample weight for linfa); `class_weights` is what linfa-trees takes;
+/// `ids` gives the row ids boosting's early-stopping slice is drawn by, when it is on.
+/// Returns the estimator and its unnormalised importance per input.
+pub(crate) fn fit_estimator(
+    features: &[FeatureSpec],
+    data: &Encoded,
+    y: &[u8],
+    weights: &[f64],
+    class_weights: [f64; 2],
+    ids: impl FnOnce() -> Result<Vec<String>, StageError>,
+    params: &TrainParams,
+) -> Result<(Estimator, Vec<f64>), StageError> {
+    let tree_params = || -> Result<TreeParams, StageError> {
+        Ok(TreeParams {
+            max_depth: params.max_depth(),
+            min_samples_leaf: params.min_samples_leaf,
+            max_features: params.max_features().resolve(data.sources.len()).map_err(StageError::new)?,
+        })
+    };
+    Ok(match params.algorithm {
+        Algorithm::LogisticRegression => {
+            let fitted =
+                logistic::fit(features, data, y, weights, params.l2, params.max_iterations, params.tolerance)
+                    .map_err(|e| StageError::new(e.to_string()))?;
+            let importance = fitted.coefficients.iter().map(|c| c.abs()).collect();
+            (
+                Estimator::LogisticRegression {
+                    intercept: fitted.intercept,
+                    coefficients: fitted.coefficients,
+                    iterations: fitted.iterations,
+                    converged: fitted.converged,
+                },
+                importance,
+            )
+        }
+        Algorithm::GradientBoosting => {
+            let boost = params.boost_params();
+            let validation = if boost.early_stopping_rounds > 0 {
+                let fraction = params.validation_fraction.unwrap_or(VALIDATION_FRACTION);
+                validation_slice(&ids()?, y, fraction, params.seed)
+            } else {
+                vec![false; y.len()]
+            };
+            let binned = Binned::new(data);
+            let fitted = boosting::fit(&binned, data, y, weights, &validation, &boost);
+            (
+                Estimator::GradientBoosting {
+                    base_score: fitted.base_score,
+                    learning_rate: boost.learning_rate,
+                    rounds: fitted.rounds,
+                    validation_log_loss: fitted.validation_log_loss,
+                    trees: fitted.trees,
+                },
+                fitted.importance,
+            )
+        }
+        Algorithm::DecisionTree if params.learner == Learner::Linfa => {
+            let limits =
+                LinfaTreeParams { max_depth: params.max_depth(), min_samples_leaf: params.min_samples_leaf };
+            let (fitted, _) = linfa_tree::fit(data, y, class_weights, limits)
+                .map_err(|e| StageError::new(e.to_string()))?;
+            (Estimator::DecisionTree { tree: fitted.tree }, fitted.importance)
+        }
+        Algorithm::DecisionTree => {
+            let mut rng = SplitMix64::new(params.seed);
+            let (tree, importance) = tree::fit(&Binned::new(data), y, weights, tree_params()?, &mut rng);
+            (Estimator::DecisionTree { tree }, importance)
+        }
+        Algorithm::RandomForest => {
+            let (trees, importance) =
+                forest::fit(&Binned::new(data), y, weights, params.n_trees, tree_params()?, params.seed);
+            (Estimator::RandomForest { trees }, importance)
+        }
     })
 }
 
