@@ -4,15 +4,7 @@ use crate::support::Project;
 
 /// The demo on 3,000 customers with `algorithm: gradient_boosting` and `extra` train params.
 fn boosted_demo(extra: &str) -> Project {
-    let p = crate::support::demo_project(3000, 7);
-    let params = p.read("params.yaml");
-    let from = "  algorithm: logistic_regression";
-    assert!(params.contains(from), "params.yaml has no '{from}'");
-    p.write(
-        "params.yaml",
-        &params.replacen(from, &format!("  algorithm: gradient_boosting\n{extra}  # was:"), 1),
-    );
-    p
+    crate::support::demo_training(3000, 7, &format!("  algorithm: gradient_boosting\n{extra}"))
 }
 
 #[test]

@@ -320,6 +320,17 @@ pub fn demo_project(customers: usize, seed: u64) -> Project {
     p
 }
 
+/// The demo with its `train.algorithm` line replaced by `train_lines` (YAML lines under
+/// `train:`, each ending in a newline); the rest of params.yaml as committed.
+pub fn demo_training(customers: usize, seed: u64, train_lines: &str) -> Project {
+    let p = demo_project(customers, seed);
+    let params = p.read("params.yaml");
+    let from = "  algorithm: logistic_regression";
+    assert!(params.contains(from), "params.yaml has no '{from}'");
+    p.write("params.yaml", &params.replacen(from, &format!("{train_lines}  # was:"), 1));
+    p
+}
+
 /// Runs `churnflow ARGS` in `p` on a pseudo-terminal (`script` from util-linux), as a user at
 /// a terminal would, and returns what it drew; asserts it exited 0.
 pub fn on_a_terminal(p: &Project, args: &str) -> String {

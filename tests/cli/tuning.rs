@@ -6,14 +6,10 @@ use crate::support::Project;
 
 /// The demo on 1,000 customers, gradient boosting with a 4-trial, 3-fold random search.
 fn tuned_demo() -> Project {
-    let p = crate::support::demo_project(1000, 13);
-    let params = p.read("params.yaml");
-    let from = "  algorithm: logistic_regression";
-    assert!(params.contains(from), "params.yaml has no '{from}'");
     let tune = "  algorithm: gradient_boosting\n  tune:\n    search: random\n    trials: 4\n    cv: 3\n    \
                 seed: 0\n    space:\n      learning_rate: {loguniform: [0.03, 0.3]}\n      \
-                max_leaves: [7, 15, 31]\n  # was:";
-    p.write("params.yaml", &params.replacen(from, tune, 1));
+                max_leaves: [7, 15, 31]\n";
+    let p = crate::support::demo_training(1000, 13, tune);
     let pipeline = p.read("pipeline.yaml");
     let from = "      model: models/model.json\n  evaluate:";
     assert!(pipeline.contains(from), "pipeline.yaml's train stage changed");
