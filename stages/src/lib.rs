@@ -9,7 +9,8 @@
 //! * later, in a child process of the same binary, to run one stage: a pure function from typed
 //!   settings + params + input files to output files and a one-line summary.
 //!
-//! Each kind lives in its own module and implements `contract::Kind`; [`KINDS`] lists them.
+//! Each kind lives in its own module and implements `contract::Kind`; one table in this file
+//! lists them (and gives [`KINDS`], their names).
 //!
 //! Layout (the folders are the architecture; `tests/layering.rs` enforces the arrows):
 //!
@@ -124,73 +125,74 @@ pub mod testing {
 use contract::Kind;
 use serde_json::Value;
 
-/// Names of every built-in kind, for "did you mean" hints and docs.
-pub const KINDS: &[&str] = &[
-    data::ingest::Ingest::NAME,
-    data::validate::Validate::NAME,
-    data::features::Features::NAME,
-    model::split::Split::NAME,
-    model::train::Train::NAME,
-    model::evaluate::Evaluate::NAME,
-    model::promote::Promote::NAME,
-    drift::stage::Drift::NAME,
+/// One built-in kind as the engine reaches it: its name, params section, and its two calls.
+#[derive(Clone, Copy)]
+struct KindEntry {
+    name: &'static str,
+    params_section: &'static str,
+    describe: fn(&Value, &Value) -> Result<KindIo, SettingsError>,
+    run: fn(&Invocation) -> Result<StageSummary, StageError>,
+}
+
+const fn entry<K: Kind>() -> KindEntry {
+    KindEntry {
+        name: K::NAME,
+        params_section: K::PARAMS_SECTION,
+        describe: contract::describe_kind::<K>,
+        run: contract::run_kind::<K>,
+    }
+}
+
+/// Every built-in kind: the one list. A new kind is a file implementing `contract::Kind`
+/// and one line here.
+const TABLE: [KindEntry; 8] = [
+    entry::<data::ingest::Ingest>(),
+    entry::<data::validate::Validate>(),
+    entry::<data::features::Features>(),
+    entry::<model::split::Split>(),
+    entry::<model::train::Train>(),
+    entry::<model::evaluate::Evaluate>(),
+    entry::<model::promote::Promote>(),
+    entry::<drift::stage::Drift>(),
 ];
 
-/// Evaluates `$body` with the type alias `$K` bound to the kind named `$kind`, or `$unknown`.
-/// The one place (with [`KINDS`]) that lists the kinds.
-macro_rules! with_kind {
-    ($kind:expr, $K:ident => $body:expr, _ => $unknown:expr) => {
-        match $kind {
-            data::ingest::Ingest::NAME => {
-                type $K = data::ingest::Ingest;
-                $body
-            }
-            data::validate::Validate::NAME => {
-                type $K = data::validate::Validate;
-                $body
-            }
-            data::features::Features::NAME => {
-                type $K = data::features::Features;
-                $body
-            }
-            model::split::Split::NAME => {
-                type $K = model::split::Split;
-                $body
-            }
-            model::train::Train::NAME => {
-                type $K = model::train::Train;
-                $body
-            }
-            model::evaluate::Evaluate::NAME => {
-                type $K = model::evaluate::Evaluate;
-                $body
-            }
-            model::promote::Promote::NAME => {
-                type $K = model::promote::Promote;
-                $body
-            }
-            drift::stage::Drift::NAME => {
-                type $K = drift::stage::Drift;
-                $body
-            }
-            _ => $unknown,
-        }
-    };
+const fn names<const N: usize>(table: [KindEntry; N]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = table[i].name;
+        i += 1;
+    }
+    out
+}
+
+/// Names of every built-in kind, for "did you mean" hints and docs (derived from the table).
+pub const KINDS: &[&str] = &names(TABLE);
+
+fn kind(name: &str) -> Option<&'static KindEntry> {
+    static ENTRIES: [KindEntry; TABLE.len()] = TABLE;
+    ENTRIES.iter().find(|k| k.name == name)
 }
 
 /// The params.yaml section a kind reads, or `None` for an unknown kind.
 pub fn params_section(kind: &str) -> Option<&'static str> {
-    with_kind!(kind, K => Some(K::PARAMS_SECTION), _ => None)
+    self::kind(kind).map(|k| k.params_section)
 }
 
 /// What a stage of `kind` reads and writes, after validating its settings and params.
 ///
 /// `params` is the kind's params section from params.yaml (`Value::Null` when absent).
 pub fn describe(kind: &str, settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
-    with_kind!(kind, K => contract::describe_kind::<K>(settings, params), _ => Err(SettingsError::unknown_kind(kind, KINDS)))
+    match self::kind(kind) {
+        Some(k) => (k.describe)(settings, params),
+        None => Err(SettingsError::unknown_kind(kind, KINDS)),
+    }
 }
 
 /// Runs one stage of `kind`. Called in the child process that the engine starts.
 pub fn run(kind: &str, invocation: &Invocation) -> Result<StageSummary, StageError> {
-    with_kind!(kind, K => contract::run_kind::<K>(invocation), _ => Err(StageError::new(format!("unknown stage kind '{kind}'"))))
+    match self::kind(kind) {
+        Some(k) => (k.run)(invocation),
+        None => Err(StageError::new(format!("unknown stage kind '{kind}'"))),
+    }
 }
