@@ -374,5 +374,17 @@ mod tests {
             assert!((0.01..=10.0).contains(&x), "{x}");
         }
         assert!(grid(&c).is_err(), "an interval has no grid");
+        // What 45fccd4 drew; moving the grammar to churnflow_stages::search must not change a sweep.
+        let shown: Vec<String> = random(&c, 3, 1).iter().map(describe).collect();
+        assert_eq!(shown, ["train.l2=0.500824", "train.l2=1.72721", "train.l2=8.1848"]);
+        let shown: Vec<String> = random(&o, 3, 1).iter().map(describe).collect();
+        assert_eq!(
+            shown,
+            [
+                "train.l2=47.0 train.max_depth=6",
+                "train.l2=25.0 train.max_depth=3",
+                "train.l2=59.0 train.max_depth=3"
+            ]
+        );
     }
 }

@@ -744,6 +744,23 @@ mod tests {
     }
 
     #[test]
+    fn seeded_draws_never_change() {
+        // What 45fccd4 drew; moving the grammar to `crate::search` must not change a seed's search.
+        let s = json!({"learning_rate": {"loguniform": [0.02, 0.3]}, "max_leaves": {"uniform": [8, 64]},
+                       "class_weight": ["balanced", "none"]});
+        let c = candidates(&space(Search::Random, 3, s), Algorithm::GradientBoosting).unwrap();
+        let shown: Vec<String> = c.iter().map(|m| Value::Object(m.clone()).to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                r#"{"class_weight":"balanced","learning_rate":0.03636,"max_leaves":52}"#,
+                r#"{"class_weight":"balanced","learning_rate":0.1045,"max_leaves":58}"#,
+                r#"{"class_weight":"none","learning_rate":0.02058,"max_leaves":18}"#
+            ]
+        );
+    }
+
+    #[test]
     fn a_finite_space_no_larger_than_trials_is_searched_whole() {
         let t = space(Search::Random, 10, json!({"l2": [0.1, 1, 10], "log_terms": [true, false]}));
         assert_eq!(candidates(&t, Algorithm::LogisticRegression).unwrap().len(), 6);
