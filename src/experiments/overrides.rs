@@ -9,8 +9,14 @@
 //!
 //! The experiments of a sweep are the grid (every combination, the first `-S` varying
 //! slowest) or, with `--random N --seed S`, N points drawn from it without repeats.
+//!
+//! The rules under this syntax — range expansion and its overflow checks, interval bounds,
+//! grid order, number rounding, the seeded SplitMix64 — are `churnflow_stages::search`, the
+//! same ones `train.tune` reads its space with; this file keeps the text syntax and the
+//! messages.
 use crate::error::{did_you_mean, Error, Result};
 use crate::pipeline::params::Params;
+use churnflow_stages::search::{self, number, RangeError, SplitMix64};
 use serde_json::Value;
 
 /// The values one `-S` allows.
@@ -93,7 +99,8 @@ fn values(text: &str) -> Result<Choices, String> {
         if let Some(inner) = call(text, name) {
             let nums = numbers(&inner)?;
             let [lo, hi] = nums[..] else { return Err(format!("{name}(lo, hi) takes two numbers")) };
-            if lo.is_nan() || hi.is_nan() || lo >= hi || !(hi - lo).is_finite() || (log && lo <= 0.0) {
+            // Every way the bounds can fail gets the one message.
+            if search::check_interval(lo, hi, log).is_err() {
                 return Err(format!(
                     "{name}({lo}, {hi}): needs finite numbers with lo < hi{}",
                     if log { " and lo > 0" } else { "" }
@@ -120,58 +127,31 @@ fn numbers(inner: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
+/// The most values one `range()` may give.
+const MAX_RANGE: usize = 100_000;
+
 /// `range(start, stop[, step])`: start, start+step, … while below stop (above, for a
-/// negative step). Integers stay integers.
+/// negative step), by [`search::int_range`] or [`search::float_range`]. Integers stay integers.
 fn range(inner: &str) -> Result<Vec<Value>, String> {
     let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
     if !(2..=3).contains(&parts.len()) {
         return Err("range(start, stop[, step]) takes two or three numbers".into());
     }
     let ints: Option<Vec<i64>> = parts.iter().map(|p| p.parse::<i64>().ok()).collect();
-    if let Some(ints) = ints {
-        let (start, stop, step) = (ints[0], ints[1], ints.get(2).copied().unwrap_or(1));
-        if step == 0 {
-            return Err("range() step must not be 0".into());
-        }
-        let mut out = Vec::new();
-        let mut x = start;
-        while (step > 0 && x < stop) || (step < 0 && x > stop) {
-            out.push(Value::from(x));
-            if out.len() > 100_000 {
-                return Err("range() gives more than 100000 values".into());
-            }
-            match x.checked_add(step) {
-                Some(next) => x = next,
-                None => break,
-            }
-        }
-        return non_empty(out);
-    }
-    let nums = numbers(inner)?;
-    let (start, stop, step) = (nums[0], nums[1], nums.get(2).copied().unwrap_or(1.0));
-    if step == 0.0 || !step.is_finite() || !start.is_finite() || !stop.is_finite() {
-        return Err("range() needs finite numbers and a step other than 0".into());
-    }
-    let count = ((stop - start) / step - 1e-9).ceil();
-    if count > 100_000.0 {
-        return Err("range() gives more than 100000 values".into());
-    }
-    let out = (0..count.max(0.0) as usize).map(|i| number(start + i as f64 * step)).collect();
-    non_empty(out)
-}
-
-fn non_empty(values: Vec<Value>) -> Result<Vec<Value>, String> {
-    if values.is_empty() {
-        Err("range() gives no values (stop is not past start in the step's direction)".into())
+    let values = if let Some(ints) = ints {
+        search::int_range(ints[0], ints[1], ints.get(2).copied().unwrap_or(1), MAX_RANGE)
     } else {
-        Ok(values)
-    }
-}
-
-/// A float as a param value, rounded to 12 significant digits (so 0.1 + 0.2 reads 0.3).
-fn number(x: f64) -> Value {
-    let rounded: f64 = format!("{x:.11e}").parse().unwrap_or(x);
-    serde_json::Number::from_f64(rounded).map(Value::Number).unwrap_or(Value::Null)
+        let nums = numbers(inner)?;
+        search::float_range(nums[0], nums[1], nums.get(2).copied().unwrap_or(1.0), MAX_RANGE)
+    };
+    values.map_err(|e| match e {
+        RangeError::ZeroStep => "range() step must not be 0".into(),
+        RangeError::NotFinite => "range() needs finite numbers and a step other than 0".into(),
+        RangeError::TooMany(max) => format!("range() gives more than {max} values"),
+        RangeError::Empty => {
+            "range() gives no values (stop is not past start in the step's direction)".into()
+        }
+    })
 }
 
 /// Splits on commas outside brackets and quotes.
@@ -210,10 +190,10 @@ fn yaml_value(text: &str) -> Result<Value, String> {
 
 /// How many experiments the grid of `overrides` has (`None` when a value is an interval).
 pub fn grid_size(overrides: &[Override]) -> Option<usize> {
-    overrides.iter().try_fold(1usize, |n, o| match &o.choices {
-        Choices::Values(v) => n.checked_mul(v.len()),
+    search::grid_size(overrides.iter().map(|o| match &o.choices {
+        Choices::Values(v) => Some(v.len()),
         Choices::Interval { .. } => None,
-    })
+    }))
 }
 
 /// Every combination, the first override varying slowest. One point when there are none.
@@ -232,34 +212,34 @@ pub fn grid(overrides: &[Override]) -> Result<Vec<Point>> {
 }
 
 /// The grid point with index `i` (mixed radix, the last override varying fastest).
-fn point_at(overrides: &[Override], mut i: usize) -> Point {
-    let mut point = vec![(String::new(), Value::Null); overrides.len()];
-    for (slot, o) in point.iter_mut().zip(overrides).rev() {
-        let Choices::Values(values) = &o.choices else { unreachable!("grid points have values") };
-        *slot = (o.key.clone(), values[i % values.len()].clone());
-        i /= values.len();
-    }
-    point
+fn point_at(overrides: &[Override], i: usize) -> Point {
+    let lists: Vec<&Vec<Value>> = overrides
+        .iter()
+        .map(|o| match &o.choices {
+            Choices::Values(values) => values,
+            Choices::Interval { .. } => unreachable!("grid points have values"),
+        })
+        .collect();
+    let lengths: Vec<usize> = lists.iter().map(|v| v.len()).collect();
+    let digits = search::grid_digits(&lengths, i);
+    overrides
+        .iter()
+        .zip(lists)
+        .zip(digits)
+        .map(|((o, values), d)| (o.key.clone(), values[d].clone()))
+        .collect()
 }
 
 /// `n` points drawn with `seed`: distinct grid points when every override is a list (all of
 /// them, in grid order, when the grid has at most `n`), else independent draws per key.
 pub fn random(overrides: &[Override], n: usize, seed: u64) -> Vec<Point> {
-    let mut rng = SplitMix64(seed);
+    let mut rng = SplitMix64::new(seed);
     if let Some(size) = grid_size(overrides) {
         if size <= n {
             return (0..size).map(|i| point_at(overrides, i)).collect();
         }
-        // A partial Fisher–Yates shuffle over the grid's indices, without building the grid.
-        let mut swapped: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-        let mut picked = Vec::with_capacity(n);
-        for k in 0..n {
-            let j = k + (rng.next() % (size - k) as u64) as usize;
-            let at_j = *swapped.get(&j).unwrap_or(&j);
-            let at_k = *swapped.get(&k).unwrap_or(&k);
-            swapped.insert(j, at_k);
-            picked.push(at_j);
-        }
+        // Distinct grid indices, without building the grid.
+        let picked = search::distinct_indices(size, n, &mut rng);
         return picked.into_iter().map(|i| point_at(overrides, i)).collect();
     }
     (0..n)
@@ -268,16 +248,10 @@ pub fn random(overrides: &[Override], n: usize, seed: u64) -> Vec<Point> {
                 .iter()
                 .map(|o| {
                     let value = match &o.choices {
-                        Choices::Values(v) => v[(rng.next() % v.len() as u64) as usize].clone(),
+                        Choices::Values(v) => v[(rng.next_u64() % v.len() as u64) as usize].clone(),
                         Choices::Interval { lo, hi, log } => {
-                            let u = rng.unit();
-                            let x = if *log {
-                                (lo.ln() + u * (hi.ln() - lo.ln())).exp()
-                            } else {
-                                lo + u * (hi - lo)
-                            };
-                            let short: f64 = format!("{x:.5e}").parse().unwrap_or(x);
-                            number(short)
+                            let x = search::scale(*lo, *hi, *log, rng.unit());
+                            number(search::round_significant(x, 6))
                         }
                     };
                     (o.key.clone(), value)
@@ -297,23 +271,6 @@ pub fn describe(point: &Point) -> String {
         .map(|(k, v)| format!("{k}={}", crate::pipeline::params_edit::inline_yaml(v)))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// SplitMix64: a small, well-mixed generator; the same seed always gives the same sweep.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 #[cfg(test)]
@@ -417,5 +374,17 @@ mod tests {
             assert!((0.01..=10.0).contains(&x), "{x}");
         }
         assert!(grid(&c).is_err(), "an interval has no grid");
+        // What 45fccd4 drew; moving the grammar to churnflow_stages::search must not change a sweep.
+        let shown: Vec<String> = random(&c, 3, 1).iter().map(describe).collect();
+        assert_eq!(shown, ["train.l2=0.500824", "train.l2=1.72721", "train.l2=8.1848"]);
+        let shown: Vec<String> = random(&o, 3, 1).iter().map(describe).collect();
+        assert_eq!(
+            shown,
+            [
+                "train.l2=47.0 train.max_depth=6",
+                "train.l2=25.0 train.max_depth=3",
+                "train.l2=59.0 train.max_depth=3"
+            ]
+        );
     }
 }

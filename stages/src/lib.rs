@@ -22,6 +22,9 @@
 //!   imports `model`;
 //! * `model/` — split, train, evaluate, promote, score, the model file, the encoded matrix
 //!   and the estimators (which import only the encoded matrix);
+//! * `search.rs` — the one search-space grammar (ranges, intervals, grids, numbers, did you
+//!   mean, the seeded SplitMix64) of `-S` sweeps and `train.tune`; public as
+//!   `churnflow_stages::search`, imports nothing of the crate;
 //! * `progress.rs` — how far a running stage has got, for the engine's bars;
 //! * `drift/` — data drift between two tables or a prediction log, Evidently's statistics;
 //!   reads through `io`, uses only the metrics and the model file of `model`, and `model` never imports it.
@@ -37,6 +40,7 @@ mod drift;
 mod io;
 mod model;
 mod progress;
+pub mod search;
 
 pub use contract::{
     BaselineUse, Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary,

@@ -24,6 +24,7 @@ pub(crate) mod boosting;
 pub(crate) mod encoded;
 pub(crate) mod evaluate;
 pub(crate) mod file;
+pub(crate) mod folds;
 pub(crate) mod forest;
 pub(crate) mod linfa_api;
 pub(crate) mod linfa_tree;

@@ -25,6 +25,7 @@ use crate::io::values::{id_values, label_values};
 use crate::model::boosting::{self, BoostParams};
 use crate::model::encoded::{self, Encoded, FeatureSpec, PrepOptions};
 use crate::model::file::{Algorithm, Estimator, Lineage, Model, RiskTiers, FORMAT_TAG, FORMAT_VERSION};
+use crate::model::folds::stratified_folds;
 use crate::model::forest;
 use crate::model::linfa_tree::{self, LinfaTreeParams};
 use crate::model::logistic;
@@ -787,26 +788,15 @@ pub(crate) struct CvReport {
     pub errors: Vec<String>,
 }
 
-/// Stratified k-fold CV: each class ordered by `blake3(seed ‖ id)`, fold = rank mod k; the
-/// preprocessing is refitted inside every fold.
+/// Stratified k-fold CV ([`stratified_folds`], seeded with the train seed); the preprocessing
+/// is refitted inside every fold.
 pub(crate) fn cross_validate(input: &Path, params: &TrainParams, k: usize) -> Result<CvReport, StageError> {
     let df = table::read_table(input)?;
     let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
     let id_column = params.id_column.clone().unwrap_or_else(|| names.first().cloned().unwrap_or_default());
     let ids = id_values(column(&df, &id_column, input)?, input)?;
     let y = label_values(column(&df, &params.label_column, input)?, input)?;
-    let mut fold = vec![0usize; ids.len()];
-    for class in [0u8, 1] {
-        let mut rows: Vec<usize> = (0..ids.len()).filter(|&r| y[r] == class).collect();
-        rows.sort_by(|&a, &b| {
-            hash_unit(params.seed, &ids[a])
-                .total_cmp(&hash_unit(params.seed, &ids[b]))
-                .then_with(|| ids[a].cmp(&ids[b]))
-        });
-        for (rank, &r) in rows.iter().enumerate() {
-            fold[r] = rank % k;
-        }
-    }
+    let fold = stratified_folds(&ids, &y, k, params.seed);
     let mut aucs = Vec::with_capacity(k);
     let mut errors = Vec::new();
     for f in 0..k {

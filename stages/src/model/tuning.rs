@@ -21,7 +21,8 @@
 //!   i)`, so a longer search starts with the candidates of a shorter one; a candidate already
 //!   drawn is drawn again. A finite space with at most `trials` points is searched whole (its
 //!   grid).
-//! * **Folds.** Within each class the rows are ordered by `blake3(seed'' ‖ id)` and fold =
+//! * **Folds.** The one stratified K-fold of [`super::folds`] (as `train.cv_folds`), seeded
+//!   with seed'': within each class the rows are ordered by `blake3(seed'' ‖ id)` and fold =
 //!   rank mod K: every fold holds the class shares of the table, and the folds depend on the
 //!   ids, not on row order (seed' and seed'' are `seed` mixed with constants). Each (candidate,
 //!   fold) fit is a fresh `train` on the other K − 1 folds — preprocessing, class weights and
@@ -29,6 +30,10 @@
 //!   fold.
 //! * **Choice.** The highest mean fold AUC; a tie goes to the earlier candidate. A candidate
 //!   whose fit fails on a fold is recorded with its error and never chosen.
+//!
+//! The rules under the space's syntax (ranges and their overflow checks, interval bounds, grid
+//! order, number rounding, did you mean, SplitMix64) are [`crate::search`], shared with the
+//! `-S` sweeps of `churnflow exp run`.
 //!
 //! Determinism: the fits run in parallel (rayon, over candidates × folds), but each is a pure
 //! function of its rows and params, the results are collected in task order and averaged in
@@ -39,10 +44,10 @@ use crate::contract::StageError;
 use crate::io::table::column;
 use crate::io::values::{id_values, label_values};
 use crate::model::file::{Algorithm, Model, TuningSummary};
+use crate::model::folds::stratified_folds;
 use crate::model::metrics;
-use crate::model::sampling::SplitMix64;
-use crate::model::split::hash_unit;
 use crate::progress::{Reporter, Unit};
+use crate::search::{self, did_you_mean, number, IntervalError, RangeError, SplitMix64};
 use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -184,26 +189,19 @@ impl Dimension {
         match self {
             Dimension::Values(v) => v[rng.below(v.len())].clone(),
             Dimension::Interval { lo, hi, log, whole } => {
-                let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                let u = rng.unit();
                 // Whole numbers: a draw from [lo, hi + 1) rounded down, so each end is as
                 // likely as any number between.
                 let top = if *whole { hi + 1.0 } else { *hi };
-                let x = if *log { (lo.ln() + u * (top.ln() - lo.ln())).exp() } else { lo + u * (top - lo) };
+                let x = search::scale(*lo, top, *log, u);
                 if *whole {
                     Value::from(x.floor().clamp(*lo, *hi) as i64)
                 } else {
-                    let rounded: f64 = format!("{x:.3e}").parse().unwrap_or(x);
-                    number(rounded.clamp(*lo, *hi))
+                    number(search::round_significant(x, 4).clamp(*lo, *hi))
                 }
             }
         }
     }
-}
-
-/// A float as a param value, rounded to 12 significant digits (so 0.1 + 0.2 reads 0.3).
-fn number(x: f64) -> Value {
-    let rounded: f64 = format!("{x:.11e}").parse().unwrap_or(x);
-    serde_json::Number::from_f64(rounded).map(Value::Number).unwrap_or(Value::Null)
 }
 
 const FORMS: &str =
@@ -240,13 +238,22 @@ fn parse_dimension(key: &str, value: &Value) -> Result<Dimension, String> {
                     let Some([lo, hi]) = nums.as_deref().and_then(|n| <[f64; 2]>::try_from(n).ok()) else {
                         return Err(format!("{at}: {form} takes two numbers, [lo, hi], got {args}"));
                     };
-                    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-                        return Err(format!(
-                            "{at}: {form} needs finite bounds with lo < hi, got [{lo}, {hi}]"
-                        ));
-                    }
-                    if log && lo <= 0.0 {
-                        return Err(format!("{at}: loguniform needs bounds above 0, got [{lo}, {hi}]"));
+                    match search::check_interval(lo, hi, log) {
+                        Ok(()) => {}
+                        Err(IntervalError::Bounds) => {
+                            return Err(format!(
+                                "{at}: {form} needs finite bounds with lo < hi, got [{lo}, {hi}]"
+                            ))
+                        }
+                        Err(IntervalError::Width) => {
+                            return Err(format!(
+                                "{at}: {form} needs bounds whose distance hi - lo is a finite number, \
+                                 got [{lo}, {hi}]"
+                            ))
+                        }
+                        Err(IntervalError::NotPositive) => {
+                            return Err(format!("{at}: loguniform needs bounds above 0, got [{lo}, {hi}]"))
+                        }
                     }
                     let both_whole = lo.fract() == 0.0 && hi.fract() == 0.0;
                     let whole = WHOLE.contains(&key) || (key == "max_features" && both_whole && lo >= 1.0);
@@ -272,77 +279,24 @@ fn parse_dimension(key: &str, value: &Value) -> Result<Dimension, String> {
 }
 
 /// `{range: [start, stop, step]}` (step 1 when left out): start, start + step, … while before
-/// stop. Whole numbers stay whole.
+/// stop ([`search::int_range`], [`search::float_range`]). Whole numbers stay whole.
 fn range(at: &str, args: &Value) -> Result<Dimension, String> {
     let usage = || format!("{at}: range takes [start, stop] or [start, stop, step], got {args}");
     let items = args.as_array().filter(|a| (2..=3).contains(&a.len())).ok_or_else(usage)?;
-    let mut values = Vec::new();
-    if let Some(ints) = items.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>() {
-        let (start, stop, step) = (ints[0], ints[1], ints.get(2).copied().unwrap_or(1));
-        if step == 0 {
-            return Err(format!("{at}: the step of a range must not be 0"));
-        }
-        let mut x = start;
-        while (step > 0 && x < stop) || (step < 0 && x > stop) {
-            values.push(Value::from(x));
-            if values.len() > MAX_TRIALS {
-                return Err(format!("{at}: the range gives more than {MAX_TRIALS} values"));
-            }
-            match x.checked_add(step) {
-                Some(next) => x = next,
-                None => break,
-            }
-        }
+    let values = if let Some(ints) = items.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>() {
+        search::int_range(ints[0], ints[1], ints.get(2).copied().unwrap_or(1), MAX_TRIALS)
     } else {
         let nums = items.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>().ok_or_else(usage)?;
-        let (start, stop, step) = (nums[0], nums[1], nums.get(2).copied().unwrap_or(1.0));
-        if !(start.is_finite() && stop.is_finite() && step.is_finite() && step != 0.0) {
-            return Err(format!("{at}: a range needs finite numbers and a step other than 0"));
+        search::float_range(nums[0], nums[1], nums.get(2).copied().unwrap_or(1.0), MAX_TRIALS)
+    };
+    values.map(Dimension::Values).map_err(|e| match e {
+        RangeError::ZeroStep => format!("{at}: the step of a range must not be 0"),
+        RangeError::NotFinite => format!("{at}: a range needs finite numbers and a step other than 0"),
+        RangeError::TooMany(max) => format!("{at}: the range gives more than {max} values"),
+        RangeError::Empty => {
+            format!("{at}: the range gives no values (stop is not past start in the step's direction)")
         }
-        let count = ((stop - start) / step - 1e-9).ceil().max(0.0);
-        if count > MAX_TRIALS as f64 {
-            return Err(format!("{at}: the range gives more than {MAX_TRIALS} values"));
-        }
-        values = (0..count as usize).map(|i| number(start + i as f64 * step)).collect();
-    }
-    if values.is_empty() {
-        return Err(format!(
-            "{at}: the range gives no values (stop is not past start in the step's direction)"
-        ));
-    }
-    Ok(Dimension::Values(values))
-}
-
-/// Optimal-string-alignment distance (a transposition counts one edit).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
-}
-
-/// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
-fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|&(d, c)| d > 0 && d <= 2.max(c.len() / 4))
-        .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
+    })
 }
 
 /// One key of the space checked against what `algorithm` tunes.
@@ -477,30 +431,21 @@ impl TuneParams {
 
 /// Points of the grid of `dims`; `None` when a key is an interval (or the count overflows).
 fn grid_size(dims: &[(String, Dimension)]) -> Option<usize> {
-    dims.iter().try_fold(1usize, |n, (_, d)| match d {
-        Dimension::Values(v) => n.checked_mul(v.len()),
+    search::grid_size(dims.iter().map(|(_, d)| match d {
+        Dimension::Values(v) => Some(v.len()),
         Dimension::Interval { .. } => None,
-    })
+    }))
 }
 
 /// Every combination of the listed values, the first key varying slowest.
 fn grid(dims: &[(String, Dimension)]) -> Vec<Map<String, Value>> {
     let lists: Vec<(&String, Vec<Value>)> = dims.iter().map(|(k, d)| (k, d.probes())).collect();
-    let size = lists.iter().map(|(_, v)| v.len()).product::<usize>();
+    let lengths: Vec<usize> = lists.iter().map(|(_, v)| v.len()).collect();
+    let size = lengths.iter().product::<usize>();
     (0..size)
         .map(|index| {
-            let mut rest = index;
-            let mut picks: Vec<(String, Value)> = lists
-                .iter()
-                .rev()
-                .map(|(k, values)| {
-                    let v = values[rest % values.len()].clone();
-                    rest /= values.len();
-                    ((*k).clone(), v)
-                })
-                .collect();
-            picks.reverse();
-            picks.into_iter().collect()
+            let digits = search::grid_digits(&lengths, index);
+            lists.iter().zip(digits).map(|((k, values), d)| ((*k).clone(), values[d].clone())).collect()
         })
         .collect()
 }
@@ -742,21 +687,6 @@ fn trial_keys(trials: Vec<Trial>) -> BTreeMap<String, Trial> {
     trials.into_iter().enumerate().map(|(i, t)| (format!("{:0width$}", i + 1), t)).collect()
 }
 
-/// Fold (0..k) of every row: within each class, rows ordered by `blake3(seed ‖ id)` (then
-/// id), fold = rank mod k.
-fn stratified_folds(ids: &[String], y: &[u8], k: usize, seed: u64) -> Vec<usize> {
-    let keys: Vec<f64> = ids.iter().map(|id| hash_unit(seed, id)).collect();
-    let mut fold = vec![0usize; ids.len()];
-    for class in [0u8, 1] {
-        let mut rows: Vec<usize> = (0..ids.len()).filter(|&r| y[r] == class).collect();
-        rows.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]).then_with(|| ids[a].cmp(&ids[b])));
-        for (rank, &r) in rows.iter().enumerate() {
-            fold[r] = rank % k;
-        }
-    }
-    fold
-}
-
 /// Mean and sample standard deviation (n − 1; 0 for one value).
 fn mean_std(x: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;
@@ -814,6 +744,23 @@ mod tests {
     }
 
     #[test]
+    fn seeded_draws_never_change() {
+        // What 45fccd4 drew; moving the grammar to `crate::search` must not change a seed's search.
+        let s = json!({"learning_rate": {"loguniform": [0.02, 0.3]}, "max_leaves": {"uniform": [8, 64]},
+                       "class_weight": ["balanced", "none"]});
+        let c = candidates(&space(Search::Random, 3, s), Algorithm::GradientBoosting).unwrap();
+        let shown: Vec<String> = c.iter().map(|m| Value::Object(m.clone()).to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                r#"{"class_weight":"balanced","learning_rate":0.03636,"max_leaves":52}"#,
+                r#"{"class_weight":"balanced","learning_rate":0.1045,"max_leaves":58}"#,
+                r#"{"class_weight":"none","learning_rate":0.02058,"max_leaves":18}"#
+            ]
+        );
+    }
+
+    #[test]
     fn a_finite_space_no_larger_than_trials_is_searched_whole() {
         let t = space(Search::Random, 10, json!({"l2": [0.1, 1, 10], "log_terms": [true, false]}));
         assert_eq!(candidates(&t, Algorithm::LogisticRegression).unwrap().len(), 6);
@@ -860,6 +807,7 @@ mod tests {
             (json!({"range": [1, 5, 0]}), "must not be 0"),
             (json!({"uniform": [2, 1]}), "lo < hi"),
             (json!({"loguniform": [0, 1]}), "above 0"),
+            (json!({"uniform": [-1e308, 1e308]}), "hi - lo is a finite number"),
             (json!({"normal": [0, 1]}), "'normal' is not a form"),
         ];
         for (v, says) in bad {
@@ -886,22 +834,5 @@ mod tests {
         let keys: Vec<String> = trial_keys(vec![t; 12]).into_keys().collect();
         assert_eq!(keys[..3], ["01", "02", "03"]);
         assert_eq!(keys[11], "12");
-    }
-
-    #[test]
-    fn folds_are_stratified_and_independent_of_row_order() {
-        let ids: Vec<String> = (0..103).map(|i| format!("c{i}")).collect();
-        let y: Vec<u8> = (0..103).map(|i| u8::from(i % 4 == 0)).collect();
-        let folds = stratified_folds(&ids, &y, 5, 9);
-        for f in 0..5 {
-            let pos = (0..103).filter(|&r| folds[r] == f && y[r] == 1).count();
-            assert!((5..=6).contains(&pos), "fold {f}: {pos} positives");
-        }
-        let rev_ids: Vec<String> = ids.iter().rev().cloned().collect();
-        let rev_y: Vec<u8> = y.iter().rev().copied().collect();
-        let rev = stratified_folds(&rev_ids, &rev_y, 5, 9);
-        for r in 0..103 {
-            assert_eq!(folds[r], rev[102 - r]);
-        }
     }
 }
