@@ -25,6 +25,7 @@ use crate::data::profile::{ColumnProfile, Profile, TableProfile};
 use crate::data::snapshot::SnapshotSpec;
 use crate::data::table_ingest::CUSTOMER_ROW;
 use crate::io::atomic::write_bytes_atomic;
+use crate::io::html::escape;
 use crate::io::json::write_json;
 use crate::io::table;
 use polars::prelude::*;
@@ -851,8 +852,8 @@ pub(crate) fn render_html(report: &ValidationReport) -> String {
     );
     h.push_str(&format!(
         "<h1>Validation: {}</h1><p>layout {} &middot; {} of {} expectations failed &middot; on_failure {}</p>",
-        esc(&report.status),
-        esc(&report.layout),
+        escape(&report.status),
+        escape(&report.layout),
         report.expectations_failed,
         report.expectations_total,
         if report.on_failure == OnFailure::Fail { "fail" } else { "warn" }
@@ -862,15 +863,15 @@ pub(crate) fn render_html(report: &ValidationReport) -> String {
     sorted.sort_by_key(|e| e.passed);
     for e in sorted {
         let ex: Vec<String> =
-            e.examples.iter().map(|x| format!("row {}: {}", x.row, esc(&x.value))).collect();
+            e.examples.iter().map(|x| format!("row {}: {}", x.row, escape(&x.value))).collect();
         h.push_str(&format!(
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             if e.passed { "pass" } else { "fail" },
-            esc(&e.table),
-            esc(e.column.as_deref().unwrap_or("")),
-            esc(&e.expectation),
-            esc(&e.threshold.to_string()),
-            esc(&e.observed.to_string()),
+            escape(&e.table),
+            escape(e.column.as_deref().unwrap_or("")),
+            escape(&e.expectation),
+            escape(&e.threshold.to_string()),
+            escape(&e.observed.to_string()),
             if e.passed { "pass" } else { "FAIL" },
             e.failing_rows,
             ex.join("<br>")
@@ -878,8 +879,4 @@ pub(crate) fn render_html(report: &ValidationReport) -> String {
     }
     h.push_str("</table></body></html>\n");
     h
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
