@@ -7,21 +7,8 @@
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use serde_json::Value;
 
-/// Text escaped for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text escaped for HTML content and attribute values: the stages crate's one escaper.
+pub use churnflow_stages::html::escape as esc;
 
 /// Markdown to HTML with links, images and raw HTML neutralised.
 pub fn markdown(text: &str) -> String {

@@ -16,8 +16,8 @@
 //!
 //! * `contract.rs` — the engine ↔ kind contract: [`Invocation`], [`KindIo`], [`OutDecl`],
 //!   [`StageSummary`], [`StageError`];
-//! * `io/` — the one table reader/writer, JSON files, and the one atomic writer (every out
-//!   mode 0644); imports neither `data` nor `model`;
+//! * `io/` — the one table reader/writer, JSON files, the one atomic writer (every out
+//!   mode 0644) and the one HTML escaper; imports neither `data` nor `model`;
 //! * `data/` — ingest, validate, features, generate and their CSV/Parquet machinery; never
 //!   imports `model`;
 //! * `model/` — split, train, evaluate, promote, score, the model file, the encoded matrix
@@ -77,6 +77,11 @@ pub mod estimators {
         RandomForestParams, RandomForestValidParams,
     };
     pub use crate::model::train::{ClassWeight, Learner, MaxFeatures, TrainParams};
+}
+
+/// The one HTML escaper, for the engine's report as for the stages' pages.
+pub mod html {
+    pub use crate::io::html::escape;
 }
 
 /// The path `churnflow_stages::table::parse_date` the engine's `generate` command uses.

@@ -25,6 +25,7 @@ use crate::data::profile::{ColumnProfile, Profile, TableProfile};
 use crate::data::snapshot::SnapshotSpec;
 use crate::data::table_ingest::CUSTOMER_ROW;
 use crate::io::atomic::write_bytes_atomic;
+use crate::io::html::escape;
 use crate::io::json::write_json;
 use crate::io::table;
 use polars::prelude::*;
@@ -255,9 +256,11 @@ impl Loaded {
     }
 }
 
-/// What a check measures; decides the observed value and the verdict from the counts.
+/// What a row-level expectation measures. Each kind is planned by its own `plan_*` function
+/// (which columns, the mask of offending rows); [`RowRule::verdict`] turns its count into the
+/// observed value and the verdict, and [`count_from_profile`] answers it from ingest's profile.
 #[derive(Debug, Clone)]
-enum CheckKind {
+enum RowRule {
     NullRatio(f64),
     Unique,
     /// The allowed values as text; `numeric` when they compare as numbers.
@@ -272,16 +275,107 @@ enum CheckKind {
     LabelPresent,
 }
 
-/// One row-level expectation: `mask` is true on the offending rows, `value` is shown for them.
-struct Check {
+impl RowRule {
+    /// The observed value and the verdict from `n` failing rows of `height` (`min`/`max` of the
+    /// column for a range).
+    fn verdict(&self, n: u64, height: u64, min: Option<f64>, max: Option<f64>) -> (Value, bool) {
+        match self {
+            RowRule::NullRatio(limit) => {
+                let ratio = if height == 0 { 0.0 } else { n as f64 / height as f64 };
+                (json!(ratio), ratio <= *limit)
+            }
+            RowRule::Unique => (json!({ "duplicated_rows": n }), n == 0),
+            RowRule::Allowed { .. } => (json!({ "rows_outside": n }), n == 0),
+            RowRule::Range(_) => (json!({ "min": min, "max": max, "rows_outside": n }), n == 0),
+            RowRule::References => (json!({ "unknown_customer_rows": n }), n == 0),
+            RowRule::NotAfter(_) => (json!({ "rows_after": n }), n == 0),
+            RowRule::LabelPresent => (json!({ "null_labels": n }), n == 0),
+        }
+    }
+}
+
+/// One planned row-level expectation: `mask` is true on the offending rows, `value` is shown
+/// for them.
+struct RowExpectation {
     table: usize,
     column: String,
     expectation: &'static str,
     threshold: Value,
-    kind: CheckKind,
+    rule: RowRule,
     mask: Expr,
     value: Expr,
 }
+
+/// What the planners read: the ingested tables and the settings that shape the defaults.
+struct Inputs<'a> {
+    tables: Vec<Loaded>,
+    params: &'a ValidationParams,
+    events: bool,
+    snapshot_date: Option<chrono::NaiveDate>,
+    /// `customers` (events) or the snapshot table: where the label lives.
+    main_table: &'static str,
+}
+
+/// The row-level expectations planned so far, and those whose column is missing (failed
+/// without reading data), each in planning order.
+#[derive(Default)]
+struct Plan {
+    checks: Vec<RowExpectation>,
+    missing: Vec<ExpectationResult>,
+}
+
+impl Plan {
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        tables: &[Loaded],
+        t: usize,
+        column: &str,
+        expectation: &'static str,
+        threshold: Value,
+        rule: RowRule,
+        mask: Expr,
+        value: Expr,
+    ) {
+        if !tables[t].has(column) {
+            self.missing.push(ExpectationResult {
+                table: tables[t].name.clone(),
+                column: Some(column.to_string()),
+                expectation: expectation.into(),
+                threshold,
+                observed: json!("column missing"),
+                passed: false,
+                failing_rows: 0,
+                examples: vec![],
+            });
+            return;
+        }
+        self.checks.push(RowExpectation {
+            table: t,
+            column: column.to_string(),
+            expectation,
+            threshold,
+            rule,
+            mask,
+            value,
+        });
+    }
+}
+
+/// Adds the checks of one expectation kind to the plan.
+type Planner = fn(&Inputs, &mut Plan) -> Result<(), StageError>;
+
+/// The row-level expectation kinds, in report order. A new kind is a [`RowRule`] variant and
+/// its planner here.
+const PLANNERS: &[Planner] = &[
+    plan_max_null_ratio,
+    plan_unique,
+    plan_allowed_values,
+    plan_ranges,
+    plan_references,
+    plan_not_after_snapshot,
+    plan_label_present,
+];
 
 /// Runs every expectation, writes the report(s) and returns it. The caller decides the verdict
 /// from `status` (the report is written whatever it says).
@@ -297,18 +391,7 @@ pub fn validate(
         None => None,
     };
     let events = manifest.layout == "events";
-    let mut tables = Vec::new();
-    for t in &manifest.tables {
-        let path = input.join(format!("{}.parquet", t.name));
-        let shown = format!("{}/{}.parquet", settings.input, t.name);
-        let mut lf =
-            LazyFrame::scan_parquet(PlRefPath::from(path.to_string_lossy().as_ref()), Default::default())
-                .map_err(table::polars_err(&shown, "cannot scan"))?;
-        let schema = lf.collect_schema().map_err(table::polars_err(&shown, "cannot read the schema"))?;
-        let columns = schema.iter_names().map(|n| n.to_string()).collect();
-        let dtypes = schema.iter_values().cloned().collect();
-        tables.push(Loaded { name: t.name.clone(), lf, columns, dtypes });
-    }
+    let tables = load_tables(&input, settings, &manifest)?;
     let spec: Option<SnapshotSpec> = if events {
         None
     } else {
@@ -318,335 +401,18 @@ pub fn validate(
         Some(serde_json::from_str(&text).map_err(|e| StageError::new(format!("{}: {e}", path.display())))?)
     };
     let profile = Profile::read(&input)?;
-    let max_examples = params.max_examples.unwrap_or(5);
-    let mut checks: Vec<Check> = Vec::new();
-    let mut missing: Vec<ExpectationResult> = Vec::new();
-    let mut add = |tables: &[Loaded],
-                   t: usize,
-                   column: &str,
-                   expectation: &'static str,
-                   threshold: Value,
-                   kind: CheckKind,
-                   mask: Expr,
-                   value: Expr| {
-        if !tables[t].has(column) {
-            missing.push(ExpectationResult {
-                table: tables[t].name.clone(),
-                column: Some(column.to_string()),
-                expectation: expectation.into(),
-                threshold,
-                observed: json!("column missing"),
-                passed: false,
-                failing_rows: 0,
-                examples: vec![],
-            });
-            return;
-        }
-        checks.push(Check {
-            table: t,
-            column: column.to_string(),
-            expectation,
-            threshold,
-            kind,
-            mask,
-            value,
-        });
-    };
-
-    // max_null_ratio, every column of every table
-    let default_null = params.max_null_ratio.unwrap_or(if events { 0.0 } else { 0.05 });
-    for (i, t) in tables.iter().enumerate() {
-        // `customer_row` is ingest's link to the customers table, not a raw column: its nulls
-        // are the blank or unknown customer ids that the checks of `customer_id` report.
-        for c in t.columns.iter().filter(|c| *c != CUSTOMER_ROW) {
-            let threshold =
-                lookup(&params.max_null_ratio_columns, &t.name, c).copied().unwrap_or(default_null);
-            add(
-                &tables,
-                i,
-                c,
-                "max_null_ratio",
-                json!(threshold),
-                CheckKind::NullRatio(threshold),
-                col(c.as_str()).is_null(),
-                col(c.as_str()),
-            );
-        }
-    }
-
-    // unique
-    let unique: Vec<String> = match &params.unique {
-        Some(u) => u.clone(),
-        None if events => {
-            vec!["customers.customer_id".into(), "cdr.call_id".into(), "support_tickets.ticket_id".into()]
-        }
-        None => vec![format!("{}.customer_id", ingest::SNAPSHOT_TABLE)],
-    };
-    for key in &unique {
-        for (t, c) in resolve(&tables, key) {
-            let x = col(c.as_str());
-            add(
-                &tables,
-                t,
-                &c,
-                "unique",
-                json!(true),
-                CheckKind::Unique,
-                x.clone().is_duplicated().and(x.clone().is_not_null()),
-                x,
-            );
-        }
-    }
-
-    // allowed values
-    let mut allowed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let flags = ["0", "1"];
-    if events {
-        allowed.insert("customers.contract_type".into(), texts(&["month-to-month", "one-year", "two-year"]));
-        allowed.insert(
-            "customers.payment_method".into(),
-            texts(&["electronic_check", "mailed_check", "bank_transfer", "credit_card"]),
-        );
-        allowed.insert("customers.age_group".into(), texts(&["18-25", "26-35", "36-50", "51-65", "65+"]));
-        for k in [
-            "customers.churned",
-            "cdr.is_international",
-            "cdr.is_peak_hour",
-            "support_tickets.is_escalated",
-            "support_tickets.is_complaint",
-            "support_tickets.is_resolved",
-        ] {
-            allowed.insert(k.into(), texts(&flags));
-        }
-    } else {
-        allowed.insert(format!("{}.churned", ingest::SNAPSHOT_TABLE), texts(&flags));
-    }
-    for (k, v) in &params.allowed_values {
-        allowed.insert(k.clone(), v.iter().map(value_text).collect());
-    }
-    for (key, values) in &allowed {
-        for (t, c) in resolve(&tables, key) {
-            // Numeric columns compare numerically (no text cast of millions of flags).
-            let numbers: Option<Vec<f64>> = values.iter().map(|v| v.trim().parse::<f64>().ok()).collect();
-            let numeric = numbers.is_some() && tables[t].is_numeric(&c);
-            let (x, set) = match numbers {
-                Some(n) if numeric => {
-                    (col(c.as_str()).cast(DataType::Float64), Series::new("allowed".into(), n))
-                }
-                _ => (col(c.as_str()).cast(DataType::String), Series::new("allowed".into(), values)),
-            };
-            let mask = x.clone().is_not_null().and(x.is_in(lit(set).implode(false), false).not());
-            let kind = CheckKind::Allowed { values: values.clone(), numeric };
-            add(&tables, t, &c, "allowed_values", json!(values), kind, mask, col(c.as_str()));
-        }
-    }
-
-    // ranges
-    let mut ranges: BTreeMap<String, Range> = BTreeMap::new();
-    if events {
-        for k in [
-            "customers.plan_monthly_eur",
-            "transactions.amount",
-            "cdr.duration_seconds",
-            "cdr.data_usage_mb",
-            "support_tickets.resolution_hours",
-        ] {
-            ranges.insert(k.into(), Range { min: Some(0.0), max: None });
-        }
-    }
-    for (k, r) in &params.ranges {
-        ranges.insert(k.clone(), *r);
-    }
-    for (key, range) in &ranges {
-        for (t, c) in resolve(&tables, key) {
-            let x = col(c.as_str()).cast(DataType::Float64);
-            let mut mask = x.clone().is_nan().or(x.clone().is_infinite());
-            if let Some(min) = range.min {
-                mask = mask.or(x.clone().lt(lit(min)));
-            }
-            if let Some(max) = range.max {
-                mask = mask.or(x.clone().gt(lit(max)));
-            }
-            add(&tables, t, &c, "range", json!(range), CheckKind::Range(*range), mask, col(c.as_str()));
-        }
-    }
-
-    if events {
-        // references
-        if params.referential_integrity.unwrap_or(true) {
-            if let Some(ci) = tables.iter().position(|t| t.name == "customers" && t.has("customer_id")) {
-                let ids = tables[ci]
-                    .lf
-                    .clone()
-                    .select([col("customer_id").drop_nulls().unique()])
-                    .collect()
-                    .map_err(|e| StageError::new(format!("validate: customers.customer_id: {e}")))?;
-                let ids = ids
-                    .column("customer_id")
-                    .map_err(|e| StageError::new(format!("validate: customers.customer_id: {e}")))?
-                    .as_materialized_series()
-                    .clone();
-                for t in 0..tables.len() {
-                    if t == ci {
-                        continue;
-                    }
-                    let x = col("customer_id");
-                    let mask = x
-                        .clone()
-                        .is_not_null()
-                        .and(x.clone().is_in(lit(ids.clone()).implode(false), false).not());
-                    add(
-                        &tables,
-                        t,
-                        "customer_id",
-                        "references",
-                        json!("customers.customer_id"),
-                        CheckKind::References,
-                        mask,
-                        x,
-                    );
-                }
-            }
-        }
-        // not after the snapshot date
-        if let Some(s) = snapshot_date {
-            for (name, date_col) in [
-                ("customers", "signup_date"),
-                ("transactions", "transaction_date"),
-                ("cdr", "call_date"),
-                ("support_tickets", "ticket_date"),
-            ] {
-                if let Some(t) = tables.iter().position(|t| t.name == name) {
-                    let mask = col(date_col).cast(DataType::Int32).gt(lit(table::epoch_days(s)));
-                    let threshold = json!(s.format("%Y-%m-%d").to_string());
-                    add(
-                        &tables,
-                        t,
-                        date_col,
-                        "not_after_snapshot",
-                        threshold,
-                        CheckKind::NotAfter(table::epoch_days(s)),
-                        mask,
-                        col(date_col),
-                    );
-                }
-            }
-        }
-    }
-
-    // label present (two-valued is a table-level check below)
     let main_table = if events { "customers" } else { ingest::SNAPSHOT_TABLE };
-    let main = tables.iter().position(|t| t.name == main_table);
-    if let Some(t) = main {
-        add(
-            &tables,
-            t,
-            "churned",
-            "label_present",
-            json!(true),
-            CheckKind::LabelPresent,
-            col("churned").is_null(),
-            col("churned"),
-        );
-    }
+    let inputs = Inputs { tables, params, events, snapshot_date, main_table };
 
-    // Counts come from ingest's profile where it answers them; the data is read only for the
-    // rest: one pass per column (projection pushdown reads just that column) for every count
-    // of that column's checks, then examples for the failures only.
-    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
-    let mut results: Vec<ExpectationResult> = Vec::new();
-    for (ti, t) in tables.iter().enumerate() {
-        let profile = profile.as_ref().and_then(|p| p.table(&t.name));
-        let mine: Vec<(usize, &Check)> = checks.iter().enumerate().filter(|(_, c)| c.table == ti).collect();
-        let known: BTreeMap<usize, u64> =
-            mine.iter().filter_map(|(i, c)| count_from_profile(profile, c).map(|n| (*i, n))).collect();
-        let err = |e: PolarsError| StageError::new(format!("validate: table {}: {e}", t.name));
-        let mut frames = Vec::new();
-        if profile.is_none() {
-            frames.push(
-                table::collect_streaming(t.lf.clone().select([len().cast(DataType::UInt64).alias("__rows")]))
-                    .map_err(err)?,
-            );
-        }
-        let scanned: Vec<&(usize, &Check)> = mine.iter().filter(|(i, _)| !known.contains_key(i)).collect();
-        let mut columns: Vec<&str> = scanned.iter().map(|(_, c)| c.column.as_str()).collect();
-        columns.sort_unstable();
-        columns.dedup();
-        for column in columns {
-            let mut aggs = Vec::new();
-            for (i, c) in scanned.iter().filter(|(_, c)| c.column == column) {
-                let count = if matches!(c.kind, CheckKind::Unique) {
-                    // Non-null values minus distinct ones: 0 when unique, and much cheaper than
-                    // marking every duplicated row (done below only when this is not 0).
-                    let x = col(c.column.as_str());
-                    x.clone().is_not_null().sum().cast(DataType::Int64)
-                        - x.drop_nulls().n_unique().cast(DataType::Int64)
-                } else {
-                    c.mask.clone().fill_null(false).sum()
-                };
-                aggs.push(count.cast(DataType::UInt64).alias(format!("n{i}")));
-                if matches!(c.kind, CheckKind::Range(_)) {
-                    let x = col(c.column.as_str()).cast(DataType::Float64);
-                    aggs.push(x.clone().min().alias(format!("min{i}")));
-                    aggs.push(x.max().alias(format!("max{i}")));
-                }
-            }
-            frames.push(table::collect_streaming(t.lf.clone().select(aggs)).map_err(err)?);
-        }
-        let cell = |n: &str| frames.iter().find_map(|f| f.column(n).ok().and_then(|c| c.get(0).ok()));
-        let get_u = |n: &str| cell(n).and_then(|v| v.extract::<u64>());
-        let get_f = |n: &str| cell(n).and_then(|v| v.extract::<f64>());
-        let height = match profile {
-            Some(p) => p.rows,
-            None => get_u("__rows").unwrap_or(0),
-        };
-        rows.insert(t.name.clone(), height);
-        for (i, c) in mine {
-            let from_profile = known.get(&i).copied();
-            let mut n = from_profile.unwrap_or_else(|| get_u(&format!("n{i}")).unwrap_or(0));
-            if matches!(c.kind, CheckKind::Unique) && n > 0 {
-                // Report every row that shares its value with another row.
-                let mask = c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias("n");
-                let all = table::collect_streaming(t.lf.clone().select([mask])).map_err(err)?;
-                n = all
-                    .column("n")
-                    .ok()
-                    .and_then(|x| x.get(0).ok())
-                    .and_then(|v| v.extract::<u64>())
-                    .unwrap_or(n);
-            }
-            let (min, max) = match (from_profile, profile.and_then(|p| p.column(&c.column))) {
-                (Some(_), Some(cp)) => (cp.min, cp.max),
-                _ => (get_f(&format!("min{i}")), get_f(&format!("max{i}"))),
-            };
-            let (observed, passed) = match &c.kind {
-                CheckKind::NullRatio(max) => {
-                    let ratio = if height == 0 { 0.0 } else { n as f64 / height as f64 };
-                    (json!(ratio), ratio <= *max)
-                }
-                CheckKind::Unique => (json!({ "duplicated_rows": n }), n == 0),
-                CheckKind::Allowed { .. } => (json!({ "rows_outside": n }), n == 0),
-                CheckKind::Range(_) => (json!({ "min": min, "max": max, "rows_outside": n }), n == 0),
-                CheckKind::References => (json!({ "unknown_customer_rows": n }), n == 0),
-                CheckKind::NotAfter(_) => (json!({ "rows_after": n }), n == 0),
-                CheckKind::LabelPresent => (json!({ "null_labels": n }), n == 0),
-            };
-            let examples = if passed || n == 0 { vec![] } else { examples(t, c, max_examples)? };
-            results.push(ExpectationResult {
-                table: t.name.clone(),
-                column: Some(c.column.clone()),
-                expectation: c.expectation.into(),
-                threshold: c.threshold.clone(),
-                observed,
-                passed,
-                failing_rows: n,
-                examples,
-            });
-        }
+    let mut plan = Plan::default();
+    for planner in PLANNERS {
+        planner(&inputs, &mut plan)?;
     }
-    results.extend(missing);
+    let max_examples = params.max_examples.unwrap_or(5);
+    let (rows, mut results) = measure(&inputs.tables, &plan.checks, profile.as_ref(), max_examples)?;
+    results.extend(plan.missing);
 
-    // min_rows and label_two_valued: table-level
+    // min_rows and label_two_valued: table-level, first in the report
     let min_rows = params.min_rows.unwrap_or(100);
     let main_rows = rows.get(main_table).copied().unwrap_or(0);
     let mut table_level = vec![ExpectationResult {
@@ -659,9 +425,9 @@ pub fn validate(
         failing_rows: 0,
         examples: vec![],
     }];
-    if let Some(t) = main {
+    if let Some(t) = inputs.tables.iter().position(|t| t.name == main_table) {
         let known = profile.as_ref().and_then(|p| p.table(main_table)).and_then(|p| p.column("churned"));
-        table_level.push(label_two_valued(&tables[t], spec.as_ref(), known)?);
+        table_level.push(label_two_valued(&inputs.tables[t], spec.as_ref(), known)?);
     }
     table_level.extend(results);
     let results = table_level;
@@ -693,16 +459,355 @@ pub fn validate(
     Ok(report)
 }
 
+/// A lazy scan and the schema of every ingested table.
+fn load_tables(
+    input: &Path,
+    settings: &ValidateSettings,
+    manifest: &IngestManifest,
+) -> Result<Vec<Loaded>, StageError> {
+    let mut tables = Vec::new();
+    for t in &manifest.tables {
+        let path = input.join(format!("{}.parquet", t.name));
+        let shown = format!("{}/{}.parquet", settings.input, t.name);
+        let mut lf =
+            LazyFrame::scan_parquet(PlRefPath::from(path.to_string_lossy().as_ref()), Default::default())
+                .map_err(table::polars_err(&shown, "cannot scan"))?;
+        let schema = lf.collect_schema().map_err(table::polars_err(&shown, "cannot read the schema"))?;
+        let columns = schema.iter_names().map(|n| n.to_string()).collect();
+        let dtypes = schema.iter_values().cloned().collect();
+        tables.push(Loaded { name: t.name.clone(), lf, columns, dtypes });
+    }
+    Ok(tables)
+}
+
+/// `max_null_ratio`: every column of every table.
+fn plan_max_null_ratio(inputs: &Inputs, plan: &mut Plan) -> Result<(), StageError> {
+    let (tables, params) = (&inputs.tables, inputs.params);
+    let default_null = params.max_null_ratio.unwrap_or(if inputs.events { 0.0 } else { 0.05 });
+    for (i, t) in tables.iter().enumerate() {
+        // `customer_row` is ingest's link to the customers table, not a raw column: its nulls
+        // are the blank or unknown customer ids that the checks of `customer_id` report.
+        for c in t.columns.iter().filter(|c| *c != CUSTOMER_ROW) {
+            let threshold =
+                lookup(&params.max_null_ratio_columns, &t.name, c).copied().unwrap_or(default_null);
+            plan.add(
+                tables,
+                i,
+                c,
+                "max_null_ratio",
+                json!(threshold),
+                RowRule::NullRatio(threshold),
+                col(c.as_str()).is_null(),
+                col(c.as_str()),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `unique`: the params' list, else the id columns of the layout.
+fn plan_unique(inputs: &Inputs, plan: &mut Plan) -> Result<(), StageError> {
+    let tables = &inputs.tables;
+    let unique: Vec<String> = match &inputs.params.unique {
+        Some(u) => u.clone(),
+        None if inputs.events => {
+            vec!["customers.customer_id".into(), "cdr.call_id".into(), "support_tickets.ticket_id".into()]
+        }
+        None => vec![format!("{}.customer_id", ingest::SNAPSHOT_TABLE)],
+    };
+    for key in &unique {
+        for (t, c) in resolve(tables, key) {
+            let x = col(c.as_str());
+            plan.add(
+                tables,
+                t,
+                &c,
+                "unique",
+                json!(true),
+                RowRule::Unique,
+                x.clone().is_duplicated().and(x.clone().is_not_null()),
+                x,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `allowed_values`: the documented domains, added to or replaced per column by the params.
+fn plan_allowed_values(inputs: &Inputs, plan: &mut Plan) -> Result<(), StageError> {
+    let tables = &inputs.tables;
+    let mut allowed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let flags = ["0", "1"];
+    if inputs.events {
+        allowed.insert("customers.contract_type".into(), texts(&["month-to-month", "one-year", "two-year"]));
+        allowed.insert(
+            "customers.payment_method".into(),
+            texts(&["electronic_check", "mailed_check", "bank_transfer", "credit_card"]),
+        );
+        allowed.insert("customers.age_group".into(), texts(&["18-25", "26-35", "36-50", "51-65", "65+"]));
+        for k in [
+            "customers.churned",
+            "cdr.is_international",
+            "cdr.is_peak_hour",
+            "support_tickets.is_escalated",
+            "support_tickets.is_complaint",
+            "support_tickets.is_resolved",
+        ] {
+            allowed.insert(k.into(), texts(&flags));
+        }
+    } else {
+        allowed.insert(format!("{}.churned", ingest::SNAPSHOT_TABLE), texts(&flags));
+    }
+    for (k, v) in &inputs.params.allowed_values {
+        allowed.insert(k.clone(), v.iter().map(value_text).collect());
+    }
+    for (key, values) in &allowed {
+        for (t, c) in resolve(tables, key) {
+            // Numeric columns compare numerically (no text cast of millions of flags).
+            let numbers: Option<Vec<f64>> = values.iter().map(|v| v.trim().parse::<f64>().ok()).collect();
+            let numeric = numbers.is_some() && tables[t].is_numeric(&c);
+            let (x, set) = match numbers {
+                Some(n) if numeric => {
+                    (col(c.as_str()).cast(DataType::Float64), Series::new("allowed".into(), n))
+                }
+                _ => (col(c.as_str()).cast(DataType::String), Series::new("allowed".into(), values)),
+            };
+            let mask = x.clone().is_not_null().and(x.is_in(lit(set).implode(false), false).not());
+            let rule = RowRule::Allowed { values: values.clone(), numeric };
+            plan.add(tables, t, &c, "allowed_values", json!(values), rule, mask, col(c.as_str()));
+        }
+    }
+    Ok(())
+}
+
+/// `range`: non-negative amounts and durations (events), added to or replaced by the params.
+fn plan_ranges(inputs: &Inputs, plan: &mut Plan) -> Result<(), StageError> {
+    let tables = &inputs.tables;
+    let mut ranges: BTreeMap<String, Range> = BTreeMap::new();
+    if inputs.events {
+        for k in [
+            "customers.plan_monthly_eur",
+            "transactions.amount",
+            "cdr.duration_seconds",
+            "cdr.data_usage_mb",
+            "support_tickets.resolution_hours",
+        ] {
+            ranges.insert(k.into(), Range { min: Some(0.0), max: None });
+        }
+    }
+    for (k, r) in &inputs.params.ranges {
+        ranges.insert(k.clone(), *r);
+    }
+    for (key, range) in &ranges {
+        for (t, c) in resolve(tables, key) {
+            let x = col(c.as_str()).cast(DataType::Float64);
+            let mut mask = x.clone().is_nan().or(x.clone().is_infinite());
+            if let Some(min) = range.min {
+                mask = mask.or(x.clone().lt(lit(min)));
+            }
+            if let Some(max) = range.max {
+                mask = mask.or(x.clone().gt(lit(max)));
+            }
+            plan.add(tables, t, &c, "range", json!(range), RowRule::Range(*range), mask, col(c.as_str()));
+        }
+    }
+    Ok(())
+}
+
+/// `references` (events): every other table's customer_id is a known customer.
+fn plan_references(inputs: &Inputs, plan: &mut Plan) -> Result<(), StageError> {
+    let tables = &inputs.tables;
+    if !inputs.events || !inputs.params.referential_integrity.unwrap_or(true) {
+        return Ok(());
+    }
+    let Some(ci) = tables.iter().position(|t| t.name == "customers" && t.has("customer_id")) else {
+        return Ok(());
+    };
+    let ids = tables[ci]
+        .lf
+        .clone()
+        .select([col("customer_id").drop_nulls().unique()])
+        .collect()
+        .map_err(|e| StageError::new(format!("validate: customers.customer_id: {e}")))?;
+    let ids = ids
+        .column("customer_id")
+        .map_err(|e| StageError::new(format!("validate: customers.customer_id: {e}")))?
+        .as_materialized_series()
+        .clone();
+    for t in 0..tables.len() {
+        if t == ci {
+            continue;
+        }
+        let x = col("customer_id");
+        let mask = x.clone().is_not_null().and(x.clone().is_in(lit(ids.clone()).implode(false), false).not());
+        plan.add(
+            tables,
+            t,
+            "customer_id",
+            "references",
+            json!("customers.customer_id"),
+            RowRule::References,
+            mask,
+            x,
+        );
+    }
+    Ok(())
+}
+
+/// `not_after_snapshot` (events, when a snapshot date is set): no event after it.
+fn plan_not_after_snapshot(inputs: &Inputs, plan: &mut Plan) -> Result<(), StageError> {
+    let tables = &inputs.tables;
+    let Some(s) = inputs.snapshot_date.filter(|_| inputs.events) else {
+        return Ok(());
+    };
+    for (name, date_col) in [
+        ("customers", "signup_date"),
+        ("transactions", "transaction_date"),
+        ("cdr", "call_date"),
+        ("support_tickets", "ticket_date"),
+    ] {
+        if let Some(t) = tables.iter().position(|t| t.name == name) {
+            let mask = col(date_col).cast(DataType::Int32).gt(lit(table::epoch_days(s)));
+            let threshold = json!(s.format("%Y-%m-%d").to_string());
+            plan.add(
+                tables,
+                t,
+                date_col,
+                "not_after_snapshot",
+                threshold,
+                RowRule::NotAfter(table::epoch_days(s)),
+                mask,
+                col(date_col),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `label_present`: no null label (two-valued is a table-level check, [`label_two_valued`]).
+fn plan_label_present(inputs: &Inputs, plan: &mut Plan) -> Result<(), StageError> {
+    let tables = &inputs.tables;
+    if let Some(t) = tables.iter().position(|t| t.name == inputs.main_table) {
+        plan.add(
+            tables,
+            t,
+            "churned",
+            "label_present",
+            json!(true),
+            RowRule::LabelPresent,
+            col("churned").is_null(),
+            col("churned"),
+        );
+    }
+    Ok(())
+}
+
+/// Rows per table and the result of every planned check, table by table.
+///
+/// Counts come from ingest's profile where it answers them; the data is read only for the
+/// rest: one pass per column (projection pushdown reads just that column) for every count
+/// of that column's checks, then examples for the failures only.
+fn measure(
+    tables: &[Loaded],
+    checks: &[RowExpectation],
+    profile: Option<&Profile>,
+    max_examples: usize,
+) -> Result<(BTreeMap<String, u64>, Vec<ExpectationResult>), StageError> {
+    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
+    let mut results: Vec<ExpectationResult> = Vec::new();
+    for (ti, t) in tables.iter().enumerate() {
+        let profile = profile.and_then(|p| p.table(&t.name));
+        let mine: Vec<(usize, &RowExpectation)> =
+            checks.iter().enumerate().filter(|(_, c)| c.table == ti).collect();
+        let known: BTreeMap<usize, u64> =
+            mine.iter().filter_map(|(i, c)| count_from_profile(profile, c).map(|n| (*i, n))).collect();
+        let err = |e: PolarsError| StageError::new(format!("validate: table {}: {e}", t.name));
+        let mut frames = Vec::new();
+        if profile.is_none() {
+            frames.push(
+                table::collect_streaming(t.lf.clone().select([len().cast(DataType::UInt64).alias("__rows")]))
+                    .map_err(err)?,
+            );
+        }
+        let scanned: Vec<&(usize, &RowExpectation)> =
+            mine.iter().filter(|(i, _)| !known.contains_key(i)).collect();
+        let mut columns: Vec<&str> = scanned.iter().map(|(_, c)| c.column.as_str()).collect();
+        columns.sort_unstable();
+        columns.dedup();
+        for column in columns {
+            let mut aggs = Vec::new();
+            for (i, c) in scanned.iter().filter(|(_, c)| c.column == column) {
+                let count = if matches!(c.rule, RowRule::Unique) {
+                    // Non-null values minus distinct ones: 0 when unique, and much cheaper than
+                    // marking every duplicated row (done below only when this is not 0).
+                    let x = col(c.column.as_str());
+                    x.clone().is_not_null().sum().cast(DataType::Int64)
+                        - x.drop_nulls().n_unique().cast(DataType::Int64)
+                } else {
+                    c.mask.clone().fill_null(false).sum()
+                };
+                aggs.push(count.cast(DataType::UInt64).alias(format!("n{i}")));
+                if matches!(c.rule, RowRule::Range(_)) {
+                    let x = col(c.column.as_str()).cast(DataType::Float64);
+                    aggs.push(x.clone().min().alias(format!("min{i}")));
+                    aggs.push(x.max().alias(format!("max{i}")));
+                }
+            }
+            frames.push(table::collect_streaming(t.lf.clone().select(aggs)).map_err(err)?);
+        }
+        let cell = |n: &str| frames.iter().find_map(|f| f.column(n).ok().and_then(|c| c.get(0).ok()));
+        let get_u = |n: &str| cell(n).and_then(|v| v.extract::<u64>());
+        let get_f = |n: &str| cell(n).and_then(|v| v.extract::<f64>());
+        let height = match profile {
+            Some(p) => p.rows,
+            None => get_u("__rows").unwrap_or(0),
+        };
+        rows.insert(t.name.clone(), height);
+        for (i, c) in mine {
+            let from_profile = known.get(&i).copied();
+            let mut n = from_profile.unwrap_or_else(|| get_u(&format!("n{i}")).unwrap_or(0));
+            if matches!(c.rule, RowRule::Unique) && n > 0 {
+                // Report every row that shares its value with another row.
+                let mask = c.mask.clone().fill_null(false).sum().cast(DataType::UInt64).alias("n");
+                let all = table::collect_streaming(t.lf.clone().select([mask])).map_err(err)?;
+                n = all
+                    .column("n")
+                    .ok()
+                    .and_then(|x| x.get(0).ok())
+                    .and_then(|v| v.extract::<u64>())
+                    .unwrap_or(n);
+            }
+            let (min, max) = match (from_profile, profile.and_then(|p| p.column(&c.column))) {
+                (Some(_), Some(cp)) => (cp.min, cp.max),
+                _ => (get_f(&format!("min{i}")), get_f(&format!("max{i}"))),
+            };
+            let (observed, passed) = c.rule.verdict(n, height, min, max);
+            let examples = if passed || n == 0 { vec![] } else { examples(t, c, max_examples)? };
+            results.push(ExpectationResult {
+                table: t.name.clone(),
+                column: Some(c.column.clone()),
+                expectation: c.expectation.into(),
+                threshold: c.threshold.clone(),
+                observed,
+                passed,
+                failing_rows: n,
+                examples,
+            });
+        }
+    }
+    Ok((rows, results))
+}
+
 /// The exact number of rows failing `c`, when ingest's profile of the table decides it;
 /// `None` when the data must be read (the profile does not cover the check, or says only
 /// that it fails without counting the rows).
-fn count_from_profile(table: Option<&TableProfile>, c: &Check) -> Option<u64> {
+fn count_from_profile(table: Option<&TableProfile>, c: &RowExpectation) -> Option<u64> {
     let table = table?;
     let column = table.column(&c.column);
-    match &c.kind {
-        CheckKind::NullRatio(_) | CheckKind::LabelPresent => column.map(|p| p.nulls),
-        CheckKind::Unique => (column?.unique == Some(true)).then_some(0),
-        CheckKind::Allowed { values, numeric } => {
+    match &c.rule {
+        RowRule::NullRatio(_) | RowRule::LabelPresent => column.map(|p| p.nulls),
+        RowRule::Unique => (column?.unique == Some(true)).then_some(0),
+        RowRule::Allowed { values, numeric } => {
             let seen = column?.values.as_ref()?;
             let allowed = |v: &str| {
                 if *numeric {
@@ -714,7 +819,7 @@ fn count_from_profile(table: Option<&TableProfile>, c: &Check) -> Option<u64> {
             };
             Some(seen.iter().filter(|(v, _)| !allowed(v)).map(|(_, n)| n).sum())
         }
-        CheckKind::Range(r) => {
+        RowRule::Range(r) => {
             let p = column?;
             let low = match (r.min, p.min) {
                 (Some(lo), Some(m)) => m >= lo,
@@ -726,8 +831,8 @@ fn count_from_profile(table: Option<&TableProfile>, c: &Check) -> Option<u64> {
             };
             (low && high).then_some(0)
         }
-        CheckKind::References => table.unknown_customer_rows,
-        CheckKind::NotAfter(day) => match column?.max {
+        RowRule::References => table.unknown_customer_rows,
+        RowRule::NotAfter(day) => match column?.max {
             Some(m) if m > f64::from(*day) => None,
             _ => Some(0),
         },
@@ -735,7 +840,7 @@ fn count_from_profile(table: Option<&TableProfile>, c: &Check) -> Option<u64> {
 }
 
 /// The first offending rows of a failed check (1-based data rows).
-fn examples(t: &Loaded, c: &Check, max: usize) -> Result<Vec<Example>, StageError> {
+fn examples(t: &Loaded, c: &RowExpectation, max: usize) -> Result<Vec<Example>, StageError> {
     let ex =
         t.lf.clone()
             .with_row_index("__row", Some(1))
@@ -851,8 +956,8 @@ pub(crate) fn render_html(report: &ValidationReport) -> String {
     );
     h.push_str(&format!(
         "<h1>Validation: {}</h1><p>layout {} &middot; {} of {} expectations failed &middot; on_failure {}</p>",
-        esc(&report.status),
-        esc(&report.layout),
+        escape(&report.status),
+        escape(&report.layout),
         report.expectations_failed,
         report.expectations_total,
         if report.on_failure == OnFailure::Fail { "fail" } else { "warn" }
@@ -862,15 +967,15 @@ pub(crate) fn render_html(report: &ValidationReport) -> String {
     sorted.sort_by_key(|e| e.passed);
     for e in sorted {
         let ex: Vec<String> =
-            e.examples.iter().map(|x| format!("row {}: {}", x.row, esc(&x.value))).collect();
+            e.examples.iter().map(|x| format!("row {}: {}", x.row, escape(&x.value))).collect();
         h.push_str(&format!(
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             if e.passed { "pass" } else { "fail" },
-            esc(&e.table),
-            esc(e.column.as_deref().unwrap_or("")),
-            esc(&e.expectation),
-            esc(&e.threshold.to_string()),
-            esc(&e.observed.to_string()),
+            escape(&e.table),
+            escape(e.column.as_deref().unwrap_or("")),
+            escape(&e.expectation),
+            escape(&e.threshold.to_string()),
+            escape(&e.observed.to_string()),
             if e.passed { "pass" } else { "FAIL" },
             e.failing_rows,
             ex.join("<br>")
@@ -878,8 +983,4 @@ pub(crate) fn render_html(report: &ValidationReport) -> String {
     }
     h.push_str("</table></body></html>\n");
     h
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -7,6 +7,7 @@
 //! headless chromium at 1366 x 768.
 
 use crate::drift::report::{fmt_stat, ColumnDrift, DriftReport, Histogram};
+use crate::io::html::escape as esc;
 use std::fmt::Write;
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d232b;\
@@ -25,21 +26,6 @@ margin:0 4px 0 14px}.muted{color:#666}";
 
 const REF_COLOR: &str = "#4a7fc1";
 const CUR_COLOR: &str = "#e8833a";
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The page.
 pub(crate) fn render(report: &DriftReport) -> String {

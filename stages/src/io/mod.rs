@@ -1,11 +1,12 @@
 //! File I/O shared by every stage: the one table reader/writer ([`table`]), the column →
-//! `Vec` conversions of the model stages ([`values`]), JSON files ([`json`]) and the one
-//! atomic writer ([`atomic`]) that every out goes through.
+//! `Vec` conversions of the model stages ([`values`]), JSON files ([`json`]), the one
+//! atomic writer ([`atomic`]) that every out goes through and the one HTML escaper ([`html`]).
 //!
 //! Layering: `io` knows files and polars frames, never a stage; it imports neither
 //! `crate::data` nor `crate::model` (checked by `tests/layering.rs`).
 
 pub(crate) mod atomic;
+pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod table;
 pub(crate) mod values;
