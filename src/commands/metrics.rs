@@ -5,7 +5,7 @@
 //! Exit codes: 0 ok; 1 a `--fail-on` check failed or a metrics file that should be readable
 //! was not (a cached object missing from the store, invalid JSON) — the table is still
 //! printed; 2 a bad revision, expression, or pipeline/params/lock file.
-use crate::commands::table::Table;
+use crate::commands::table::{FormatArgs, Table};
 use crate::compare::metric_files::{collect, Collected, Problem};
 use crate::compare::metrics::{self, change_cell, metric_cell, relative_cell, Check, Row};
 use crate::compare::side::{self, Rev, Side};
@@ -21,19 +21,6 @@ pub enum MetricsCommand {
     /// Compare metrics between two sides: HEAD vs the workspace by default, REV_A vs the
     /// workspace, or REV_A vs REV_B.
     Diff(DiffArgs),
-}
-
-#[derive(Args)]
-pub struct FormatArgs {
-    /// Machine-readable JSON (with "schema": 1).
-    #[arg(long, group = "format")]
-    pub json: bool,
-    /// A GitHub-flavoured Markdown table (for a PR comment or $GITHUB_STEP_SUMMARY).
-    #[arg(long, group = "format")]
-    pub md: bool,
-    /// Significant decimals in the text and Markdown tables (JSON keeps every digit).
-    #[arg(long, default_value_t = metrics::DEFAULT_PRECISION, value_name = "N")]
-    pub precision: usize,
 }
 
 #[derive(Args)]

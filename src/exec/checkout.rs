@@ -3,6 +3,26 @@
 use crate::error::{Error, Result};
 use crate::plan::project::Project;
 use crate::store::lockfile::LockFile;
+use crate::store::objects::Store;
+use crate::store::project_lock::ProjectLock;
+use std::path::Path;
+
+/// `churnflow checkout` (and the second half of `pull`): under the project lock, the outs
+/// pipeline.lock records for `targets` (all when empty) back into the workspace at `root`.
+/// An out that could not be restored makes it an error listing them all.
+pub fn checkout(root: &Path, targets: &[String]) -> Result<()> {
+    let _lock = ProjectLock::acquire(Store::new(root).dir())?;
+    let project = Project::load(root)?;
+    let selected = project.select(targets, false, true)?;
+    let done = restore_outs(&project, &project.lock, &project.lock, &selected, false, !targets.is_empty())?;
+    let (restored, problems) = (done.restored, done.problems);
+    crate::exec::progress::info(&format!("{restored} out(s) restored"));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::CheckoutIncomplete(problems))
+    }
+}
 
 /// What a checkout did.
 #[derive(Debug, Default)]

@@ -13,7 +13,7 @@ use super::Remote;
 use crate::error::{Error, Result};
 use crate::store::hashing::ManifestEntry;
 use crate::store::objects::{OutRecord, RestoreError, RunRecord, Store};
-use crate::store::short_hash;
+use crate::store::{human_bytes, short_hash};
 use futures::StreamExt;
 use indicatif::ProgressBar;
 use object_store::path::Path as ObjectPath;
@@ -52,6 +52,61 @@ pub(crate) struct Summary {
     /// One line per object or record that could not be moved, with why.
     pub failed: Vec<String>,
     pub seconds: f64,
+}
+
+impl Summary {
+    /// The line a push or fetch shows: `push: sent 3 object(s) (1.2 KiB) and 2 run record(s)
+    /// to 'team' in 0.4s; 5 already there`.
+    pub(crate) fn line(&self, command: &str, verb: &str, direction: &str, remote: &str) -> String {
+        let s = self;
+        let parts = if s.multipart > 0 { format!(", {} in parts", s.multipart) } else { String::new() };
+        format!(
+            "{command}: {verb} {} object(s) ({}{parts}){} {} run record(s){} {direction} '{}' in {:.1}s; {} already there",
+            s.objects,
+            human_bytes(s.bytes),
+            if s.records > 0 { "," } else { " and" },
+            s.runs,
+            if s.records > 0 { format!(" and {} experiment record(s)", s.records) } else { String::new() },
+            remote,
+            s.seconds,
+            s.already_there
+        )
+    }
+
+    /// Exit 0 when everything moved; else the error listing what did not (exit 1).
+    pub(crate) fn outcome(&self, command: &str) -> Result<u8> {
+        if self.failed.is_empty() {
+            Ok(0)
+        } else {
+            Err(Error::Remote(format!(
+                "{command}: {} problem(s); what moved is kept, run it again to retry the rest:\n  {}",
+                self.failed.len(),
+                self.failed.join("\n  ")
+            )))
+        }
+    }
+}
+
+/// What a push of `records` sends: their objects, and the local run records of
+/// `fingerprints` (`all_runs`: every local run record, with its objects, too).
+pub(crate) fn push_set(
+    store: &Store,
+    records: &[OutRecord],
+    fingerprints: &BTreeMap<String, String>,
+    all_runs: bool,
+) -> (BTreeSet<String>, Vec<(String, RunRecord)>) {
+    let mut objects = objects_of(store, records);
+    let mut runs: Vec<_> =
+        fingerprints.keys().filter_map(|fp| store.read_run(fp).map(|r| (fp.clone(), r))).collect();
+    if all_runs {
+        for (fp, record) in store.runs() {
+            objects.extend(objects_of(store, &record.outs.values().cloned().collect::<Vec<_>>()));
+            runs.push((fp, record));
+        }
+        runs.sort_by(|a, b| a.0.cmp(&b.0));
+        runs.dedup_by(|a, b| a.0 == b.0);
+    }
+    (objects, runs)
 }
 
 /// Every object needed to restore `records` from the local store: each out's hash and, for a
