@@ -7,7 +7,7 @@
 //! printed; 2 a bad revision, expression, or pipeline/params/lock file.
 use crate::commands::table::{FormatArgs, Table};
 use crate::compare::metric_files::{collect, Collected, Problem};
-use crate::compare::metrics::{self, change_cell, metric_cell, relative_cell, Check, Row};
+use crate::compare::metrics::{self, change_cell, metric_cell, relative_cell, MetricCheck, Row};
 use crate::compare::side::{self, Rev, Side};
 use crate::error::{did_you_mean, Error, Result};
 use clap::{Args, Subcommand};
@@ -94,7 +94,7 @@ fn show(root: &Path, args: &ShowArgs) -> Result<u8> {
 
 /// The outcome of one `--fail-on` check on one row.
 struct CheckOutcome {
-    check: Check,
+    check: MetricCheck,
     path: Option<String>,
     key: String,
     passed: bool,
@@ -102,7 +102,7 @@ struct CheckOutcome {
 }
 
 fn evaluate_checks(
-    checks: &[Check],
+    checks: &[MetricCheck],
     rows: &[Row],
     old: &Collected,
     new: &Collected,
@@ -171,8 +171,11 @@ fn evaluate_checks(
 }
 
 fn diff(root: &Path, args: &DiffArgs) -> Result<u8> {
-    let checks =
-        args.fail_on.iter().map(|e| Check::parse(e).map_err(Error::BadInput)).collect::<Result<Vec<_>>>()?;
+    let checks = args
+        .fail_on
+        .iter()
+        .map(|e| MetricCheck::parse(e).map_err(Error::BadInput))
+        .collect::<Result<Vec<_>>>()?;
     let (old_rev, new_rev) = side::sides(root, &args.revs)?;
     let old_side = Side::load(root, old_rev, true)?;
     let new_side = Side::load(root, new_rev, true)?;

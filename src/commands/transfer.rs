@@ -13,7 +13,7 @@ use crate::experiments::record::{kept_locks, ExpRecord, Records};
 use crate::plan::project::{Project, Selection};
 use crate::remote::records::Sent;
 use crate::remote::registry;
-use crate::remote::transfer::{objects_of, push_set, Summary};
+use crate::remote::transfer::{objects_of, push_set, TransferSummary};
 use crate::remote::Remote;
 use crate::store::objects::Store;
 use crate::store::project_lock::ProjectLock;
@@ -148,7 +148,12 @@ pub fn pull(root: &Path, args: &FetchArgs) -> Result<u8> {
 
 /// `fetch --exps`: the remote's experiment records this copy lacks, each kept once all the
 /// objects of its outs arrived.
-fn fetch_records(remote: &Remote, store: &Store, bar: &ProgressBar, summary: &mut Summary) -> Result<()> {
+fn fetch_records(
+    remote: &Remote,
+    store: &Store,
+    bar: &ProgressBar,
+    summary: &mut TransferSummary,
+) -> Result<()> {
     let records = Records::new(store);
     let missing: Vec<String> = remote.record_names()?.into_iter().filter(|n| !records.exists(n)).collect();
     for (name, bytes) in remote.read_records(&missing)? {
@@ -183,7 +188,7 @@ fn report(
     verb: &str,
     direction: &str,
     remote: &Remote,
-    s: &Summary,
+    s: &TransferSummary,
     json: bool,
 ) -> Result<u8> {
     if json {

@@ -10,8 +10,10 @@
 //! * [`atomic`] — the one atomic writer (temp file, mode, rename, optional fsync);
 //! * [`reachable`] — what `gc` keeps: the objects of the kept locks and registry models.
 //!
-//! This layer knows files and hashes, not stages: it imports nothing from `pipeline`,
-//! `plan`, `exec` or above.
+//! This layer knows files and hashes, not the pipeline: of the crate it imports only
+//! `error`. Of the stages crate it uses a few plain types: the model file
+//! (`churnflow_stages::Model`, for a champion's training data), the promotion `Decision`
+//! the registry records, and the atomic writers' `TEMP_PREFIX`.
 pub(crate) mod atomic;
 pub(crate) mod hashing;
 pub(crate) mod lockfile;
