@@ -12,6 +12,7 @@
 //! meanwhile is restored instead.
 //! Why a stage failed is a [`StageFailure`], printed as `<stage>: FAILED: <error>`.
 use crate::error::{Error, Result};
+use crate::exec::checkout::{in_place, put_back};
 use crate::exec::process;
 use crate::exec::progress::Progress;
 use crate::exec::stage_call::{self, CallFile};
@@ -481,7 +482,8 @@ fn lock_entry(
     }
 }
 
-/// Before an out is replaced: a hand edit is saved into the store, with a warning.
+/// Before a stage runs and its outs are removed: a hand edit is saved into the store, with a
+/// warning.
 fn save_hand_edit(
     project: &Project,
     stage: &Stage,
@@ -506,20 +508,12 @@ fn restore_run(
 ) -> Result<(), StageFailure> {
     for out in &stage.outs {
         let Some(record) = run.outs.get(&out.path) else { continue };
-        let dest = project.root.join(&out.path);
-        if let Ok(Some(h)) = project.state.hash_path(&dest) {
-            if h.hash() == record.hash {
-                continue;
-            }
+        if matches!(in_place(project, &project.root.join(&out.path), record), Ok(true)) {
+            continue;
         }
-        save_hand_edit(project, stage, lock, &out.path, progress);
-        project
-            .store
-            .restore(record, &dest)
+        let known = lock.and_then(|l| l.outs.get(&out.path)).map(|r| r.hash.as_str());
+        put_back(project, &stage.name, &out.path, record, known, &|w| progress.warn(w))
             .map_err(|source| StageFailure::Restore { out: out.path.clone(), source })?;
-        if !record.is_dir() {
-            project.state.record(&dest, &record.hash);
-        }
     }
     Ok(())
 }
@@ -533,19 +527,14 @@ fn restore_frozen(
 ) -> Result<(), StageFailure> {
     for out in &stage.outs {
         let Some(record) = lock.outs.get(&out.path) else { continue };
-        let dest = project.root.join(&out.path);
-        if let Ok(Some(h)) = project.state.hash_path(&dest) {
-            if h.hash() == record.hash {
-                continue;
-            }
+        if matches!(in_place(project, &project.root.join(&out.path), record), Ok(true)) {
+            continue;
         }
         if !out.cache {
             return Err(StageFailure::FrozenUncached(out.path.clone()));
         }
-        save_hand_edit(project, stage, Some(lock), &out.path, progress);
-        project
-            .store
-            .restore(record, &dest)
+        let known = Some(record.hash.as_str());
+        put_back(project, &stage.name, &out.path, record, known, &|w| progress.warn(w))
             .map_err(|source| StageFailure::FrozenRestore { out: out.path.clone(), source })?;
     }
     Ok(())
