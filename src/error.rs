@@ -1,7 +1,9 @@
 //! Errors of the engine and how they are shown; `cli` decides the exit code of each.
 //!
 //! Diagnostics (a problem in a file the user wrote, at a line and column, with a hint) and
-//! the crate-wide [`Error`] live here, below every layer, so any layer may return them.
+//! the crate-wide [`Error`] live here, so any layer may return them. This file is not below
+//! every layer: [`Error`] wraps the error enums of `store` (the registry's) and `compare`
+//! (git's), and nothing else (`tests/layering.rs`).
 use crate::compare::git::GitError;
 use crate::store::registry::RegistryError;
 use std::fmt;
@@ -42,7 +44,7 @@ impl fmt::Display for Diagnostic {
 
 /// An error of any layer, as the command that met it returns it. Layers with cases that
 /// a caller tells apart have their own enum ([`GitError`], [`RegistryError`],
-/// [`StageError`](crate::exec::scheduler::StageError)); `cli` maps each to an exit code.
+/// [`StageFailure`](crate::exec::scheduler::StageFailure)); `cli` maps each to an exit code.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
     /// Bad pipeline/params/lock files: nothing ran.

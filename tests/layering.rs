@@ -5,7 +5,8 @@
 //! expanded), maps it to the file that defines it, and checks two things:
 //!
 //! 1. each file uses only the layers its own layer may use ([`LAYERS`]);
-//! 2. the file-level graph of those uses has no cycle.
+//! 2. the file-level graph of those uses has no cycle;
+//! 3. a command's file never uses another command's file ([`COMMANDS_SHARED`]).
 //!
 //! A failure names the file, the line and the rule that was broken.
 use std::collections::BTreeMap;
@@ -80,6 +81,13 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "cli is the top",
     ),
 ];
+
+/// The files of `commands/` that every command may use: `mod.rs` (the module list and the
+/// output helpers several commands print with: `print_json`, `generate_data`) and
+/// `table.rs` (the comparing commands' tables and format flags; not a command). Anything
+/// else two commands share belongs in a layer: a command never uses another command's file,
+/// its `Args` or its `run`.
+const COMMANDS_SHARED: &[&str] = &["commands/mod.rs", "commands/table.rs"];
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Use {
@@ -240,6 +248,27 @@ fn layer_violations(krate: &Crate) -> Vec<String> {
     problems
 }
 
+/// Uses of one command's file by another file of `commands/`, one message each.
+fn command_violations(krate: &Crate) -> Vec<String> {
+    let mut problems = Vec::new();
+    for u in krate.uses.iter().filter(|u| layer_of(&u.file) == "commands") {
+        let Some(to) = krate.target(&u.path) else { continue };
+        let shared = COMMANDS_SHARED.iter().any(|s| Path::new(s) == to.as_path());
+        if layer_of(to) == "commands" && *to != u.file && !shared {
+            problems.push(format!(
+                "src/{}:{}: uses `crate::{}` of src/{}; a command never uses another command's file \
+                 (move what both need into a layer; shared output only in {})",
+                u.file.display(),
+                u.line,
+                u.path.join("::"),
+                to.display(),
+                COMMANDS_SHARED.join(", "),
+            ));
+        }
+    }
+    problems
+}
+
 /// File-level import cycles, each as `a.rs -> b.rs -> a.rs` with the line of every step.
 fn cycles(krate: &Crate) -> Vec<String> {
     let mut edges: BTreeMap<&PathBuf, BTreeMap<&PathBuf, usize>> = BTreeMap::new();
@@ -294,6 +323,13 @@ fn every_layer_uses_only_the_layers_below_it() {
     assert!(krate.uses.len() > 100, "the scanner found too few crate:: paths: {}", krate.uses.len());
     let problems = layer_violations(&krate);
     assert!(problems.is_empty(), "layering rules broken:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn no_command_uses_another_command() {
+    let krate = read_crate();
+    let problems = command_violations(&krate);
+    assert!(problems.is_empty(), "command files use each other:\n{}", problems.join("\n"));
 }
 
 #[test]

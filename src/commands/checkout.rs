@@ -1,9 +1,6 @@
 //! `churnflow checkout`: put the outs recorded in pipeline.lock back into the workspace.
-use crate::error::{Error, Result};
-use crate::exec::checkout::restore_outs;
-use crate::plan::project::Project;
-use crate::store::objects::Store;
-use crate::store::project_lock::ProjectLock;
+use crate::error::Result;
+use crate::exec::checkout::checkout;
 use std::path::Path;
 
 #[derive(clap::Args)]
@@ -16,16 +13,6 @@ pub struct CheckoutArgs {
 }
 
 pub fn run(root: &Path, args: &CheckoutArgs) -> Result<u8> {
-    let targets = &args.stages;
-    let _lock = ProjectLock::acquire(Store::new(root).dir())?;
-    let project = Project::load(root)?;
-    let selected = project.select(targets, false, true)?;
-    let done = restore_outs(&project, &project.lock, &project.lock, &selected, false, !targets.is_empty())?;
-    let (restored, problems) = (done.restored, done.problems);
-    crate::exec::progress::info(&format!("{restored} out(s) restored"));
-    if problems.is_empty() {
-        Ok(0)
-    } else {
-        Err(Error::CheckoutIncomplete(problems))
-    }
+    checkout(root, &args.stages)?;
+    Ok(0)
 }

@@ -3,17 +3,16 @@
 //! Kept: everything the workspace pipeline.lock and every experiment record refer to, every pipeline.lock at git HEAD,
 //! branches and tags, every registry model, and the run records all of whose objects are
 //! kept (with those objects). Directory outs keep their manifest and every file in it.
-use crate::compare::git;
 use crate::error::{Error, Result};
-use crate::experiments::record::Records;
+use crate::experiments::record::kept_locks;
 use crate::remote::config::RemoteConfig;
 use crate::remote::Remote;
 use crate::store::hashing::ManifestEntry;
-use crate::store::lockfile::{LockFile, LOCK_FILE};
-use crate::store::objects::{OutRecord, Store};
+use crate::store::human_bytes;
+use crate::store::objects::Store;
 use crate::store::project_lock::ProjectLock;
+use crate::store::reachable::{self, keep_record};
 use crate::store::registry::Registry;
-use crate::store::short_hash;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -163,59 +162,14 @@ fn remote_gc(root: &Path, name: Option<&str>, dry_run: bool, as_json: bool) -> R
     }
 }
 
-/// The pipeline.lock of the workspace, of every kept git revision (HEAD, branches, tags) and of
-/// every experiment record.
-pub(crate) fn kept_locks(root: &Path) -> Result<Vec<LockFile>> {
-    let mut locks = vec![LockFile::load(root)?];
-    // Each experiment's outs, until its record is removed (`exp remove`, `exp gc`).
-    locks.extend(Records::new(&Store::new(root)).list()?.into_iter().filter_map(|r| r.lock));
-    for rev in git::kept_revisions(root) {
-        if let Some(text) = git::show(root, &rev, LOCK_FILE)? {
-            // A lock at some revision that this churnflow can't read keeps nothing; say so.
-            match LockFile::parse(&text, &format!("{}:{LOCK_FILE}", short_hash(&rev))) {
-                Ok(l) => locks.push(l),
-                Err(d) => eprintln!("warning: {d}"),
-            }
-        }
-    }
-    Ok(locks)
-}
-
-/// Every object something kept refers to: the outs of every kept lock (directories with
-/// their manifest and files, read through `manifest`) and every registry model.
-pub(crate) fn kept_objects(
+/// Every object something kept refers to (see [`crate::store::reachable`]).
+fn kept_objects(
     root: &Path,
     manifest: &mut dyn FnMut(&str) -> Option<Vec<ManifestEntry>>,
 ) -> Result<BTreeSet<String>> {
-    let mut keep: BTreeSet<String> = BTreeSet::new();
-    for lock in kept_locks(root)? {
-        for stage in lock.stages.values() {
-            for rec in stage.outs.values() {
-                keep_record(rec, manifest, &mut keep);
-            }
-        }
-    }
+    let locks = kept_locks(root)?;
     let registry = Registry::load(root)?;
-    for e in registry.events() {
-        if let Some(m) = e.model {
-            keep.insert(m);
-        }
-    }
-    Ok(keep)
-}
-
-/// Adds an out's object(s) to `keep`: a file's hash, or a directory's manifest and files.
-pub(crate) fn keep_record(
-    rec: &OutRecord,
-    manifest: &mut dyn FnMut(&str) -> Option<Vec<ManifestEntry>>,
-    keep: &mut BTreeSet<String>,
-) {
-    keep.insert(rec.hash.clone());
-    if rec.is_dir() {
-        if let Some(entries) = manifest(&rec.hash) {
-            keep.extend(entries.into_iter().map(|e| e.hash));
-        }
-    }
+    Ok(reachable::kept_objects(&locks, &registry, manifest))
 }
 
 /// What experiments leave behind when they are killed: scratch workspaces in
@@ -229,19 +183,4 @@ fn leftovers(store: &Store) {
         }
     }
     let _ = std::fs::remove_dir_all(store.shared_dir().join("claims"));
-}
-
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }

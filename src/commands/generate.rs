@@ -78,33 +78,6 @@ pub fn run(root: &Path, args: &GenerateArgs) -> Result<u8> {
     if let Some(spec) = drift.as_deref() {
         opts.drift = parse_drift(spec)?;
     }
-    let summary = churnflow_stages::generate(&opts).map_err(|e| Error::GenerateFailed(e.to_string()))?;
-    println!(
-        "generated {} customers ({:.1} % churned), {} transactions, {} CDR rows, {} support tickets in {} ({:.1} MB)",
-        summary.customers,
-        100.0 * summary.churn_rate(),
-        summary.transactions,
-        summary.cdr,
-        summary.support_tickets,
-        out.display(),
-        summary.bytes as f64 / 1e6
-    );
-    if !opts.drift.is_empty() {
-        let mut line = format!("shifted: {}", opts.drift);
-        let d = &opts.drift;
-        if d.usage.is_some() || d.price.is_some() || d.contract.is_some() {
-            if let Some(first) = ShiftSpec::first_day(summary.snapshot_date) {
-                line.push_str(&format!("; in effect from {first}"));
-            }
-        }
-        line.push_str(&format!("; snapshot date {}", summary.snapshot_date));
-        if d.snapshot.is_some() {
-            line.push_str(&format!(
-                " (give the features stage snapshot_date: \"{}\")",
-                summary.snapshot_date
-            ));
-        }
-        println!("{line}");
-    }
+    crate::commands::generate_data(&opts)?;
     Ok(0)
 }

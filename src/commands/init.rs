@@ -2,7 +2,6 @@
 //!
 //! The files are the ones this repository runs and tests (the root demo and
 //! examples/telco), built into the binary so a fresh machine needs nothing else.
-use crate::commands::generate::GenerateArgs;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -72,15 +71,9 @@ pub fn run(base: &Path, args: &InitArgs) -> Result<u8> {
         Example::Events => {
             write("pipeline.yaml", EVENTS_PIPELINE.as_bytes())?;
             write("params.yaml", EVENTS_PARAMS.as_bytes())?;
-            let data = GenerateArgs {
-                customers: 2000,
-                seed: 42,
-                out: PathBuf::from("data/raw"),
-                snapshot_date: None,
-                defects: false,
-                drift: None,
-            };
-            crate::commands::generate::run(dir, &data)?;
+            // As `churnflow generate --customers 2000 --seed 42 --out data/raw`.
+            let out = dir.join("data/raw");
+            crate::commands::generate_data(&churnflow_stages::GenerateOptions::new(2000, 42, &out))?;
         }
         Example::Telco => {
             write("pipeline.yaml", TELCO_PIPELINE.as_bytes())?;

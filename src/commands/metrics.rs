@@ -5,9 +5,9 @@
 //! Exit codes: 0 ok; 1 a `--fail-on` check failed or a metrics file that should be readable
 //! was not (a cached object missing from the store, invalid JSON) — the table is still
 //! printed; 2 a bad revision, expression, or pipeline/params/lock file.
-use crate::commands::table::Table;
+use crate::commands::table::{FormatArgs, Table};
 use crate::compare::metric_files::{collect, Collected, Problem};
-use crate::compare::metrics::{self, change_cell, metric_cell, relative_cell, Check, Row};
+use crate::compare::metrics::{self, change_cell, metric_cell, relative_cell, MetricCheck, Row};
 use crate::compare::side::{self, Rev, Side};
 use crate::error::{did_you_mean, Error, Result};
 use clap::{Args, Subcommand};
@@ -21,19 +21,6 @@ pub enum MetricsCommand {
     /// Compare metrics between two sides: HEAD vs the workspace by default, REV_A vs the
     /// workspace, or REV_A vs REV_B.
     Diff(DiffArgs),
-}
-
-#[derive(Args)]
-pub struct FormatArgs {
-    /// Machine-readable JSON (with "schema": 1).
-    #[arg(long, group = "format")]
-    pub json: bool,
-    /// A GitHub-flavoured Markdown table (for a PR comment or $GITHUB_STEP_SUMMARY).
-    #[arg(long, group = "format")]
-    pub md: bool,
-    /// Significant decimals in the text and Markdown tables (JSON keeps every digit).
-    #[arg(long, default_value_t = metrics::DEFAULT_PRECISION, value_name = "N")]
-    pub precision: usize,
 }
 
 #[derive(Args)]
@@ -107,7 +94,7 @@ fn show(root: &Path, args: &ShowArgs) -> Result<u8> {
 
 /// The outcome of one `--fail-on` check on one row.
 struct CheckOutcome {
-    check: Check,
+    check: MetricCheck,
     path: Option<String>,
     key: String,
     passed: bool,
@@ -115,7 +102,7 @@ struct CheckOutcome {
 }
 
 fn evaluate_checks(
-    checks: &[Check],
+    checks: &[MetricCheck],
     rows: &[Row],
     old: &Collected,
     new: &Collected,
@@ -184,8 +171,11 @@ fn evaluate_checks(
 }
 
 fn diff(root: &Path, args: &DiffArgs) -> Result<u8> {
-    let checks =
-        args.fail_on.iter().map(|e| Check::parse(e).map_err(Error::BadInput)).collect::<Result<Vec<_>>>()?;
+    let checks = args
+        .fail_on
+        .iter()
+        .map(|e| MetricCheck::parse(e).map_err(Error::BadInput))
+        .collect::<Result<Vec<_>>>()?;
     let (old_rev, new_rev) = side::sides(root, &args.revs)?;
     let old_side = Side::load(root, old_rev, true)?;
     let new_side = Side::load(root, new_rev, true)?;

@@ -2,8 +2,7 @@
 //! (HEAD vs the workspace by default), with the stages each one feeds.
 //!
 //! Which params count and how they are compared: see [`crate::compare::params`].
-use crate::commands::metrics::FormatArgs;
-use crate::commands::table::Table;
+use crate::commands::table::{FormatArgs, Table};
 use crate::compare::metrics::cell;
 use crate::compare::params::rows;
 use crate::compare::side::{self, Side};

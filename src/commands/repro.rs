@@ -1,12 +1,13 @@
 //! `churnflow repro`: run what is stale, restore what the store has, skip what is fresh.
-use crate::commands::transfer::{PushArgs, TransferArgs};
 use crate::error::Result;
-use crate::exec::progress::Progress;
+use crate::exec::progress::{info, transfer_bar, Progress};
 use crate::exec::scheduler::{self, ReproOptions};
 use crate::plan::freshness::reasons_json;
 use crate::plan::predict::plan;
 use crate::plan::project::Project;
 use crate::remote::config::RemoteConfig;
+use crate::remote::restore::restore_missing_outs;
+use crate::remote::transfer::push_set;
 use crate::remote::Remote;
 use crate::store::objects::Store;
 use crate::store::project_lock::ProjectLock;
@@ -93,7 +94,16 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
     let result = {
         let _lock = ProjectLock::acquire(Store::new(root).dir())?;
         if let Some(remote) = &pull {
-            crate::commands::transfer::restore_missing_outs(root, remote, &args.stages)?;
+            let project = Project::load(root)?;
+            let selection = project.transfer_selection(&args.stages, &[])?;
+            let (store, state) = (&project.store, &project.state);
+            let outs = project.stored_outs();
+            let (records, fingerprints) = (&selection.records, &selection.fingerprints);
+            if let Some(line) =
+                restore_missing_outs(root, remote, store, state, records, fingerprints, &outs)?
+            {
+                info(&line);
+            }
         }
         let mut project = Project::load(root)?;
         let progress = Progress::new(false);
@@ -106,13 +116,16 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
     // Each stage pushed as it finished; this sends what was restored rather than run, and
     // retries what a stage could not send. Also when a stage failed.
     if let Some(remote) = push_to {
-        let push = PushArgs {
-            common: TransferArgs { stages: Vec::new(), remote, all_commits: false, json: false },
-            run_records: false,
-            registry: false,
-            exps: false,
-        };
-        crate::commands::transfer::push(root, &push)?;
+        // As `churnflow push`: every stored out in pipeline.lock and its run records.
+        let project = Project::load(root)?;
+        let selection = project.transfer_selection(&[], &[])?;
+        let remote = Remote::configured(root, remote.as_deref())?;
+        let (objects, runs) = push_set(&project.store, &selection.records, &selection.fingerprints, false);
+        let bar = transfer_bar(&format!("push to {}", remote.name));
+        let summary = remote.push(&project.store, &objects, &runs, &bar)?;
+        bar.finish_and_clear();
+        info(&summary.line("push", "sent", "to", &remote.name));
+        summary.outcome("push")?;
     }
     result.map(|_| 0)
 }

@@ -1,8 +1,24 @@
 //! Tables for the terminal and for GitHub-flavoured Markdown, shared by the comparing
-//! commands (`metrics show|diff`, `params diff`).
+//! commands (`metrics show|diff`, `params diff`, `exp show|diff`), and their format flags
+//! ([`FormatArgs`]). Not a command: the one file of `commands/` besides `mod.rs` that
+//! commands may use (`tests/layering.rs`).
 //!
 //! Text tables pad every column to its widest cell (right-aligning the numeric ones);
 //! Markdown tables escape `|` and line breaks in cells so a value can never break a row.
+
+/// How a comparing command prints its table: text (the default), JSON or Markdown.
+#[derive(clap::Args)]
+pub struct FormatArgs {
+    /// Machine-readable JSON (with "schema": 1).
+    #[arg(long, group = "format")]
+    pub json: bool,
+    /// A GitHub-flavoured Markdown table (for a PR comment or $GITHUB_STEP_SUMMARY).
+    #[arg(long, group = "format")]
+    pub md: bool,
+    /// Significant decimals in the text and Markdown tables (JSON keeps every digit).
+    #[arg(long, default_value_t = crate::compare::metrics::DEFAULT_PRECISION, value_name = "N")]
+    pub precision: usize,
+}
 
 /// A table: a header row and body rows of equal length; `right[i]` right-aligns column i.
 pub struct Table {

@@ -256,7 +256,7 @@ impl Op {
 
 /// One parsed `--fail-on` expression.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Check {
+pub struct MetricCheck {
     pub expr: String,
     /// Only this metrics file, when written `FILE#KEY`.
     pub path: Option<String>,
@@ -269,9 +269,9 @@ pub const FAIL_ON_HELP: &str = "write KEY<VALUE, KEY<=VALUE, KEY>VALUE or KEY>=V
      than LIMIT against the old side (e.g. 'auc_roc:-0.01', 'log_loss:+5%'); prefix FILE# to pick one metrics \
      file (e.g. 'reports/metrics.json#auc_roc')";
 
-impl Check {
+impl MetricCheck {
     /// Parses `KEY<0.8`, `KEY>=0.8`, `KEY:-0.01`, `KEY:+2%`, each optionally `FILE#KEY…`.
-    pub fn parse(expr: &str) -> Result<Check, String> {
+    pub fn parse(expr: &str) -> Result<MetricCheck, String> {
         let bad = |why: &str| format!("--fail-on '{expr}': {why}; {FAIL_ON_HELP}");
         let text = expr.trim();
         let (target, bound) = if let Some(i) = text.find(['<', '>']) {
@@ -319,7 +319,7 @@ impl Check {
         if key.is_empty() || path.as_deref() == Some("") {
             return Err(bad("no metric named"));
         }
-        Ok(Check { expr: text.to_string(), path, key, bound })
+        Ok(MetricCheck { expr: text.to_string(), path, key, bound })
     }
 
     /// Does this check concern `row`?
@@ -448,34 +448,43 @@ mod tests {
 
     #[test]
     fn fail_on_expressions_parse_into_bounds() {
-        let c = Check::parse("auc_roc<0.8").unwrap();
+        let c = MetricCheck::parse("auc_roc<0.8").unwrap();
         assert_eq!((c.key.as_str(), c.bound), ("auc_roc", Bound::Value { op: Op::Lt, value: 0.8 }));
-        let c = Check::parse("reports/m.json#fair.gap>=0.1").unwrap();
+        let c = MetricCheck::parse("reports/m.json#fair.gap>=0.1").unwrap();
         assert_eq!(c.path.as_deref(), Some("reports/m.json"));
         assert_eq!(c.bound, Bound::Value { op: Op::Ge, value: 0.1 });
-        assert_eq!(Check::parse("auc:-0.01").unwrap().bound, Bound::Change { limit: -0.01, percent: false });
-        assert_eq!(Check::parse("loss:+5%").unwrap().bound, Bound::Change { limit: 0.05, percent: true });
+        assert_eq!(
+            MetricCheck::parse("auc:-0.01").unwrap().bound,
+            Bound::Change { limit: -0.01, percent: false }
+        );
+        assert_eq!(
+            MetricCheck::parse("loss:+5%").unwrap().bound,
+            Bound::Change { limit: 0.05, percent: true }
+        );
         for bad in ["auc", "auc<x", "auc:0.01", "<0.8", "#a<1", "a:-"] {
-            assert!(Check::parse(bad).is_err(), "{bad}");
+            assert!(MetricCheck::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn a_drop_beyond_the_limit_fails_and_within_it_passes() {
         let row = Row { path: "m".into(), key: "auc".into(), old: Some(json!(0.85)), new: Some(json!(0.83)) };
-        assert!(Check::parse("auc:-0.01").unwrap().evaluate(&row, false).is_err());
-        assert!(Check::parse("auc:-0.05").unwrap().evaluate(&row, false).is_ok());
-        assert!(Check::parse("auc:-0.02").unwrap().evaluate(&row, false).is_ok(), "exactly the limit passes");
-        assert!(Check::parse("auc<0.84").unwrap().evaluate(&row, false).is_err());
-        assert!(Check::parse("auc<0.8").unwrap().evaluate(&row, false).is_ok());
+        assert!(MetricCheck::parse("auc:-0.01").unwrap().evaluate(&row, false).is_err());
+        assert!(MetricCheck::parse("auc:-0.05").unwrap().evaluate(&row, false).is_ok());
+        assert!(
+            MetricCheck::parse("auc:-0.02").unwrap().evaluate(&row, false).is_ok(),
+            "exactly the limit passes"
+        );
+        assert!(MetricCheck::parse("auc<0.84").unwrap().evaluate(&row, false).is_err());
+        assert!(MetricCheck::parse("auc<0.8").unwrap().evaluate(&row, false).is_ok());
         let new_only = Row { old: None, ..row };
-        assert!(Check::parse("auc:-0.01").unwrap().evaluate(&new_only, false).is_ok());
-        assert!(Check::parse("auc:-0.01").unwrap().evaluate(&new_only, true).is_err());
+        assert!(MetricCheck::parse("auc:-0.01").unwrap().evaluate(&new_only, false).is_ok());
+        assert!(MetricCheck::parse("auc:-0.01").unwrap().evaluate(&new_only, true).is_err());
         let rise = Row { path: "m".into(), key: "auc".into(), old: Some(json!(0.8)), new: Some(json!(0.9)) };
         assert!(
-            Check::parse("auc:-0").unwrap().evaluate(&rise, false).is_ok(),
+            MetricCheck::parse("auc:-0").unwrap().evaluate(&rise, false).is_ok(),
             "-0: any drop fails, a rise passes"
         );
-        assert!(Check::parse("auc:+0").unwrap().evaluate(&rise, false).is_err());
+        assert!(MetricCheck::parse("auc:+0").unwrap().evaluate(&rise, false).is_err());
     }
 }

@@ -29,8 +29,7 @@ fn reference(root: &Path, spec: &str) -> Result<Reference> {
     let located = ModelSpec::parse(root, spec).locate()?;
     let model = churnflow_stages::load_model(&located.path).map_err(|e| Error::BadInput(e.to_string()))?;
     let hash = model.lineage.training_data_blake3.clone();
-    let store = Store::new(root);
-    if !store.has(&hash) {
+    let Ok(path) = Store::new(root).training_data(&model) else {
         return Err(Error::BadInput(format!(
             "the data {} ({spec}) was trained on, object {} in the store, is gone: `churnflow gc` removes \
              objects that no pipeline.lock refers to any more. Get it back by running `churnflow repro` \
@@ -39,10 +38,10 @@ fn reference(root: &Path, spec: &str) -> Result<Reference> {
             located.shown,
             short_hash(&hash)
         )));
-    }
+    };
     Ok(Reference {
         side: DriftSide {
-            path: store.object_path(&hash),
+            path,
             shown: format!(
                 "{spec}: the training data of {} (store object {})",
                 located.shown,

@@ -3,6 +3,55 @@
 use crate::error::{Error, Result};
 use crate::plan::project::Project;
 use crate::store::lockfile::LockFile;
+use crate::store::objects::{OutRecord, RestoreError, Store};
+use crate::store::project_lock::ProjectLock;
+use std::path::Path;
+
+/// Whether the workspace file or folder at `dest` already holds `record`'s content.
+pub(crate) fn in_place(project: &Project, dest: &Path, record: &OutRecord) -> std::io::Result<bool> {
+    Ok(project.state.hash_path(dest)?.as_ref().map(|h| h.hash()) == Some(record.hash.as_str()))
+}
+
+/// The one way an out is put back from the store (`repro` restoring a run or a frozen stage,
+/// `checkout`, `exp apply`): a hand edit at `out` — content neither `known` (what the lock
+/// the workspace was written under records) nor in the store — is saved into the store first
+/// and `warn` is told; then `record` is restored there and, for a file, its hash cached.
+pub(crate) fn put_back(
+    project: &Project,
+    stage: &str,
+    out: &str,
+    record: &OutRecord,
+    known: Option<&str>,
+    warn: &dyn Fn(&str),
+) -> std::result::Result<(), RestoreError> {
+    let dest = project.root.join(out);
+    let saved = project.store.save_hand_edit(&project.state, &dest, known);
+    if let Some(warning) = saved.warning(stage, out) {
+        warn(&warning);
+    }
+    project.store.restore(record, &dest)?;
+    if !record.is_dir() {
+        project.state.record(&dest, &record.hash);
+    }
+    Ok(())
+}
+
+/// `churnflow checkout` (and the second half of `pull`): under the project lock, the outs
+/// pipeline.lock records for `targets` (all when empty) back into the workspace at `root`.
+/// An out that could not be restored makes it an error listing them all.
+pub fn checkout(root: &Path, targets: &[String]) -> Result<()> {
+    let _lock = ProjectLock::acquire(Store::new(root).dir())?;
+    let project = Project::load(root)?;
+    let selected = project.select(targets, false, true)?;
+    let done = restore_outs(&project, &project.lock, &project.lock, &selected, false, !targets.is_empty())?;
+    let (restored, problems) = (done.restored, done.problems);
+    crate::exec::progress::info(&format!("{restored} out(s) restored"));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::CheckoutIncomplete(problems))
+    }
+}
 
 /// What a checkout did.
 #[derive(Debug, Default)]
@@ -43,11 +92,9 @@ pub fn restore_outs(
         for out in &stage.outs {
             let Some(record) = entry.outs.get(&out.path) else { continue };
             let dest = project.root.join(&out.path);
-            let current = project
-                .state
-                .hash_path(&dest)
-                .map_err(|e| Error::io(format!("cannot hash {}", dest.display()), e))?;
-            if current.as_ref().map(|h| h.hash()) == Some(record.hash.as_str()) {
+            if in_place(project, &dest, record)
+                .map_err(|e| Error::io(format!("cannot hash {}", dest.display()), e))?
+            {
                 continue;
             }
             if !out.cache && !uncached {
@@ -59,16 +106,10 @@ pub fn restore_outs(
             }
             let known =
                 previous.stages.get(&stage.name).and_then(|e| e.outs.get(&out.path)).map(|r| r.hash.as_str());
-            let saved = project.store.save_hand_edit(&project.state, &dest, known.or(Some(&record.hash)));
-            if let Some(warning) = saved.warning(&stage.name, &out.path) {
-                crate::exec::progress::warn(&warning);
-            }
-            match project.store.restore(record, &dest) {
+            let warn = |w: &str| crate::exec::progress::warn(w);
+            match put_back(project, &stage.name, &out.path, record, known.or(Some(&record.hash)), &warn) {
                 Ok(()) => {
                     crate::exec::progress::info(&format!("{}: restored {}", stage.name, out.path));
-                    if !record.is_dir() {
-                        project.state.record(&dest, &record.hash);
-                    }
                     done.restored += 1;
                 }
                 Err(e) => done.problems.push(format!(

@@ -8,7 +8,8 @@
 //! * [`progress`] — the lines `repro` prints while it works;
 //! * [`stage_call`] — the whole `__stage` protocol: subcommand name, call file, summary line.
 //!
-//! `exec` builds on `plan`, `pipeline` and `store`; it never imports `cli` or `commands`.
+//! `exec` builds on `plan`, `pipeline`, `store` and `remote` (`repro --pull/--push`, per
+//! stage); it never imports `cli`, `commands` or `experiments`.
 pub(crate) mod checkout;
 pub(crate) mod process;
 pub(crate) mod progress;

@@ -10,8 +10,9 @@
 //! On a store shared with other workspaces (an experiment's), a stage about to run first
 //! claims its run ([`crate::store::run_claim`]); one that another workspace computed
 //! meanwhile is restored instead.
-//! Why a stage failed is a [`StageError`], printed as `<stage>: FAILED: <error>`.
+//! Why a stage failed is a [`StageFailure`], printed as `<stage>: FAILED: <error>`.
 use crate::error::{Error, Result};
+use crate::exec::checkout::{in_place, put_back};
 use crate::exec::process;
 use crate::exec::progress::Progress;
 use crate::exec::stage_call::{self, CallFile};
@@ -57,7 +58,7 @@ enum StageOutcome {
 
 /// Counts for the closing line.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
+pub struct RunSummary {
     pub ran: Vec<String>,
     pub restored: Vec<String>,
     pub up_to_date: Vec<String>,
@@ -67,7 +68,7 @@ pub struct Summary {
     pub wall: std::time::Duration,
 }
 
-impl Summary {
+impl RunSummary {
     pub fn line(&self) -> String {
         let mut parts = vec![
             format!("{} ran", self.ran.len()),
@@ -84,7 +85,7 @@ impl Summary {
     }
 }
 
-pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) -> Result<Summary> {
+pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) -> Result<RunSummary> {
     let started = Instant::now();
     let selected = project.select(&opts.targets, opts.downstream, opts.single_item)?;
     process::install_interrupt_handler();
@@ -101,7 +102,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
     let mut ready: VecDeque<usize> =
         project.graph.order().iter().copied().filter(|&i| selected[i] && pending[i] == 0).collect();
     let mut blocked = vec![false; n];
-    let mut summary = Summary::default();
+    let mut summary = RunSummary::default();
     let mut stop = false;
     let mut interrupted = false;
     let jobs = opts.jobs.max(1);
@@ -237,7 +238,7 @@ fn record(lock: &mut LockFile, root: &std::path::Path, name: &str, entry: StageL
 
 /// Why one stage failed (or stopped), as the line after `<stage>: FAILED: ` says it.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum StageError {
+pub(crate) enum StageFailure {
     #[error("cannot hash its files: {0}")]
     Hash(#[source] std::io::Error),
     /// A dep is missing, so there is no fingerprint to run with.
@@ -303,7 +304,7 @@ fn run_stage(
     let name = &stage.name;
     let a = match assess(&project.root, stage, lock, &project.state, &project.registry, force) {
         Ok(a) => a,
-        Err(e) => return fail(progress, name, StageError::Hash(e)),
+        Err(e) => return fail(progress, name, StageFailure::Hash(e)),
     };
     if a.is_fresh() {
         progress.skipped(&format!("{name}: up to date"));
@@ -321,7 +322,11 @@ fn run_stage(
         }
     }
     let Some(fp) = a.fingerprint.clone() else {
-        return fail(progress, name, StageError::Blocked(a.reasons.iter().map(|r| r.to_string()).collect()));
+        return fail(
+            progress,
+            name,
+            StageFailure::Blocked(a.reasons.iter().map(|r| r.to_string()).collect()),
+        );
     };
     if !force {
         let mut from = "the store".to_string();
@@ -361,7 +366,7 @@ fn run_stage(
                 }
                 Some(claim)
             }
-            Err(e) => return fail(progress, name, StageError::Claim(e)),
+            Err(e) => return fail(progress, name, StageFailure::Claim(e)),
         }
     } else {
         None
@@ -381,7 +386,7 @@ fn run_stage(
             }
             StageOutcome::Ran(lock_entry(stage, &a, fp, outs))
         }
-        Err(StageError::Interrupted) => {
+        Err(StageFailure::Interrupted) => {
             progress.finish_failed(name, &format!("{name}: interrupted"));
             StageOutcome::Interrupted
         }
@@ -447,7 +452,7 @@ fn share(
     }
 }
 
-fn fail(progress: &Progress, name: &str, e: StageError) -> StageOutcome {
+fn fail(progress: &Progress, name: &str, e: StageFailure) -> StageOutcome {
     progress.finish_failed(name, &format!("{name}: FAILED: {e}"));
     StageOutcome::Failed
 }
@@ -477,7 +482,8 @@ fn lock_entry(
     }
 }
 
-/// Before an out is replaced: a hand edit is saved into the store, with a warning.
+/// Before a stage runs and its outs are removed: a hand edit is saved into the store, with a
+/// warning.
 fn save_hand_edit(
     project: &Project,
     stage: &Stage,
@@ -499,23 +505,15 @@ fn restore_run(
     lock: Option<&StageLock>,
     run: &RunRecord,
     progress: &Progress,
-) -> Result<(), StageError> {
+) -> Result<(), StageFailure> {
     for out in &stage.outs {
         let Some(record) = run.outs.get(&out.path) else { continue };
-        let dest = project.root.join(&out.path);
-        if let Ok(Some(h)) = project.state.hash_path(&dest) {
-            if h.hash() == record.hash {
-                continue;
-            }
+        if matches!(in_place(project, &project.root.join(&out.path), record), Ok(true)) {
+            continue;
         }
-        save_hand_edit(project, stage, lock, &out.path, progress);
-        project
-            .store
-            .restore(record, &dest)
-            .map_err(|source| StageError::Restore { out: out.path.clone(), source })?;
-        if !record.is_dir() {
-            project.state.record(&dest, &record.hash);
-        }
+        let known = lock.and_then(|l| l.outs.get(&out.path)).map(|r| r.hash.as_str());
+        put_back(project, &stage.name, &out.path, record, known, &|w| progress.warn(w))
+            .map_err(|source| StageFailure::Restore { out: out.path.clone(), source })?;
     }
     Ok(())
 }
@@ -526,23 +524,18 @@ fn restore_frozen(
     stage: &Stage,
     lock: &StageLock,
     progress: &Progress,
-) -> Result<(), StageError> {
+) -> Result<(), StageFailure> {
     for out in &stage.outs {
         let Some(record) = lock.outs.get(&out.path) else { continue };
-        let dest = project.root.join(&out.path);
-        if let Ok(Some(h)) = project.state.hash_path(&dest) {
-            if h.hash() == record.hash {
-                continue;
-            }
+        if matches!(in_place(project, &project.root.join(&out.path), record), Ok(true)) {
+            continue;
         }
         if !out.cache {
-            return Err(StageError::FrozenUncached(out.path.clone()));
+            return Err(StageFailure::FrozenUncached(out.path.clone()));
         }
-        save_hand_edit(project, stage, Some(lock), &out.path, progress);
-        project
-            .store
-            .restore(record, &dest)
-            .map_err(|source| StageError::FrozenRestore { out: out.path.clone(), source })?;
+        let known = Some(record.hash.as_str());
+        put_back(project, &stage.name, &out.path, record, known, &|w| progress.warn(w))
+            .map_err(|source| StageFailure::FrozenRestore { out: out.path.clone(), source })?;
     }
     Ok(())
 }
@@ -554,17 +547,17 @@ fn execute(
     lock: Option<&StageLock>,
     baseline: Option<&str>,
     progress: &Progress,
-) -> Result<Option<String>, StageError> {
+) -> Result<Option<String>, StageFailure> {
     let root = &project.root;
     for out in &stage.outs {
         let path = root.join(&out.path);
         if !out.persist {
             save_hand_edit(project, stage, lock, &out.path, progress);
-            remove_path(&path).map_err(|source| StageError::RemoveOut { out: out.path.clone(), source })?;
+            remove_path(&path).map_err(|source| StageFailure::RemoveOut { out: out.path.clone(), source })?;
         }
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
-                .map_err(|source| StageError::CreateDir { dir: parent.to_path_buf(), source })?;
+                .map_err(|source| StageFailure::CreateDir { dir: parent.to_path_buf(), source })?;
         }
     }
     let log_path = project.store.log_path(&stage.name);
@@ -575,7 +568,7 @@ fn execute(
     progress.detail(&format!("{}: runs {what}; log {}", stage.name, log_path.display()));
     let log = std::fs::create_dir_all(log_path.parent().unwrap_or(root))
         .and_then(|_| std::fs::File::create(&log_path))
-        .map_err(|source| StageError::CreateLog { path: log_path.clone(), source })?;
+        .map_err(|source| StageFailure::CreateLog { path: log_path.clone(), source })?;
     match &stage.action {
         StageAction::Cmd(cmds) => {
             let commands = cmds.iter().map(|c| process::shell(c, root)).collect();
@@ -596,8 +589,8 @@ fn execute(
                 baseline_training_data,
             };
             let tmp = project.store.dir().join("tmp");
-            let call = CallFile::write(&tmp, kind, invocation).map_err(StageError::WriteCall)?;
-            let exe = std::env::current_exe().map_err(StageError::FindSelf)?;
+            let call = CallFile::write(&tmp, kind, invocation).map_err(StageFailure::WriteCall)?;
+            let exe = std::env::current_exe().map_err(StageFailure::FindSelf)?;
             // What the stage has done so far, for its bar (see churnflow_stages::Reporter).
             let meter = tmp.join(format!("{}.progress", call.stem()));
             let mut command = call.command(&exe, root);
@@ -615,18 +608,16 @@ fn execute(
 
 /// The data the baseline champion (its registry model file) was trained on: an object in
 /// the store, named by the model's lineage.
-fn training_data(project: &Project, model: &Path) -> Result<PathBuf, StageError> {
+fn training_data(project: &Project, model: &Path) -> Result<PathBuf, StageFailure> {
     let loaded = churnflow_stages::load_model(model)
-        .map_err(|e| StageError::BaselineModel { path: model.to_path_buf(), message: e.message })?;
-    let data = loaded.lineage.training_data_blake3;
-    if !project.store.has(&data) {
+        .map_err(|e| StageFailure::BaselineModel { path: model.to_path_buf(), message: e.message })?;
+    project.store.training_data(&loaded).map_err(|data| {
         let stem = model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        return Err(StageError::BaselineDataGone {
+        StageFailure::BaselineDataGone {
             champion: short_hash(&stem).to_string(),
             data: short_hash(&data).to_string(),
-        });
-    }
-    Ok(project.store.object_path(&data))
+        }
+    })
 }
 
 fn run_commands(
@@ -634,19 +625,19 @@ fn run_commands(
     stage: &str,
     log: &std::fs::File,
     log_path: &Path,
-) -> Result<(), StageError> {
+) -> Result<(), StageFailure> {
     for mut command in commands {
         command.env("CHURNFLOW_STAGE", stage);
         let status = match process::run_logged(command, log) {
             Ok(s) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(StageError::Interrupted),
-            Err(e) => return Err(StageError::Start(e)),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(StageFailure::Interrupted),
+            Err(e) => return Err(StageFailure::Start(e)),
         };
         if process::interrupted() {
-            return Err(StageError::Interrupted);
+            return Err(StageFailure::Interrupted);
         }
         if !status.success() {
-            return Err(StageError::Exited { code: status.code(), log_tail: log_tail(log_path, 20) });
+            return Err(StageFailure::Exited { code: status.code(), log_tail: log_tail(log_path, 20) });
         }
     }
     Ok(())
@@ -668,26 +659,26 @@ fn finish_run(
     stage: &Stage,
     fp: &str,
     summary: Option<String>,
-) -> Result<(BTreeMap<String, OutRecord>, Option<String>), StageError> {
+) -> Result<(BTreeMap<String, OutRecord>, Option<String>), StageFailure> {
     let mut outs = BTreeMap::new();
     for out in &stage.outs {
         let path = project.root.join(&out.path);
         let h: PathHash = match project.state.hash_path(&path) {
             Ok(Some(h)) => h,
-            Ok(None) => return Err(StageError::OutNotWritten(out.path.clone())),
-            Err(source) => return Err(StageError::HashOut { out: out.path.clone(), source }),
+            Ok(None) => return Err(StageFailure::OutNotWritten(out.path.clone())),
+            Err(source) => return Err(StageFailure::HashOut { out: out.path.clone(), source }),
         };
         if out.cache {
             project
                 .store
                 .put(&path, &h)
-                .map_err(|source| StageError::StoreOut { out: out.path.clone(), source })?;
+                .map_err(|source| StageFailure::StoreOut { out: out.path.clone(), source })?;
         }
         outs.insert(out.path.clone(), OutRecord::of(&h));
     }
     if stage.uses_run_records() {
         let run = RunRecord { stage: stage.name.clone(), outs: outs.clone() };
-        project.store.write_run(fp, &run).map_err(StageError::WriteRun)?;
+        project.store.write_run(fp, &run).map_err(StageFailure::WriteRun)?;
     }
     Ok((outs, summary))
 }

@@ -4,9 +4,11 @@
 //! workspace, which is gone once it has run: the base git commit, the overrides, every
 //! param, the metrics, the stages that ran, and the experiment's pipeline.lock, whose outs
 //! are all in the store (uncached ones included), so `gc` keeps them while the record lives.
+use crate::compare::git;
 use crate::error::{did_you_mean, Error, Result};
-use crate::store::lockfile::LockFile;
+use crate::store::lockfile::{LockFile, LOCK_FILE};
 use crate::store::objects::Store;
+use crate::store::short_hash;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -204,4 +206,23 @@ pub fn valid_name(name: &str) -> Result<()> {
             "'{name}' cannot name an experiment: use letters, digits, '-', '_' and '.' (not 'workspace')"
         )))
     }
+}
+
+/// The pipeline.lock of the workspace, of every experiment record and of every kept git
+/// revision (HEAD, branches, tags): what `gc` keeps and `push --all-commits` sends. Here
+/// because this is the lowest layer that knows both experiment records and git.
+pub(crate) fn kept_locks(root: &Path) -> Result<Vec<LockFile>> {
+    let mut locks = vec![LockFile::load(root)?];
+    // Each experiment's outs, until its record is removed (`exp remove`, `exp gc`).
+    locks.extend(Records::new(&Store::new(root)).list()?.into_iter().filter_map(|r| r.lock));
+    for rev in git::kept_revisions(root) {
+        if let Some(text) = git::show(root, &rev, LOCK_FILE)? {
+            // A lock at some revision that this churnflow can't read keeps nothing; say so.
+            match LockFile::parse(&text, &format!("{}:{LOCK_FILE}", short_hash(&rev))) {
+                Ok(l) => locks.push(l),
+                Err(d) => eprintln!("warning: {d}"),
+            }
+        }
+    }
+    Ok(locks)
 }

@@ -46,7 +46,9 @@ fn mirror(from: &Path, to: &Path, rel: &str, copy: &BTreeSet<String>) -> io::Res
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if rel.is_empty() && (name == ".git" || name == STORE_DIR) || name.starts_with(".churnflow-tmp-") {
+        if rel.is_empty() && (name == ".git" || name == STORE_DIR)
+            || name.starts_with(churnflow_stages::TEMP_PREFIX)
+        {
             continue;
         }
         let child = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
@@ -98,5 +100,23 @@ mod tests {
         let root = s.root().to_path_buf();
         drop(s);
         assert!(!root.exists(), "dropped, the scratch workspace is gone");
+    }
+
+    #[test]
+    fn a_leftover_temp_file_of_either_writer_is_not_linked() {
+        let project = tempfile::tempdir().unwrap();
+        let p = project.path();
+        // What a stage killed mid-write leaves beside its out (stages' io/atomic.rs), and
+        // what the engine's writer would (store/atomic.rs): one prefix, churnflow_stages::TEMP_PREFIX.
+        let leftover = format!("data/{}x1y2z3.parquet", churnflow_stages::TEMP_PREFIX);
+        for rel in ["data/features.parquet", leftover.as_str()] {
+            std::fs::create_dir_all(p.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(p.join(rel), "x").unwrap();
+        }
+        let store = p.join(STORE_DIR);
+        std::fs::create_dir_all(&store).unwrap();
+        let s = Scratch::create(p, &store, "t", &BTreeSet::new()).unwrap();
+        assert!(s.root().join("data/features.parquet").exists());
+        assert!(!s.root().join(&leftover).exists(), "the temp file was mirrored");
     }
 }

@@ -29,7 +29,7 @@ pub(crate) struct CheckOptions {
 }
 
 /// One check's outcome.
-pub(crate) struct Check {
+pub(crate) struct WindowCheck {
     pub report: DriftReport,
     pub at: SystemTime,
     /// The gauges as OpenMetrics text without `# EOF`.
@@ -37,7 +37,7 @@ pub(crate) struct Check {
 }
 
 /// Runs one check and writes its files.
-pub(crate) fn check(root: &Path, options: &CheckOptions) -> Result<Check> {
+pub(crate) fn check(root: &Path, options: &CheckOptions) -> Result<WindowCheck> {
     let at = SystemTime::now();
     let since = at.checked_sub(options.window).unwrap_or(SystemTime::UNIX_EPOCH);
     let since = humantime::format_rfc3339_millis(since).to_string();
@@ -55,5 +55,5 @@ pub(crate) fn check(root: &Path, options: &CheckOptions) -> Result<Check> {
         crate::store::atomic::write(&path, bytes, false)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     }
-    Ok(Check { report, at, gauges })
+    Ok(WindowCheck { report, at, gauges })
 }

@@ -4,7 +4,7 @@
 //! drifted, and reads the registry's audit log to say what the promotion gates decided.
 use crate::error::{Error, Result};
 use crate::monitor::gauges::EOF;
-use crate::monitor::{check, Check, CheckOptions};
+use crate::monitor::{check, CheckOptions, WindowCheck};
 use crate::store::registry::{EventAction, Registry};
 use crate::store::short_hash;
 use axum::http::header;
@@ -38,14 +38,14 @@ pub(crate) fn check_once(
     root: &Path,
     options: &CheckOptions,
     followup: &Followup,
-) -> Result<(Check, Option<Retrain>)> {
+) -> Result<(WindowCheck, Option<Retrain>)> {
     let c = check(root, options)?;
     let retrain = if followup.retrain && c.report.dataset_drift { Some(retrain(root)?) } else { None };
     print(&c, retrain.as_ref(), options, followup.json)?;
     Ok((c, retrain))
 }
 
-fn print(c: &Check, retrain: Option<&Retrain>, options: &CheckOptions, json: bool) -> Result<()> {
+fn print(c: &WindowCheck, retrain: Option<&Retrain>, options: &CheckOptions, json: bool) -> Result<()> {
     if json {
         let mut value = serde_json::to_value(&c.report).map_err(|e| Error::BadInput(e.to_string()))?;
         if let Some(map) = value.as_object_mut() {

@@ -6,8 +6,9 @@ use crate::pipeline::resolve::Pipeline;
 use crate::pipeline::spec::PIPELINE_FILE;
 use crate::store::hashing::HashState;
 use crate::store::lockfile::LockFile;
-use crate::store::objects::Store;
+use crate::store::objects::{OutRecord, Store};
 use crate::store::registry::Registry;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub struct Project {
@@ -80,5 +81,75 @@ impl Project {
             return Ok(keep);
         }
         Ok(self.graph.closure(&indices, downstream))
+    }
+}
+
+/// What the selected stages' locks refer to, for `push`, `fetch` and `repro --pull/--push`:
+/// stored outs, and run-record fingerprint → stage.
+pub struct Selection {
+    pub records: Vec<OutRecord>,
+    pub fingerprints: BTreeMap<String, String>,
+}
+
+impl Project {
+    /// The stored outs and run records of `stages` (all when empty, with their upstream
+    /// stages) in pipeline.lock, then in each of `more_locks` (`--all-commits`: every kept
+    /// lock but the workspace's). An out of such a lock that the pipeline no longer has counts
+    /// if the store has it.
+    pub fn transfer_selection(&self, stages: &[String], more_locks: &[LockFile]) -> Result<Selection> {
+        let selected = self.select(stages, false, true)?;
+        let mut selection = Selection { records: Vec::new(), fingerprints: BTreeMap::new() };
+        let mut stored_paths = BTreeSet::new();
+        for (i, stage) in self.pipeline.stages.iter().enumerate() {
+            if !selected[i] {
+                continue;
+            }
+            let Some(entry) = self.lock.stages.get(&stage.name) else { continue };
+            for out in stage.outs.iter().filter(|o| o.cache) {
+                stored_paths.insert(out.path.clone());
+                if let Some(record) = entry.outs.get(&out.path) {
+                    selection.records.push(record.clone());
+                }
+            }
+            if stage.uses_run_records() {
+                selection.fingerprints.insert(entry.fingerprint.clone(), stage.name.clone());
+            }
+        }
+        if !more_locks.is_empty() {
+            let names: BTreeSet<&str> = self
+                .pipeline
+                .stages
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| selected[*i])
+                .map(|(_, s)| s.name.as_str())
+                .collect();
+            for lock in more_locks {
+                for (name, entry) in lock.stages.iter().filter(|(n, _)| names.contains(n.as_str())) {
+                    // Outs stored today; an out the pipeline no longer has counts if it was stored.
+                    for (path, record) in &entry.outs {
+                        if stored_paths.contains(path) || self.store.has(&record.hash) {
+                            selection.records.push(record.clone());
+                        }
+                    }
+                    selection.fingerprints.insert(entry.fingerprint.clone(), name.clone());
+                }
+            }
+        }
+        Ok(selection)
+    }
+
+    /// Every stored (`cache`) out that pipeline.lock records: (stage, out path, record).
+    pub fn stored_outs(&self) -> Vec<(String, String, OutRecord)> {
+        let mut outs = Vec::new();
+        for stage in &self.pipeline.stages {
+            let Some(entry) = self.lock.stages.get(&stage.name) else { continue };
+            for out in stage.outs.iter().filter(|o| o.cache) {
+                if let Some(record) = entry.outs.get(&out.path) {
+                    outs.push((stage.name.clone(), out.path.clone(), record.clone()));
+                }
+            }
+        }
+        outs
     }
 }

@@ -5,7 +5,8 @@
 //! * [`config`] — `.churnflow/config.yaml`, the project's named remotes;
 //! * [`records`] — experiment records (`exps/<name>.json`), as bytes, created if absent;
 //! * [`registry`] — the model registry's events and champions, with create-if-absent as the
-//!   compare-and-swap;
+//!   compare-and-swap, and `push`/`pull --registry` (which side is ahead, what moves);
+//! * [`restore`] — `repro --pull`: fetch what pipeline.lock refers to, put back missing outs;
 //! * [`transfer`] — what is missing where, and moving it: batched existence checks (one
 //!   listing), parallel transfers, multipart uploads for large objects, every download hashed
 //!   before it enters the local store.
@@ -19,12 +20,14 @@
 pub(crate) mod config;
 pub(crate) mod records;
 pub(crate) mod registry;
+pub(crate) mod restore;
 pub(crate) mod transfer;
 
 use crate::error::{Error, Result};
-use config::RemoteEntry;
+use config::{RemoteConfig, RemoteEntry};
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +51,14 @@ impl std::fmt::Debug for Remote {
 }
 
 impl Remote {
+    /// Opens the remote called `name` in the project's `.churnflow/config.yaml` (the default
+    /// remote when `None`).
+    pub(crate) fn configured(root: &Path, name: Option<&str>) -> Result<Remote> {
+        let config = RemoteConfig::load(root)?;
+        let (name, entry) = config.pick(name)?;
+        Remote::open(&name, &entry)
+    }
+
     /// Opens the remote `entry` describes; credentials come from the environment.
     pub(crate) fn open(name: &str, entry: &RemoteEntry) -> Result<Remote> {
         config::check_url(&entry.url).map_err(|e| Error::BadInput(format!("remote '{name}': {e}")))?;

@@ -12,6 +12,7 @@ use crate::store::registry::{Event, Registry};
 use crate::store::short_hash;
 use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use std::path::Path;
 
 /// How the local and the remote audit log relate.
 pub(crate) enum Relation {
@@ -149,6 +150,113 @@ impl Remote {
             .map_err(|e| self.failed(format!("cannot send object {}", short_hash(hash)), e))?;
         Ok(true)
     }
+}
+
+/// `push --registry`: the local audit-log events the remote lacks, each created only if
+/// absent (see [`crate::remote::registry`]), after the champions' models.
+/// Returns the line to show.
+pub(crate) fn push(root: &Path, remote: &Remote) -> Result<String> {
+    let registry = Registry::load(root)?;
+    registry.verify().map_err(|e| {
+        Error::BadInput(format!("the local registry failed verification: {e}; restore registry/ from git"))
+    })?;
+    let local = registry.events();
+    let there = remote.registry_events()?;
+    let ahead = match relate(&local, &there) {
+        Relation::Same => {
+            return Ok(format!("registry: in step with '{}' ({} event(s))", remote.name, local.len()));
+        }
+        Relation::LocalAhead(events) => events,
+        Relation::RemoteAhead(events) => {
+            return Err(Error::Remote(format!(
+                "registry: remote '{}' has {} event(s) this copy lacks (newest: {}); run 'churnflow pull --registry' first",
+                remote.name,
+                events.len(),
+                events.last().map(describe).unwrap_or_default()
+            )))
+        }
+        Relation::Diverged { seq, remote: theirs, local: ours } => return Err(diverged(remote, seq, &theirs, &ours)),
+    };
+    for e in ahead.iter().filter(|e| e.sets_champion()) {
+        let Some(model) = &e.model else { continue };
+        let path = registry.model_path(model).ok_or_else(|| {
+            Error::BadInput(format!(
+                "registry: the model of event #{} is missing from registry/models",
+                e.seq
+            ))
+        })?;
+        let bytes =
+            std::fs::read(&path).map_err(|err| Error::io(format!("cannot read {}", path.display()), err))?;
+        remote.put_object_bytes(model, bytes)?;
+    }
+    for e in &ahead {
+        if let Some(winner) = remote.create_event(e)? {
+            return Err(Error::Remote(format!(
+                "registry: another machine pushed event #{} first ({}); yours was not sent. Run \
+                 'churnflow pull --registry --take-remote', then 'churnflow repro' to evaluate against the new champion",
+                e.seq,
+                describe(&winner)
+            )));
+        }
+    }
+    Ok(format!("registry: sent {} event(s) to '{}'", ahead.len(), remote.name))
+}
+
+/// `fetch --registry`: the remote's newer events and their champions' models. Returns the
+/// line to show, if any.
+pub(crate) fn pull(root: &Path, remote: &Remote, take_remote: bool) -> Result<Option<String>> {
+    let registry = Registry::load(root)?;
+    let local = registry.events();
+    let there = remote.registry_events()?;
+    match relate(&local, &there) {
+        Relation::Same => return Ok(None),
+        Relation::LocalAhead(events) => {
+            return Ok(Some(format!(
+                "registry: this copy has {} event(s) remote '{}' lacks; send them with 'churnflow push --registry'",
+                events.len(),
+                remote.name
+            )));
+        }
+        Relation::Diverged { seq, remote: theirs, local: ours } if !take_remote => {
+            return Err(diverged(remote, seq, &theirs, &ours))
+        }
+        Relation::Diverged { local: ours, .. } => {
+            for e in &ours {
+                eprintln!("registry: dropping this copy's unshared event {}", describe(e));
+            }
+        }
+        Relation::RemoteAhead(_) => {}
+    }
+    for e in there.iter().filter(|e| e.sets_champion()) {
+        let Some(model) = &e.model else { continue };
+        if registry.model_path(model).is_some() {
+            continue;
+        }
+        let bytes = remote.read_object(model)?.ok_or_else(|| {
+            Error::Remote(format!(
+                "registry: remote '{}' lacks the model {} of event #{}; push it with 'churnflow push --registry' from a machine that has it",
+                remote.name,
+                short_hash(model),
+                e.seq
+            ))
+        })?;
+        registry.store_model(model, &bytes)?;
+    }
+    let count = there.len();
+    registry.replace_events(there)?;
+    registry.verify().map_err(|e| Error::Remote(format!("registry: after the pull: {e}")))?;
+    Ok(Some(format!("registry: now {count} event(s), as on '{}'", remote.name)))
+}
+
+fn diverged(remote: &Remote, seq: u64, theirs: &[Event], ours: &[Event]) -> Error {
+    Error::Remote(format!(
+        "registry: this copy and remote '{}' differ from event #{seq} on: the remote has {}, this copy has {}. \
+         Another machine promoted first; run 'churnflow pull --registry --take-remote' (this copy's events from #{seq} \
+         were never shared and are dropped), then 'churnflow repro' to evaluate against the new champion",
+        remote.name,
+        theirs.first().map(describe).unwrap_or_default(),
+        ours.first().map(describe).unwrap_or_default()
+    ))
 }
 
 #[cfg(test)]

@@ -7,13 +7,13 @@
 //! crosses: a local object is hashed before it is sent (a damaged one is reported, not
 //! uploaded) and a download is hashed before it enters the local store
 //! ([`Store::incoming`]). Failed requests are retried with backoff by the client (see
-//! [`super::Remote::open`]); what still fails is listed in the [`Summary`] and the rest goes
+//! [`super::Remote::open`]); what still fails is listed in the [`TransferSummary`] and the rest goes
 //! on, so running the command again moves only what is still missing.
 use super::Remote;
 use crate::error::{Error, Result};
 use crate::store::hashing::ManifestEntry;
 use crate::store::objects::{OutRecord, RestoreError, RunRecord, Store};
-use crate::store::short_hash;
+use crate::store::{human_bytes, short_hash};
 use futures::StreamExt;
 use indicatif::ProgressBar;
 use object_store::path::Path as ObjectPath;
@@ -37,7 +37,7 @@ const PARALLEL: usize = 8;
 
 /// What a push or fetch did.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct Summary {
+pub(crate) struct TransferSummary {
     /// Objects sent (push) or received (fetch), and their bytes.
     pub objects: usize,
     pub bytes: u64,
@@ -52,6 +52,61 @@ pub(crate) struct Summary {
     /// One line per object or record that could not be moved, with why.
     pub failed: Vec<String>,
     pub seconds: f64,
+}
+
+impl TransferSummary {
+    /// The line a push or fetch shows: `push: sent 3 object(s) (1.2 KiB) and 2 run record(s)
+    /// to 'team' in 0.4s; 5 already there`.
+    pub(crate) fn line(&self, command: &str, verb: &str, direction: &str, remote: &str) -> String {
+        let s = self;
+        let parts = if s.multipart > 0 { format!(", {} in parts", s.multipart) } else { String::new() };
+        format!(
+            "{command}: {verb} {} object(s) ({}{parts}){} {} run record(s){} {direction} '{}' in {:.1}s; {} already there",
+            s.objects,
+            human_bytes(s.bytes),
+            if s.records > 0 { "," } else { " and" },
+            s.runs,
+            if s.records > 0 { format!(" and {} experiment record(s)", s.records) } else { String::new() },
+            remote,
+            s.seconds,
+            s.already_there
+        )
+    }
+
+    /// Exit 0 when everything moved; else the error listing what did not (exit 1).
+    pub(crate) fn outcome(&self, command: &str) -> Result<u8> {
+        if self.failed.is_empty() {
+            Ok(0)
+        } else {
+            Err(Error::Remote(format!(
+                "{command}: {} problem(s); what moved is kept, run it again to retry the rest:\n  {}",
+                self.failed.len(),
+                self.failed.join("\n  ")
+            )))
+        }
+    }
+}
+
+/// What a push of `records` sends: their objects, and the local run records of
+/// `fingerprints` (`all_runs`: every local run record, with its objects, too).
+pub(crate) fn push_set(
+    store: &Store,
+    records: &[OutRecord],
+    fingerprints: &BTreeMap<String, String>,
+    all_runs: bool,
+) -> (BTreeSet<String>, Vec<(String, RunRecord)>) {
+    let mut objects = objects_of(store, records);
+    let mut runs: Vec<_> =
+        fingerprints.keys().filter_map(|fp| store.read_run(fp).map(|r| (fp.clone(), r))).collect();
+    if all_runs {
+        for (fp, record) in store.runs() {
+            objects.extend(objects_of(store, &record.outs.values().cloned().collect::<Vec<_>>()));
+            runs.push((fp, record));
+        }
+        runs.sort_by(|a, b| a.0.cmp(&b.0));
+        runs.dedup_by(|a, b| a.0 == b.0);
+    }
+    (objects, runs)
 }
 
 /// Every object needed to restore `records` from the local store: each out's hash and, for a
@@ -146,14 +201,14 @@ impl Remote {
         objects: &BTreeSet<String>,
         runs: &[(String, RunRecord)],
         bar: &ProgressBar,
-    ) -> Result<Summary> {
+    ) -> Result<TransferSummary> {
         let started = Instant::now();
         let cached = self.known.lock().ok().and_then(|k| k.clone());
         let Known { objects: there, runs: mut runs_there } = match cached {
             Some(known) => known,
             None => Known { objects: self.object_hashes()?, runs: self.run_fingerprints()? },
         };
-        let mut summary = Summary::default();
+        let mut summary = TransferSummary::default();
         let mut todo = Vec::new();
         for hash in objects {
             if there.contains(hash) {
@@ -295,9 +350,9 @@ impl Remote {
         records: &[OutRecord],
         fingerprints: &BTreeMap<String, String>,
         bar: &ProgressBar,
-    ) -> Result<Summary> {
+    ) -> Result<TransferSummary> {
         let started = Instant::now();
-        let mut summary = Summary::default();
+        let mut summary = TransferSummary::default();
         self.receive_outs(store, records, bar, &mut summary);
         for (fingerprint, stage) in fingerprints {
             if store.read_run(fingerprint).is_some() {
@@ -318,8 +373,13 @@ impl Remote {
 
     /// For `repro --pull`: the run record of `fingerprint` and every object it needs, when the
     /// remote has them; the record is stored locally (`runs` = 1) only once all its objects are.
-    pub(crate) fn fetch_run(&self, store: &Store, fingerprint: &str, bar: &ProgressBar) -> Result<Summary> {
-        let mut summary = Summary::default();
+    pub(crate) fn fetch_run(
+        &self,
+        store: &Store,
+        fingerprint: &str,
+        bar: &ProgressBar,
+    ) -> Result<TransferSummary> {
+        let mut summary = TransferSummary::default();
         let record = match self.run_record(fingerprint) {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(summary),
@@ -341,7 +401,13 @@ impl Remote {
 
     /// Downloads the objects of `outs` the local store lacks: every out's own object (a
     /// directory's manifest) first, then the files the manifests name.
-    fn receive_outs(&self, store: &Store, outs: &[OutRecord], bar: &ProgressBar, summary: &mut Summary) {
+    fn receive_outs(
+        &self,
+        store: &Store,
+        outs: &[OutRecord],
+        bar: &ProgressBar,
+        summary: &mut TransferSummary,
+    ) {
         let firsts: BTreeSet<String> = outs.iter().map(|r| r.hash.clone()).collect();
         self.download_all(store, &firsts, bar, summary);
         let files: BTreeSet<String> = objects_of(store, outs).difference(&firsts).cloned().collect();
@@ -404,7 +470,7 @@ impl Remote {
         store: &Store,
         wanted: &BTreeSet<String>,
         bar: &ProgressBar,
-        summary: &mut Summary,
+        summary: &mut TransferSummary,
     ) {
         let mut todo = Vec::new();
         for hash in wanted {

@@ -24,7 +24,7 @@ use crate::store::model_ref::ModelSpec;
 use arc_swap::ArcSwap;
 use model_slot::Serving;
 use prediction_log::{LogOptions, PredictionLog};
-use reasons::{Template, Templates};
+use reasons::{ReasonTemplate, Templates};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -204,7 +204,7 @@ pub(crate) async fn shutdown_signal(message: &str) {
 }
 
 /// The `serving.reasons` section of params.yaml, if there is one.
-fn reason_overrides(root: &Path) -> Result<BTreeMap<String, Template>> {
+fn reason_overrides(root: &Path) -> Result<BTreeMap<String, ReasonTemplate>> {
     let path = root.join("params.yaml");
     let Ok(text) = std::fs::read_to_string(&path) else { return Ok(BTreeMap::new()) };
     let value: serde_yaml::Value =

@@ -41,7 +41,7 @@ pub(crate) struct Reason {
 /// The two sentences of one feature.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Template {
+pub(crate) struct ReasonTemplate {
     pub increases_risk: String,
     pub decreases_risk: String,
 }
@@ -49,7 +49,7 @@ pub(crate) struct Template {
 /// Templates by feature name: the defaults, then the params' overrides.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Templates {
-    by_feature: BTreeMap<String, Template>,
+    by_feature: BTreeMap<String, ReasonTemplate>,
 }
 
 const DEFAULTS: &[(&str, &str, &str)] = &[
@@ -168,11 +168,14 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
 
 impl Templates {
     /// The defaults with `overrides` (the params' `serving.reasons` section, if any) on top.
-    pub fn new(overrides: BTreeMap<String, Template>) -> Templates {
-        let mut by_feature: BTreeMap<String, Template> = DEFAULTS
+    pub fn new(overrides: BTreeMap<String, ReasonTemplate>) -> Templates {
+        let mut by_feature: BTreeMap<String, ReasonTemplate> = DEFAULTS
             .iter()
             .map(|(f, up, down)| {
-                (f.to_string(), Template { increases_risk: up.to_string(), decreases_risk: down.to_string() })
+                (
+                    f.to_string(),
+                    ReasonTemplate { increases_risk: up.to_string(), decreases_risk: down.to_string() },
+                )
             })
             .collect();
         by_feature.extend(overrides);
@@ -281,7 +284,7 @@ mod tests {
         let mut overrides = BTreeMap::new();
         overrides.insert(
             "tenure".to_string(),
-            Template {
+            ReasonTemplate {
                 increases_risk: "only {value} months with us raises the risk".into(),
                 decreases_risk: "{value} months with us lowers it".into(),
             },

@@ -22,7 +22,7 @@ pub(crate) struct Staged(tempfile::NamedTempFile);
 
 /// Starts writing the file that will replace `path`.
 pub(crate) fn stage(path: &Path) -> io::Result<Staged> {
-    let tmp = tempfile::Builder::new().prefix(".churnflow-tmp-").tempfile_in(parent(path))?;
+    let tmp = tempfile::Builder::new().prefix(churnflow_stages::TEMP_PREFIX).tempfile_in(parent(path))?;
     Ok(Staged(tmp))
 }
 

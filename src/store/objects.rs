@@ -115,6 +115,19 @@ impl Store {
         self.shared.join("claims").join(fingerprint)
     }
 
+    /// The data `model` was trained on: the store object its lineage names
+    /// (`training_data_blake3`), or `Err` with that hash when the store no longer has it
+    /// (`gc` removes objects no pipeline.lock refers to). For `drift`'s `registry:` side and a
+    /// stage's champion baseline.
+    pub fn training_data(&self, model: &churnflow_stages::Model) -> Result<PathBuf, String> {
+        let data = &model.lineage.training_data_blake3;
+        if self.has(data) {
+            Ok(self.object_path(data))
+        } else {
+            Err(data.clone())
+        }
+    }
+
     pub fn has(&self, hash: &str) -> bool {
         self.object_path(hash).is_file()
     }
@@ -248,7 +261,7 @@ impl Store {
         let manifest = self.manifest(&record.hash)?;
         let parent = dest.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(parent)?;
-        let staging = tempfile::Builder::new().prefix(".churnflow-tmp-").tempdir_in(parent)?;
+        let staging = tempfile::Builder::new().prefix(churnflow_stages::TEMP_PREFIX).tempdir_in(parent)?;
         for e in &manifest {
             self.restore_file(&e.hash, &staging.path().join(&e.path))?;
         }

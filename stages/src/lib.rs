@@ -42,6 +42,9 @@ mod model;
 mod progress;
 pub mod search;
 
+/// How every atomic writer (this crate's and the engine's) names its temp file beside the
+/// target; whoever walks a workspace skips such names (a crash can leave one behind).
+pub const TEMP_PREFIX: &str = ".churnflow-tmp-";
 pub use contract::{
     BaselineUse, Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary,
 };

@@ -35,7 +35,7 @@ impl AtomicFile {
         std::fs::create_dir_all(&dir)
             .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", dir.display())))?;
         let (file, tmp) = tempfile::Builder::new()
-            .prefix(".tmp-churnflow-")
+            .prefix(crate::TEMP_PREFIX)
             .suffix(suffix)
             .tempfile_in(&dir)
             .map_err(|e| StageError::new(format!("{}: cannot create a temp file: {e}", dir.display())))?
