@@ -297,3 +297,24 @@ pub fn clean_numeric(values: &[f64], inf_quirk: bool) -> Vec<f64> {
     }
     values.iter().copied().filter(|v| v.is_finite()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_unique_ids_and_sorted_scores_only_on_numerical_columns() {
+        for (i, m) in METHODS.iter().enumerate() {
+            assert!(METHODS[..i].iter().all(|o| o.id != m.id), "{} twice", m.id);
+            if matches!(m.score, Score::Sorted(_)) {
+                assert_eq!(m.kinds, NUMERICAL, "{}: a sorted-samples score is numerical only", m.id);
+            }
+        }
+        assert_eq!(Method::from_id("psi"), Ok(Method::Psi));
+        let e = Method::from_id("kolmogorov").unwrap_err();
+        assert_eq!(
+            e,
+            "unknown method 'kolmogorov' (use one of ks, wasserstein, chisquare, z, jensenshannon, psi)"
+        );
+    }
+}
