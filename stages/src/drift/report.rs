@@ -12,9 +12,8 @@
 use crate::contract::StageError;
 use crate::drift::columns::{kind_of, numbers, sorted_clean_numbers, string_counts, Loaded, SortBuffers};
 use crate::drift::stattests::{
-    binned_shares_numerical_sorted, binning_edges_sorted, chisquare_test, dataset_drift_with_share,
-    default_method, jensenshannon_distance, ks_2samp_sorted, psi_band, psi_from_shares,
-    wasserstein_norm_sorted, z_test, CategoryCounts, CategoryKey, ColumnKind, Method, ScoreKind, StatError,
+    binned_shares_numerical_sorted, binning_edges_sorted, dataset_drift_with_share, default_method, psi_band,
+    psi_from_shares, CategoryCounts, CategoryKey, ColumnKind, Method, Score, ScoreKind, StatError,
 };
 use crate::model::metrics::auc_roc;
 use polars::prelude::{Column, DataFrame};
@@ -74,7 +73,8 @@ const MAX_BARS: usize = 20;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DriftParams {
-    /// Per column: the method (an Evidently name) and/or the threshold.
+    /// Per column: the method (an Evidently name, a row of `stattests::METHODS`) and/or the
+    /// threshold.
     #[serde(default)]
     pub(crate) columns: BTreeMap<String, ColumnParams>,
     /// Dataset drift when at least this share of the columns drifted.
@@ -90,18 +90,10 @@ fn default_share() -> f64 {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ColumnParams {
-    pub(crate) method: Option<String>,
+    /// Deserialized from its id; an unknown one is refused with the list of ids.
+    pub(crate) method: Option<Method>,
     pub(crate) threshold: Option<f64>,
 }
-
-const METHODS: [Method; 6] = [
-    Method::Ks,
-    Method::WassersteinNorm,
-    Method::ChiSquare,
-    Method::ZTest,
-    Method::JensenShannon,
-    Method::Psi,
-];
 
 impl Default for DriftParams {
     fn default() -> Self {
@@ -112,13 +104,20 @@ impl Default for DriftParams {
 impl DriftParams {
     pub(crate) fn parse(value: &serde_json::Value) -> Result<DriftParams, StageError> {
         let value = if value.is_null() { serde_json::json!({}) } else { value.clone() };
-        let p: DriftParams = serde_json::from_value(value)
-            .map_err(|e| StageError::new(format!("params.yaml, section drift: {e}")))?;
+        let p: DriftParams = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            StageError::new(if path == "." {
+                format!("params.yaml, section drift: {}", e.inner())
+            } else {
+                format!("params.yaml: drift.{path}: {}", e.inner())
+            })
+        })?;
         p.check().map_err(StageError::new)?;
         Ok(p)
     }
 
-    /// The bounds serde cannot say: the share in (0, 1], known methods, positive thresholds.
+    /// The bounds serde cannot say: the share in (0, 1], positive thresholds (the methods are
+    /// known once deserialized).
     pub(crate) fn check(&self) -> Result<(), String> {
         if !(self.drift_share > 0.0 && self.drift_share <= 1.0) {
             return Err(format!(
@@ -127,9 +126,6 @@ impl DriftParams {
             ));
         }
         for (name, c) in &self.columns {
-            if let Some(m) = &c.method {
-                parse_method(m).map_err(|e| format!("params.yaml: drift.columns.{name}.method: {e}"))?;
-            }
             if let Some(t) = c.threshold {
                 if !(t.is_finite() && t > 0.0) {
                     return Err(format!(
@@ -140,13 +136,6 @@ impl DriftParams {
         }
         Ok(())
     }
-}
-
-fn parse_method(name: &str) -> Result<Method, String> {
-    METHODS.iter().copied().find(|m| m.id() == name).ok_or_else(|| {
-        let known: Vec<&str> = METHODS.iter().map(|m| m.id()).collect();
-        format!("unknown method '{name}' (use one of {})", known.join(", "))
-    })
 }
 
 /// A distribution as bars: the reference's and the current share per bin or value.
@@ -168,7 +157,7 @@ pub struct ColumnDrift {
     pub column: String,
     /// `numerical` or `categorical`.
     pub kind: &'static str,
-    /// Evidently's name: `ks`, `wasserstein`, `chisquare`, `z`, `jensenshannon`, `psi`.
+    /// Evidently's name (the `id` of a row of `stattests::METHODS`): `ks`, `chisquare`, ….
     pub method: &'static str,
     /// Evidently's display name (`K-S p_value`, …).
     pub method_name: &'static str,
@@ -400,19 +389,21 @@ fn column_drift(
         return Ok(Err(format!("{} in the reference, {} in the current data", kind_name(rk), kind_name(ck))));
     }
     let kind = if force_categorical { ColumnKind::Categorical } else { rk };
-    let overridden = match &params.method {
-        Some(m) => Some(parse_method(m).map_err(StageError::new)?),
-        None => None,
-    };
+    let overridden = params.method;
     if let Some(m) = overridden {
-        let numeric_data = rk == ColumnKind::Numerical;
-        if matches!(m, Method::Ks | Method::WassersteinNorm)
-            && !(numeric_data && kind == ColumnKind::Numerical)
-        {
+        if !m.applies_to(kind) {
+            let needs: Vec<&str> = m.spec().kinds.iter().map(|&k| kind_name(k)).collect();
+            let usable: Vec<&str> = Method::all().filter(|o| o.applies_to(kind)).map(Method::id).collect();
+            let usable = match usable.split_last() {
+                Some((last, [])) => last.to_string(),
+                Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                None => "none".to_string(),
+            };
             return Err(StageError::new(format!(
-                "params.yaml: drift.columns.{name}.method: {} needs a numerical column; {name} is categorical \
-                 (use chisquare, z, jensenshannon or psi)",
-                m.id()
+                "params.yaml: drift.columns.{name}.method: {} needs a {} column; {name} is {} (use {usable})",
+                m.id(),
+                needs.join(" or "),
+                kind_name(kind)
             )));
         }
     }
@@ -547,13 +538,10 @@ fn numerical_sorted(
     } else {
         (binning_edges_sorted(a, b, integer)?, binned_shares_numerical_sorted(a, b, integer)?)
     };
-    let statistic = match method {
-        Method::Ks => ks_2samp_sorted(a, b)?.p_value,
-        Method::WassersteinNorm => wasserstein_norm_sorted(a, b)?,
-        Method::ChiSquare => chisquare_test(counts())?.p_value,
-        Method::ZTest => z_test(counts())?,
-        Method::JensenShannon => jensenshannon_distance(&rs, &cs),
-        Method::Psi => psi_from_shares(rs.clone(), cs.clone()),
+    let statistic = match method.spec().score {
+        Score::Sorted(f) => f(a, b)?,
+        Score::Counts(f) => f(counts())?,
+        Score::Shares(f) => f(&rs, &cs),
     };
     let psi = psi_from_shares(rs.clone(), cs.clone());
     let labels = match &edges {
@@ -589,13 +577,11 @@ fn categorical(
         let (rsh, csh) = counts.shares()?;
         let method =
             overridden.unwrap_or_else(|| default_method(ColumnKind::Categorical, n_ref, counts.n_unique()));
-        let statistic = match method {
-            Method::ChiSquare => chisquare_test(&counts)?.p_value,
-            Method::ZTest => z_test(&counts)?,
-            Method::JensenShannon => jensenshannon_distance(&rsh, &csh),
-            Method::Psi => psi_from_shares(rsh.clone(), csh.clone()),
-            // refused before (numerical only)
-            Method::Ks | Method::WassersteinNorm => f64::NAN,
+        let statistic = match method.spec().score {
+            Score::Counts(f) => f(&counts)?,
+            Score::Shares(f) => f(&rsh, &csh),
+            // numerical only: refused before
+            Score::Sorted(_) => f64::NAN,
         };
         let psi = psi_from_shares(rsh.clone(), csh.clone());
         let labels = counts.keys.iter().map(key_label).collect();
