@@ -42,9 +42,6 @@ mod model;
 mod progress;
 pub mod search;
 
-/// How every atomic writer (this crate's and the engine's) names its temp file beside the
-/// target; whoever walks a workspace skips such names (a crash can leave one behind).
-pub const TEMP_PREFIX: &str = ".churnflow-tmp-";
 pub use contract::{
     BaselineUse, Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError, StageSummary,
 };
@@ -54,6 +51,7 @@ pub use drift::drift_report;
 pub use drift::report::{
     ColumnDrift, DriftOptions, DriftReport, DriftSide, Histogram, SideSummary, SkippedColumn,
 };
+pub use io::atomic::TEMP_PREFIX;
 pub use io::table::parse_date;
 pub use model::file::{load_model, Model, ModelSummary, RiskTiers};
 pub use model::lookup::FeatureLookup;

@@ -11,6 +11,10 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// How every atomic writer (this crate's and the engine's) names its temp file beside the
+/// target; whoever walks a workspace skips such names (a crash can leave one behind).
+pub const TEMP_PREFIX: &str = ".churnflow-tmp-";
+
 /// A file being written beside its destination; [`AtomicFile::commit`] moves it into place.
 /// Dropped without a commit, the temp file is removed.
 pub(crate) struct AtomicFile {
@@ -35,7 +39,7 @@ impl AtomicFile {
         std::fs::create_dir_all(&dir)
             .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", dir.display())))?;
         let (file, tmp) = tempfile::Builder::new()
-            .prefix(crate::TEMP_PREFIX)
+            .prefix(TEMP_PREFIX)
             .suffix(suffix)
             .tempfile_in(&dir)
             .map_err(|e| StageError::new(format!("{}: cannot create a temp file: {e}", dir.display())))?
