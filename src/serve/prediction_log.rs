@@ -8,12 +8,12 @@
 //! change again and can be read (polars `read_ndjson`, `churnflow drift --current DIR`) while
 //! the server runs. Lines are flushed whenever the queue runs empty and on shutdown.
 //!
-//! One line: `{"time", "request_id", "model_id", "id", "inputs": {field: value},
+//! One line is one serialized [`PredictionLogRecord`] (the stages crate's type, which the drift
+//! reader parses back): `{"time", "request_id", "model_id", "id", "inputs": {field: value},
 //! "churn_probability", "churn_prediction", "risk_tier", "top_reason", "latency_ms"}`.
 
+use churnflow_stages::PredictionLogRecord;
 use prometheus_client::metrics::counter::Counter;
-use serde::Serialize;
-use serde_json::{Map, Value};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -21,21 +21,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
-
-/// One logged prediction.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct LogRecord {
-    pub time: String,
-    pub request_id: String,
-    pub model_id: String,
-    pub id: Option<String>,
-    pub inputs: Map<String, Value>,
-    pub churn_probability: f64,
-    pub churn_prediction: u8,
-    pub risk_tier: &'static str,
-    pub top_reason: Option<String>,
-    pub latency_ms: f64,
-}
 
 /// Where and how the log is written.
 #[derive(Debug, Clone)]
@@ -49,7 +34,7 @@ pub(crate) struct LogOptions {
 
 /// The sending side, shared by the request handlers.
 pub(crate) struct PredictionLog {
-    sender: Option<SyncSender<LogRecord>>,
+    sender: Option<SyncSender<PredictionLogRecord>>,
     /// `churnflow_prediction_log_dropped_total`, shared with /metrics.
     dropped: Counter<u64, AtomicU64>,
     writer: Option<JoinHandle<()>>,
@@ -68,7 +53,7 @@ impl PredictionLog {
     }
 
     /// Queues a record, or counts it as dropped when the queue is full.
-    pub fn record(&self, record: LogRecord) {
+    pub fn record(&self, record: PredictionLogRecord) {
         if let Some(sender) = &self.sender {
             match sender.try_send(record) {
                 Ok(()) => {}
@@ -96,7 +81,7 @@ struct Segment {
     written: u64,
 }
 
-fn write_loop(receiver: Receiver<LogRecord>, options: &LogOptions) {
+fn write_loop(receiver: Receiver<PredictionLogRecord>, options: &LogOptions) {
     let mut segment: Option<Segment> = None;
     let mut sequence = 0u64;
     let mut line = Vec::with_capacity(512);
@@ -123,17 +108,16 @@ fn write_loop(receiver: Receiver<LogRecord>, options: &LogOptions) {
 }
 
 fn write_record(
-    record: &LogRecord,
+    record: &PredictionLogRecord,
     line: &mut Vec<u8>,
     segment: &mut Option<Segment>,
     sequence: &mut u64,
     options: &LogOptions,
 ) {
     line.clear();
-    if serde_json::to_writer(&mut *line, record).is_err() {
+    if record.write_line(line).is_err() {
         return;
     }
-    line.push(b'\n');
     if segment.as_ref().is_none_or(|s| s.written >= options.rotate_bytes) {
         if let Some(mut old) = segment.take() {
             report(old.out.flush());
@@ -164,5 +148,43 @@ fn open_segment(dir: &Path, sequence: u64) -> std::io::Result<Segment> {
 fn report(result: std::io::Result<()>) {
     if let Err(e) = result {
         eprintln!("serve: cannot write the prediction log: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn a_record_written_by_the_log_is_read_back_equal_by_the_drift_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let Value::Object(inputs) =
+            json!({"customer_id": "C7", "amount": 70.35, "plan": "basic", "paperless": true})
+        else {
+            unreachable!()
+        };
+        let record = PredictionLogRecord {
+            time: "2026-12-03T08:12:01.123Z".into(),
+            request_id: "r-7".into(),
+            model_id: "m1".into(),
+            id: None,
+            inputs,
+            churn_probability: 0.6180339887498949,
+            churn_prediction: 1,
+            risk_tier: "medium".into(),
+            top_reason: Some("plan".into()),
+            latency_ms: 1.0 / 3.0,
+        };
+        let options = LogOptions { dir: dir.path().to_path_buf(), rotate_bytes: 1 << 20, queue: 4 };
+        let log = PredictionLog::start(options, Counter::default()).unwrap();
+        log.record(record.clone());
+        drop(log);
+        let files: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(PredictionLogRecord::parse_line(lines[0]).unwrap(), record);
     }
 }

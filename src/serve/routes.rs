@@ -4,7 +4,6 @@
 //! `{"error": "..."}`, plus `"problems": [{"field", "problem", "row"?}]` for 422.
 
 use super::model_slot::Serving;
-use super::prediction_log::LogRecord;
 use super::reasons::Reason;
 use super::telemetry::{ModelLabels, RequestLabels, RouteLabels};
 use super::AppState;
@@ -15,7 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use churnflow_stages::{Customer, ExplainScratch, FieldProblem};
+use churnflow_stages::{Customer, ExplainScratch, FieldProblem, PredictionLogRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
@@ -206,7 +205,7 @@ fn log_prediction(
         .zip(&customer.values)
         .map(|(f, v)| (f.name.clone(), v.clone()))
         .collect();
-    log.record(LogRecord {
+    log.record(PredictionLogRecord {
         time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
         request_id: request_id.to_string(),
         model_id: serving.id.clone(),
@@ -214,7 +213,7 @@ fn log_prediction(
         inputs,
         churn_probability: p.churn_probability,
         churn_prediction: p.churn_prediction,
-        risk_tier: p.risk_tier,
+        risk_tier: p.risk_tier.to_string(),
         top_reason: p.reasons.as_ref().and_then(|r| r.first()).map(|r| r.feature.clone()),
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
     });

@@ -17,7 +17,8 @@
 //! * `contract.rs` — the engine ↔ kind contract: [`Invocation`], [`KindIo`], [`OutDecl`],
 //!   [`StageSummary`], [`StageError`];
 //! * `io/` — the one table reader/writer, JSON files, the one atomic writer (every out
-//!   mode 0644) and the one HTML escaper; imports neither `data` nor `model`;
+//!   mode 0644), the one HTML escaper and the prediction-log line ([`PredictionLogRecord`]);
+//!   imports neither `data` nor `model`;
 //! * `data/` — ingest, validate, features, generate and their CSV/Parquet machinery; never
 //!   imports `model`;
 //! * `model/` — split, train, evaluate, promote, score, the model file, the encoded matrix
@@ -52,6 +53,7 @@ pub use drift::report::{
     ColumnDrift, DriftOptions, DriftReport, DriftSide, Histogram, SideSummary, SkippedColumn,
 };
 pub use io::atomic::TEMP_PREFIX;
+pub use io::prediction_log::{PredictionLogLineError, PredictionLogRecord};
 pub use io::table::parse_date;
 pub use model::file::{load_model, Model, ModelSummary, RiskTiers};
 pub use model::lookup::FeatureLookup;

@@ -1,20 +1,23 @@
 //! The serving prediction log (`churnflow serve --log-dir`, docs/serving.md) as a frame: every
 //! `*.jsonl` file of the folder in name order (the names start with the UTC time), one row
-//! per line, the `inputs` object flattened into columns plus `churn_probability`.
+//! per line, the `inputs` object flattened into columns plus `churn_probability`. Each line is
+//! parsed as the one schema both sides share, `PredictionLogRecord` (`io/prediction_log.rs`):
+//! a line lacking a field, or with one of the wrong type, is an error naming file:line.
 //!
-//! Cells are typed from JSON: numbers → Float64, strings → String, null (or a field a line
+//! Cells are typed from JSON: numbers → Float64, strings → String, null (or an input a line
 //! lacks) → null; booleans are the strings `true`/`false`; a column holding both numbers and
 //! strings is read as strings. Built with serde_json and plain `Column::new`, no polars JSON
 //! reader.
 
 use crate::contract::StageError;
+use crate::io::prediction_log::PredictionLogRecord;
 use polars::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 
 /// The prediction-log field copied next to the inputs.
-const PROBABILITY: &str = "churn_probability";
+const PROBABILITY: &str = PredictionLogRecord::PROBABILITY;
 
 enum Cell {
     Null,
@@ -107,36 +110,29 @@ pub(crate) fn read_log_dir(
                 continue;
             }
             let at = || format!("{}:{}", file.display(), n + 1);
-            let record: Value = serde_json::from_str(line)
-                .map_err(|e| StageError::new(format!("{}: not a JSON line: {e}", at())))?;
+            let record = PredictionLogRecord::parse_line(line)
+                .map_err(|e| StageError::new(format!("{}: {e}", at())))?;
             if let Some(since) = since {
-                let time = record.get("time").and_then(Value::as_str).unwrap_or("");
-                if time < since {
+                if record.time.as_str() < since {
                     older += 1;
                     continue;
                 }
             }
-            let Some(inputs) = record.get("inputs").and_then(Value::as_object) else {
-                return Err(StageError::new(format!(
-                    "{}: no `inputs` object (not a prediction log line)",
-                    at()
-                )));
-            };
-            let mut put = |name: &str, v: &Value| {
+            let mut put = |name: &str, cell: Cell| {
                 let b = columns.entry(name.to_string()).or_insert_with(|| {
                     order.push(name.to_string());
                     Builder::default()
                 });
                 if b.cells.len() <= rows {
-                    b.push(rows, cell(v));
+                    b.push(rows, cell);
                 }
             };
-            for (name, v) in inputs {
+            for (name, v) in &record.inputs {
                 if name != PROBABILITY {
-                    put(name, v);
+                    put(name, cell(v));
                 }
             }
-            put(PROBABILITY, record.get(PROBABILITY).unwrap_or(&Value::Null));
+            put(PROBABILITY, Cell::Num(record.churn_probability));
             rows += 1;
         }
     }

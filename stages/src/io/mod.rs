@@ -1,6 +1,7 @@
 //! File I/O shared by every stage: the one table reader/writer ([`table`]), the column →
 //! `Vec` conversions of the model stages ([`values`]), JSON files ([`json`]), the one
-//! atomic writer ([`atomic`]) that every out goes through and the one HTML escaper ([`html`]).
+//! atomic writer ([`atomic`]) that every out goes through, the one HTML escaper ([`html`]) and
+//! the prediction-log line that `serve` writes and `drift` reads ([`prediction_log`]).
 //!
 //! Layering: `io` knows files and polars frames, never a stage; it imports neither
 //! `crate::data` nor `crate::model` (checked by `tests/layering.rs`).
@@ -8,6 +9,7 @@
 pub(crate) mod atomic;
 pub(crate) mod html;
 pub(crate) mod json;
+pub(crate) mod prediction_log;
 pub(crate) mod table;
 pub(crate) mod values;
 
