@@ -109,7 +109,10 @@ pub(crate) trait Kind {
     type Params: DeserializeOwned + Default;
 
     /// Input paths and outputs named by the settings; may also check params for consistency.
-    fn io(settings: &Self::Settings, params: &Self::Params) -> Result<(Vec<String>, Vec<OutDecl>), String>;
+    fn io(
+        settings: &Self::Settings,
+        params: &Self::Params,
+    ) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError>;
 
     /// See [`KindIo::baseline`].
     fn baseline(_settings: &Self::Settings) -> Option<BaselineUse> {
@@ -195,17 +198,13 @@ pub(crate) fn plain(serde: &str) -> String {
     serde.to_string()
 }
 
-/// [`crate::describe`] for one kind. A check in `io` whose message starts with a key of the
-/// kind's params section (`split.test_size must be …`) is reported as about that key.
+/// [`crate::describe`] for one kind. A [`KindIoError::Param`] is reported as about its key
+/// in params.yaml, a [`KindIoError::Setting`] as about the stage's `with:` in pipeline.yaml.
 pub(crate) fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result<KindIo, SettingsError> {
     let (s, p) = parse::<K>(settings, params)?;
-    let (deps, outs) = K::io(&s, &p).map_err(|message| {
-        let text = message.strip_prefix("params.yaml: ").unwrap_or(&message);
-        let key = text
-            .strip_prefix(K::PARAMS_SECTION)
-            .filter(|rest| rest.starts_with('.'))
-            .map(|_| text.split([' ', ':']).next().unwrap_or(text).to_string());
-        SettingsError { message: text.to_string(), params_key: key }
+    let (deps, outs) = K::io(&s, &p).map_err(|e| match e {
+        KindIoError::Setting(message) => SettingsError { message, params_key: None },
+        KindIoError::Param { key, message } => SettingsError { message, params_key: Some(key) },
     })?;
     Ok(KindIo {
         deps,
@@ -239,6 +238,44 @@ impl SettingsError {
     }
     pub fn unknown_kind(kind: &str, known: &[&str]) -> Self {
         SettingsError::new(format!("unknown stage kind '{kind}' (built-in kinds: {})", known.join(", ")))
+    }
+}
+
+/// Why [`Kind::io`] refused a stage's settings or params: a usage error, reported before
+/// anything runs, in pipeline.yaml or params.yaml.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum KindIoError {
+    /// A `with:` setting in pipeline.yaml (or settings and params that do not fit together,
+    /// reported at the stage).
+    #[error("{0}")]
+    Setting(String),
+    /// A key of the kind's params section: `key` is its dotted path (`split.test_size`),
+    /// `message` the whole text shown (it usually starts with the key).
+    #[error("{message}")]
+    Param { key: String, message: String },
+}
+
+impl KindIoError {
+    pub(crate) fn setting(message: impl Into<String>) -> Self {
+        KindIoError::Setting(message.into())
+    }
+    pub(crate) fn param(key: impl Into<String>, message: impl Into<String>) -> Self {
+        KindIoError::Param { key: key.into(), message: message.into() }
+    }
+    /// The text shown, without where it is blamed.
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            KindIoError::Setting(message) | KindIoError::Param { message, .. } => message,
+        }
+    }
+}
+
+/// For callers that report the check as plain text (a stage's run, the tuning candidates).
+impl From<KindIoError> for String {
+    fn from(e: KindIoError) -> String {
+        match e {
+            KindIoError::Setting(message) | KindIoError::Param { message, .. } => message,
+        }
     }
 }
 

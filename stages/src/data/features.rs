@@ -14,7 +14,7 @@
 //!
 //! A validation report whose status is `failed` stops the stage before it reads any data.
 
-use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{Invocation, Kind, KindIoError, OutDecl, StageError, StageSummary};
 use crate::data::customer_rollup::{distinct_contacts, fold_table, Calls, Tickets, Transactions};
 use crate::data::ingest::{self, IngestManifest};
 use crate::data::parquet_out::{self, ColumnEncoding, ParquetLayout};
@@ -90,9 +90,10 @@ impl Kind for Features {
     type Settings = FeaturesSettings;
     type Params = FeaturesParams;
 
-    fn io(s: &FeaturesSettings, p: &FeaturesParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
+    fn io(s: &FeaturesSettings, p: &FeaturesParams) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError> {
         if let Some(d) = &p.snapshot_date {
-            table::parse_date(d).map_err(|e| format!("params features.snapshot_date: {e}"))?;
+            table::parse_date(d)
+                .map_err(|e| KindIoError::setting(format!("params features.snapshot_date: {e}")))?;
         }
         Ok((vec![s.input.clone(), s.validation_report.clone()], vec![OutDecl::out(s.out.clone())]))
     }

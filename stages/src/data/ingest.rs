@@ -10,7 +10,7 @@
 //! Ingest types cells and refuses what cannot be typed (file, row, column in the message);
 //! whether the typed values make sense (domains, duplicates, references) is `validate`'s job.
 
-use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{Invocation, Kind, KindIoError, OutDecl, StageError, StageSummary};
 use crate::data::profile::{self, Profile, TableProfile};
 use crate::data::snapshot::{self, SnapshotSpec};
 use crate::data::table_ingest::{self, Link, TableSpec};
@@ -182,7 +182,10 @@ impl Kind for Ingest {
     type Settings = IngestSettings;
     type Params = IngestParams;
 
-    fn io(settings: &IngestSettings, _params: &IngestParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
+    fn io(
+        settings: &IngestSettings,
+        _params: &IngestParams,
+    ) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError> {
         match settings {
             IngestSettings::Events { customers, transactions, cdr, support_tickets, out } => Ok((
                 vec![customers.clone(), transactions.clone(), cdr.clone(), support_tickets.clone()],
@@ -190,9 +193,9 @@ impl Kind for Ingest {
             )),
             IngestSettings::Snapshot { table, id_column, label_column, out, .. } => {
                 if id_column == label_column {
-                    return Err(format!(
+                    return Err(KindIoError::setting(format!(
                         "settings of kind 'ingest': id_column and label_column are both '{id_column}'"
-                    ));
+                    )));
                 }
                 Ok((vec![table.clone()], vec![OutDecl::out(out.clone())]))
             }

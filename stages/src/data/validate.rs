@@ -19,7 +19,7 @@
 //! A row in the report is the 1-based data row of the ingested table, which is the data row of
 //! the raw file (ingest keeps row order).
 
-use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{Invocation, Kind, KindIoError, OutDecl, StageError, StageSummary};
 use crate::data::ingest::{self, IngestManifest};
 use crate::data::profile::{ColumnProfile, Profile, TableProfile};
 use crate::data::snapshot::SnapshotSpec;
@@ -190,20 +190,25 @@ impl Kind for Validate {
     type Settings = ValidateSettings;
     type Params = ValidationParams;
 
-    fn io(s: &ValidateSettings, p: &ValidationParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
+    fn io(s: &ValidateSettings, p: &ValidationParams) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError> {
         if let Some(d) = &s.snapshot_date {
-            table::parse_date(d).map_err(|e| format!("settings of kind 'validate': snapshot_date: {e}"))?;
+            table::parse_date(d).map_err(|e| {
+                KindIoError::setting(format!("settings of kind 'validate': snapshot_date: {e}"))
+            })?;
         }
         if let Some(r) = p.max_null_ratio {
             if !(0.0..=1.0).contains(&r) {
-                return Err(format!("params validation.max_null_ratio: {r} is not between 0 and 1"));
+                // Reported at the stage, as before (the message names the params key).
+                return Err(KindIoError::setting(format!(
+                    "params validation.max_null_ratio: {r} is not between 0 and 1"
+                )));
             }
         }
         for (k, r) in &p.max_null_ratio_columns {
             if !(0.0..=1.0).contains(r) {
-                return Err(format!(
+                return Err(KindIoError::setting(format!(
                     "params validation.max_null_ratio_columns.{k}: {r} is not between 0 and 1"
-                ));
+                )));
             }
         }
         let mut outs = vec![OutDecl::out(s.report.clone())];

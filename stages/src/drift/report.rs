@@ -9,7 +9,7 @@
 //! method chosen on what is left. The id columns are skipped; the label and the prediction are
 //! reported apart and do not count towards dataset drift.
 
-use crate::contract::StageError;
+use crate::contract::{KindIoError, StageError};
 use crate::drift::columns::{kind_of, numbers, sorted_clean_numbers, string_counts, Loaded, SortBuffers};
 use crate::drift::stattests::{
     binned_shares_numerical_sorted, binning_edges_sorted, dataset_drift_with_share, default_method, psi_band,
@@ -116,20 +116,27 @@ impl DriftParams {
         Ok(p)
     }
 
+    /// [`DriftParams::check_bounds`] as one line naming params.yaml.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        self.check_bounds().map_err(|e| format!("params.yaml: {}", e.message()))
+    }
+
     /// The bounds serde cannot say: the share in (0, 1], positive thresholds (the methods are
     /// known once deserialized).
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub(crate) fn check_bounds(&self) -> Result<(), KindIoError> {
         if !(self.drift_share > 0.0 && self.drift_share <= 1.0) {
-            return Err(format!(
-                "params.yaml: drift.drift_share must be in (0, 1], not {}",
-                self.drift_share
+            return Err(KindIoError::param(
+                "drift.drift_share",
+                format!("drift.drift_share must be in (0, 1], not {}", self.drift_share),
             ));
         }
         for (name, c) in &self.columns {
             if let Some(t) = c.threshold {
                 if !(t.is_finite() && t > 0.0) {
-                    return Err(format!(
-                        "params.yaml: drift.columns.{name}.threshold must be a positive number, not {t}"
+                    let key = format!("drift.columns.{name}.threshold");
+                    return Err(KindIoError::param(
+                        &key,
+                        format!("{key} must be a positive number, not {t}"),
                     ));
                 }
             }

@@ -11,7 +11,7 @@
 //! stale. With no earlier champion there is nothing to compare: the report says so and the metrics
 //! hold `compared: false`.
 
-use crate::contract::{BaselineUse, Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{BaselineUse, Invocation, Kind, KindIoError, OutDecl, StageError, StageSummary};
 use crate::drift::report::{DriftOptions, DriftParams, DriftReport, DriftSide};
 use crate::drift::{html, COMPARED_NOTHING};
 use crate::io::json;
@@ -46,23 +46,23 @@ pub(crate) struct DriftSettings {
 }
 
 impl DriftSettings {
-    fn against_champion(&self) -> Result<bool, String> {
+    fn against_champion(&self) -> Result<bool, KindIoError> {
         if self.reference == CHAMPION {
             return Ok(true);
         }
         if self.reference.starts_with("registry:") {
-            return Err(format!(
+            return Err(KindIoError::setting(format!(
                 "reference '{}': a pipeline compares against `registry:champion` (its identity enters \
                  the fingerprint) or a table path; for another registry model use `churnflow drift`",
                 self.reference
-            ));
+            )));
         }
         if self.model.is_some() {
-            return Err(format!(
+            return Err(KindIoError::setting(format!(
                 "model: only with `reference: registry:champion` (it says which champion to skip); \
                  the reference here is the table {}",
                 self.reference
-            ));
+            )));
         }
         Ok(false)
     }
@@ -79,8 +79,8 @@ impl Kind for Drift {
         (s.reference == CHAMPION).then(|| BaselineUse { challenger: s.model.clone(), training_data: true })
     }
 
-    fn io(s: &DriftSettings, p: &DriftParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
-        p.check()?;
+    fn io(s: &DriftSettings, p: &DriftParams) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError> {
+        p.check_bounds()?;
         let mut deps = vec![s.current.clone()];
         if s.against_champion()? {
             deps.extend(s.model.clone());

@@ -18,7 +18,7 @@
 //! (the test score that maximises expected profit under `economics`; chosen on the test set, so
 //! the profit it reports is optimistic — the model card says so).
 
-use crate::contract::{BaselineUse, Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{BaselineUse, Invocation, Kind, KindIoError, OutDecl, StageError, StageSummary};
 use crate::io::hash_file;
 use crate::io::json;
 use crate::io::table::{self, column, write_table};
@@ -108,33 +108,43 @@ impl Default for EvaluateParams {
 }
 
 impl EvaluateParams {
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), KindIoError> {
         match &self.threshold {
             ThresholdRule::Fixed(t) if !(0.0..=1.0).contains(t) => {
-                return Err(format!("evaluation.threshold must be in [0, 1], got {t}"))
+                return Err(KindIoError::param(
+                    "evaluation.threshold",
+                    format!("evaluation.threshold must be in [0, 1], got {t}"),
+                ))
             }
             ThresholdRule::Rule(r) if r != "max_profit" && r != "model" => {
-                return Err(format!(
-                    "evaluation.threshold: '{r}' is not a number, \"max_profit\" or \"model\""
+                return Err(KindIoError::param(
+                    "evaluation.threshold",
+                    format!("evaluation.threshold: '{r}' is not a number, \"max_profit\" or \"model\""),
                 ))
             }
             _ => {}
         }
         let e = &self.economics;
         if !(e.contact_cost >= 0.0 && e.saved_value >= 0.0 && (0.0..=1.0).contains(&e.success_rate)) {
-            return Err(
-                "evaluation.economics: contact_cost and saved_value must be ≥ 0 and success_rate in [0, 1]"
-                    .into(),
-            );
+            return Err(KindIoError::param(
+                "evaluation.economics",
+                "evaluation.economics: contact_cost and saved_value must be ≥ 0 and success_rate in [0, 1]",
+            ));
         }
         if !(self.bootstrap.confidence > 0.0 && self.bootstrap.confidence < 1.0) {
-            return Err(format!(
-                "evaluation.bootstrap.confidence must be in (0, 1), got {}",
-                self.bootstrap.confidence
+            return Err(KindIoError::param(
+                "evaluation.bootstrap.confidence",
+                format!(
+                    "evaluation.bootstrap.confidence must be in (0, 1), got {}",
+                    self.bootstrap.confidence
+                ),
             ));
         }
         if self.bootstrap.resamples > 100_000 {
-            return Err("evaluation.bootstrap.resamples must be at most 100000".into());
+            return Err(KindIoError::param(
+                "evaluation.bootstrap.resamples",
+                "evaluation.bootstrap.resamples must be at most 100000",
+            ));
         }
         Ok(())
     }
@@ -160,7 +170,7 @@ impl Kind for Evaluate {
         Some(BaselineUse { challenger: Some(s.model.clone()), training_data: false })
     }
 
-    fn io(s: &EvaluateSettings, p: &EvaluateParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
+    fn io(s: &EvaluateSettings, p: &EvaluateParams) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError> {
         p.check()?;
         let mut outs = vec![OutDecl::metrics(&s.metrics), OutDecl::out(&s.predictions)];
         outs.extend(s.plots.as_ref().map(OutDecl::plots));
@@ -169,9 +179,9 @@ impl Kind for Evaluate {
         }
         if let Some(card) = &s.model_card {
             if card_json_path(card) == *card {
-                return Err(format!(
+                return Err(KindIoError::setting(format!(
                     "model_card '{card}' must not end in .json (its JSON twin is written next to it)"
-                ));
+                )));
             }
             outs.push(OutDecl { cache: false, ..OutDecl::out(card) });
             outs.push(OutDecl { cache: false, ..OutDecl::out(card_json_path(card)) });

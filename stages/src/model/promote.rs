@@ -17,7 +17,7 @@
 //! A failing gate is a normal outcome: the stage succeeds and the decision says `promote:
 //! false` with the first failing gate as `reason`.
 
-use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{Invocation, Kind, KindIoError, OutDecl, StageError, StageSummary};
 use crate::io::hash_file;
 use crate::io::json;
 use crate::model::file::load_model;
@@ -72,11 +72,14 @@ impl Default for PromoteParams {
 }
 
 impl PromoteParams {
-    pub(crate) fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), KindIoError> {
         if !["recall", "fpr", "predicted_positive_rate", "auc"].contains(&self.fairness_metric.as_str()) {
-            return Err(format!(
-                "promotion.fairness_metric: '{}' is not one of recall, fpr, predicted_positive_rate, auc",
-                self.fairness_metric
+            return Err(KindIoError::param(
+                "promotion.fairness_metric",
+                format!(
+                    "promotion.fairness_metric: '{}' is not one of recall, fpr, predicted_positive_rate, auc",
+                    self.fairness_metric
+                ),
             ));
         }
         for (name, v) in [
@@ -89,7 +92,8 @@ impl PromoteParams {
         ] {
             if let Some(x) = v {
                 if !(-1.0..=1.0).contains(&x) {
-                    return Err(format!("promotion.{name} must be between -1 and 1, got {x}"));
+                    let key = format!("promotion.{name}");
+                    return Err(KindIoError::param(&key, format!("{key} must be between -1 and 1, got {x}")));
                 }
             }
         }
@@ -140,12 +144,14 @@ impl Kind for Promote {
         Some(s.decision.clone())
     }
 
-    fn io(s: &PromoteSettings, p: &PromoteParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
+    fn io(s: &PromoteSettings, p: &PromoteParams) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError> {
         p.check()?;
         if p.max_drift_share.is_some() && s.drift.is_none() {
-            return Err("promotion.max_drift_share is set but the promote stage has no `drift:` setting; \
-                        name the metrics file of a `drift` stage (e.g. drift: reports/drift_metrics.json)"
-                .into());
+            return Err(KindIoError::param(
+                "promotion.max_drift_share",
+                "promotion.max_drift_share is set but the promote stage has no `drift:` setting; \
+                 name the metrics file of a `drift` stage (e.g. drift: reports/drift_metrics.json)",
+            ));
         }
         let mut deps = vec![s.metrics.clone(), s.comparison.clone(), s.model.clone()];
         deps.extend(s.drift.clone());

@@ -11,7 +11,7 @@
 //! With the setting `test_ids` (a .txt file with one id per line, or a CSV/Parquet table whose
 //! id column — or first column — lists them) exactly those customers are the test set.
 
-use crate::contract::{Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{Invocation, Kind, KindIoError, OutDecl, StageError, StageSummary};
 use crate::io::io_error;
 use crate::io::table::{self, column, write_table};
 use crate::io::values::{id_values, label_values};
@@ -84,9 +84,12 @@ impl Kind for Split {
     type Settings = SplitSettings;
     type Params = SplitParams;
 
-    fn io(s: &SplitSettings, p: &SplitParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
+    fn io(s: &SplitSettings, p: &SplitParams) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError> {
         if !(p.test_size > 0.0 && p.test_size < 1.0) {
-            return Err(format!("split.test_size must be between 0 and 1 (exclusive), got {}", p.test_size));
+            return Err(KindIoError::param(
+                "split.test_size",
+                format!("split.test_size must be between 0 and 1 (exclusive), got {}", p.test_size),
+            ));
         }
         let mut deps = vec![s.input.clone()];
         deps.extend(s.test_ids.clone());

@@ -16,7 +16,7 @@
 //! next to the split stage's test cut when both use the same seed), at least one row of each
 //! class staying in training. The slice only measures the loss; no tree is fitted on it.
 
-use crate::contract::{plain, Invocation, Kind, OutDecl, StageError, StageSummary};
+use crate::contract::{plain, Invocation, Kind, KindIoError, OutDecl, StageError, StageSummary};
 use crate::data::snapshot::SnapshotSpec;
 use crate::io::hash_file;
 use crate::io::json;
@@ -290,68 +290,99 @@ impl Default for TrainParams {
 impl TrainParams {
     /// Rejects values that cannot train (a usage error, before anything runs).
     pub fn check(&self) -> Result<(), String> {
+        self.check_keyed().map_err(String::from)
+    }
+
+    /// [`TrainParams::check`], naming the params key each refusal is about.
+    pub(crate) fn check_keyed(&self) -> Result<(), KindIoError> {
+        fn param(key: &str, message: impl Into<String>) -> KindIoError {
+            KindIoError::param(key, message)
+        }
         if self.learner == Learner::Linfa {
             if self.algorithm != Algorithm::DecisionTree {
-                return Err(format!(
-                    "train.learner: linfa is offered for algorithm decision_tree only, not {}: \
-                     linfa-ensemble's forest votes hard labels and drops sample weights, linfa has \
-                     no gradient boosting and linfa-logistic no sample weights",
-                    self.algorithm.name()
+                return Err(param(
+                    "train.learner",
+                    format!(
+                        "train.learner: linfa is offered for algorithm decision_tree only, not {}: \
+                         linfa-ensemble's forest votes hard labels and drops sample weights, linfa has \
+                         no gradient boosting and linfa-logistic no sample weights",
+                        self.algorithm.name()
+                    ),
                 ));
             }
             if self.max_features.as_ref().is_some_and(|m| *m != MaxFeatures::Rule("all".into())) {
-                return Err("train.max_features: linfa-trees tries every input at every node; remove \
-                            max_features or use learner: churnflow"
-                    .into());
+                return Err(param(
+                    "train.max_features",
+                    "train.max_features: linfa-trees tries every input at every node; remove \
+                     max_features or use learner: churnflow",
+                ));
             }
         }
         if let ClassWeight::Weights(w) = self.class_weight {
             if !w.iter().all(|x| *x > 0.0 && x.is_finite()) {
-                return Err(format!(
-                    "train.class_weight: weights must be numbers > 0, got {} and {}",
-                    w[0], w[1]
+                return Err(param(
+                    "train.class_weight",
+                    format!("train.class_weight: weights must be numbers > 0, got {} and {}", w[0], w[1]),
                 ));
             }
         }
         if !(self.l2 >= 0.0 && self.l2.is_finite()) {
-            return Err(format!("train.l2 must be ≥ 0, got {}", self.l2));
+            return Err(param("train.l2", format!("train.l2 must be ≥ 0, got {}", self.l2)));
         }
         if self.max_iterations == 0 {
-            return Err("train.max_iterations must be ≥ 1".into());
+            return Err(param("train.max_iterations", "train.max_iterations must be ≥ 1"));
         }
         if let Some(d) = self.max_depth {
             if !(1..=64).contains(&d) {
-                return Err(format!("train.max_depth must be between 1 and 64, got {d}"));
+                return Err(param(
+                    "train.max_depth",
+                    format!("train.max_depth must be between 1 and 64, got {d}"),
+                ));
             }
         }
         if self.min_samples_leaf == 0 {
-            return Err("train.min_samples_leaf must be ≥ 1".into());
+            return Err(param("train.min_samples_leaf", "train.min_samples_leaf must be ≥ 1"));
         }
         if !(1..=10_000).contains(&self.n_trees) {
-            return Err(format!("train.n_trees must be between 1 and 10000, got {}", self.n_trees));
+            return Err(param(
+                "train.n_trees",
+                format!("train.n_trees must be between 1 and 10000, got {}", self.n_trees),
+            ));
         }
         if let Some(m) = &self.max_features {
-            m.resolve(100)?;
+            // Its messages start with `train.max_features:`.
+            m.resolve(100).map_err(|message| param("train.max_features", message))?;
         }
         if !(self.threshold > 0.0 && self.threshold < 1.0) {
-            return Err(format!("train.threshold must be in (0, 1), got {}", self.threshold));
+            return Err(param(
+                "train.threshold",
+                format!("train.threshold must be in (0, 1), got {}", self.threshold),
+            ));
         }
         let t = self.risk_tiers;
         if !(0.0 <= t.medium && t.medium <= t.high && t.high <= 1.0) {
-            return Err(format!(
-                "train.risk_tiers must satisfy 0 ≤ medium ≤ high ≤ 1, got medium {} high {}",
-                t.medium, t.high
+            return Err(param(
+                "train.risk_tiers",
+                format!(
+                    "train.risk_tiers must satisfy 0 ≤ medium ≤ high ≤ 1, got medium {} high {}",
+                    t.medium, t.high
+                ),
             ));
         }
         if self.max_categories == 0 {
-            return Err("train.max_categories must be ≥ 1".into());
+            return Err(param("train.max_categories", "train.max_categories must be ≥ 1"));
         }
         if self.cv_folds == 1 || self.cv_folds > 50 {
-            return Err(format!("train.cv_folds must be 0 (off) or between 2 and 50, got {}", self.cv_folds));
+            return Err(param(
+                "train.cv_folds",
+                format!("train.cv_folds must be 0 (off) or between 2 and 50, got {}", self.cv_folds),
+            ));
         }
         let share = |name: &str, v: Option<f64>, closed: bool| match v {
             Some(x) if !(x > 0.0 && (x < 1.0 || closed && x == 1.0)) => {
-                Err(format!("train.{name} must be in (0, 1{}, got {x}", if closed { "]" } else { ")" }))
+                let key = format!("train.{name}");
+                let message = format!("{key} must be in (0, 1{}, got {x}", if closed { "]" } else { ")" });
+                Err(param(&key, message))
             }
             _ => Ok(()),
         };
@@ -361,25 +392,33 @@ impl TrainParams {
         share("validation_fraction", self.validation_fraction, false)?;
         if let Some(m) = self.max_leaves {
             if !(2..=4096).contains(&m) {
-                return Err(format!("train.max_leaves must be between 2 and 4096, got {m}"));
+                return Err(param(
+                    "train.max_leaves",
+                    format!("train.max_leaves must be between 2 and 4096, got {m}"),
+                ));
             }
         }
         if let Some(w) = self.min_child_weight {
             if !(w > 0.0 && w.is_finite()) {
-                return Err(format!("train.min_child_weight must be a number > 0, got {w}"));
+                return Err(param(
+                    "train.min_child_weight",
+                    format!("train.min_child_weight must be a number > 0, got {w}"),
+                ));
             }
         }
         if let Some(Some(r)) = self.early_stopping_rounds {
             if r > 10_000 {
-                return Err(format!("train.early_stopping_rounds must be at most 10000 (0 = off), got {r}"));
+                return Err(param(
+                    "train.early_stopping_rounds",
+                    format!("train.early_stopping_rounds must be at most 10000 (0 = off), got {r}"),
+                ));
             }
         }
         if let Some(tune) = &self.tune {
-            tune.check(self.algorithm, |overrides| self.with_overrides(overrides))?;
+            tune.check(self.algorithm, |overrides| self.with_overrides(overrides)).map_err(tune_error)?;
         }
         Ok(())
     }
-
     /// A tuning candidate: these params with `overrides` (train param → value) in place of
     /// their own values and without `tune`, checked.
     fn with_overrides(&self, overrides: &Map<String, Value>) -> Result<TrainParams, String> {
@@ -449,6 +488,14 @@ impl TrainParams {
     }
 }
 
+/// A `train.tune` message as an error about its key: the tuning checks name the key first
+/// (`train.tune.trials must …`, `train.tune.space.l2: …`).
+fn tune_error(message: String) -> KindIoError {
+    let key =
+        message.split([' ', ':']).next().filter(|k| k.starts_with("train.tune")).unwrap_or("train.tune");
+    KindIoError::param(key.to_string(), message)
+}
+
 impl Kind for Train {
     const NAME: &'static str = "train";
     const PARAMS_SECTION: &'static str = "train";
@@ -456,29 +503,30 @@ impl Kind for Train {
     type Settings = TrainSettings;
     type Params = TrainParams;
 
-    fn io(s: &TrainSettings, p: &TrainParams) -> Result<(Vec<String>, Vec<OutDecl>), String> {
-        p.check()?;
+    fn io(s: &TrainSettings, p: &TrainParams) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError> {
+        p.check_keyed()?;
         let mut outs = vec![OutDecl::out(&s.model)];
         outs.extend(s.cv.as_ref().map(OutDecl::metrics));
         match (&p.tune, &s.tuning) {
             (Some(_), None) => {
-                return Err("the params set train.tune but the stage has no `tuning` report to write \
-                            the trials to: add `tuning: reports/tuning.json` under its `with:` in \
-                            pipeline.yaml"
-                    .into())
+                return Err(KindIoError::setting(
+                    "the params set train.tune but the stage has no `tuning` report to write \
+                     the trials to: add `tuning: reports/tuning.json` under its `with:` in \
+                     pipeline.yaml",
+                ))
             }
             (None, Some(t)) => {
-                return Err(format!(
+                return Err(KindIoError::setting(format!(
                     "the setting `tuning: {t}` needs a search to report: add a `tune` section under \
                      `train` in params.yaml (see docs/stages-model.md#tuning), or remove the setting"
-                ))
+                )))
             }
             (Some(_), Some(report)) => {
                 let Some(trials) = tuning::trials_path(report) else {
-                    return Err(format!(
+                    return Err(KindIoError::setting(format!(
                         "the setting `tuning: {report}` must name a .json file (a metrics file; every \
                          trial goes to the twin file <name>_trials.json next to it)"
-                    ));
+                    )));
                 };
                 outs.push(OutDecl::metrics(report));
                 outs.push(OutDecl { cache: false, ..OutDecl::out(trials) });
