@@ -98,12 +98,6 @@ impl Error {
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The closest candidate to `word`, if it is close enough to be a likely typo.
-pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d > 0)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
+/// The closest candidate to `word`, if it is close enough to be a likely typo: the stages
+/// crate's rule, so `-S`, `train.tune` and every engine message suggest alike.
+pub(crate) use churnflow_stages::search::did_you_mean;

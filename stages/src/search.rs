@@ -18,7 +18,8 @@
 //!   the mixed radix of the list lengths ([`grid_size`], [`grid_digits`]).
 //! * **Seeded sampling.** [`SplitMix64`], written out so a seed's stream never changes under a
 //!   dependency upgrade; [`distinct_indices`] draws grid points without repeats.
-//! * **Did you mean.** [`did_you_mean`] suggests the closest known key for a likely typo.
+//! * **Did you mean.** [`did_you_mean`] suggests the closest known key for a likely typo (the
+//!   engine's messages use it too).
 //!
 //! This module imports nothing of the crate (`tests/layering.rs`), so both the engine and the
 //! model stages can stand on it. A new search expression (a form both `-S` and `train.tune`
@@ -159,33 +160,13 @@ pub fn distinct_indices(size: usize, n: usize, rng: &mut SplitMix64) -> Vec<usiz
     picked
 }
 
-/// Optimal-string-alignment distance (a transposition counts one edit).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
-}
-
-/// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
+/// The closest of `candidates` to `word`, when it is close enough to be a likely typo (the
+/// Damerau–Levenshtein distance, at most 2 or a quarter of the candidate's length). Every
+/// "did you mean" of churnflow, the engine's included, is this one.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (edit_distance(word, c), c))
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
         .filter(|&(d, c)| d > 0 && d <= 2.max(c.len() / 4))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)

@@ -13,6 +13,7 @@ use crate::contract::StageError;
 use crate::io::prediction_log::PredictionLogRecord;
 use polars::prelude::*;
 use serde_json::Value;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -67,12 +68,12 @@ impl Builder {
     }
 }
 
-fn cell(v: &Value) -> Cell {
+fn cell(v: Value) -> Cell {
     match v {
         Value::Null => Cell::Null,
         Value::Number(n) => n.as_f64().map_or(Cell::Null, Cell::Num),
         Value::String(s) if s.trim().is_empty() => Cell::Null,
-        Value::String(s) => Cell::Str(s.clone()),
+        Value::String(s) => Cell::Str(s),
         Value::Bool(b) => Cell::Str(b.to_string()),
         other => Cell::Str(other.to_string()),
     }
@@ -118,21 +119,25 @@ pub(crate) fn read_log_dir(
                     continue;
                 }
             }
-            let mut put = |name: &str, cell: Cell| {
-                let b = columns.entry(name.to_string()).or_insert_with(|| {
-                    order.push(name.to_string());
-                    Builder::default()
-                });
+            let mut put = |name: String, cell: Cell| {
+                // The record owns its names: none is copied but a new column's, once.
+                let b = match columns.entry(name) {
+                    Entry::Occupied(o) => o.into_mut(),
+                    Entry::Vacant(v) => {
+                        order.push(v.key().clone());
+                        v.insert(Builder::default())
+                    }
+                };
                 if b.cells.len() <= rows {
                     b.push(rows, cell);
                 }
             };
-            for (name, v) in &record.inputs {
+            for (name, v) in record.inputs {
                 if name != PROBABILITY {
                     put(name, cell(v));
                 }
             }
-            put(PROBABILITY, Cell::Num(record.churn_probability));
+            put(PROBABILITY.to_string(), Cell::Num(record.churn_probability));
             rows += 1;
         }
     }

@@ -68,13 +68,17 @@ impl PredictionLogRecord {
         Ok(())
     }
 
-    /// Reads one line (without its `\n`) written by [`PredictionLogRecord::write_line`].
+    /// Reads one line (without its `\n`) written by [`PredictionLogRecord::write_line`]. A
+    /// well-formed line is deserialized in one pass; only a refused one is looked at again, to
+    /// say why.
     pub fn parse_line(line: &str) -> Result<PredictionLogRecord, PredictionLogLineError> {
-        let value: Value = serde_json::from_str(line).map_err(PredictionLogLineError::NotJson)?;
-        if !value.get("inputs").is_some_and(Value::is_object) {
-            return Err(PredictionLogLineError::NoInputs);
-        }
-        serde_json::from_value(value).map_err(PredictionLogLineError::BadField)
+        serde_json::from_str(line).map_err(|e| match serde_json::from_str::<Value>(line) {
+            Err(not_json) => PredictionLogLineError::NotJson(not_json),
+            Ok(value) if !value.get("inputs").is_some_and(Value::is_object) => {
+                PredictionLogLineError::NoInputs
+            }
+            Ok(_) => PredictionLogLineError::BadField(e),
+        })
     }
 }
 

@@ -295,12 +295,9 @@ impl TrainParams {
 
     /// [`TrainParams::check`], naming the params key each refusal is about.
     pub(crate) fn check_keyed(&self) -> Result<(), KindIoError> {
-        fn param(key: &str, message: impl Into<String>) -> KindIoError {
-            KindIoError::param(key, message)
-        }
         if self.learner == Learner::Linfa {
             if self.algorithm != Algorithm::DecisionTree {
-                return Err(param(
+                return Err(KindIoError::param(
                     "train.learner",
                     format!(
                         "train.learner: linfa is offered for algorithm decision_tree only, not {}: \
@@ -311,7 +308,7 @@ impl TrainParams {
                 ));
             }
             if self.max_features.as_ref().is_some_and(|m| *m != MaxFeatures::Rule("all".into())) {
-                return Err(param(
+                return Err(KindIoError::param(
                     "train.max_features",
                     "train.max_features: linfa-trees tries every input at every node; remove \
                      max_features or use learner: churnflow",
@@ -320,48 +317,48 @@ impl TrainParams {
         }
         if let ClassWeight::Weights(w) = self.class_weight {
             if !w.iter().all(|x| *x > 0.0 && x.is_finite()) {
-                return Err(param(
+                return Err(KindIoError::param(
                     "train.class_weight",
                     format!("train.class_weight: weights must be numbers > 0, got {} and {}", w[0], w[1]),
                 ));
             }
         }
         if !(self.l2 >= 0.0 && self.l2.is_finite()) {
-            return Err(param("train.l2", format!("train.l2 must be ≥ 0, got {}", self.l2)));
+            return Err(KindIoError::param("train.l2", format!("train.l2 must be ≥ 0, got {}", self.l2)));
         }
         if self.max_iterations == 0 {
-            return Err(param("train.max_iterations", "train.max_iterations must be ≥ 1"));
+            return Err(KindIoError::param("train.max_iterations", "train.max_iterations must be ≥ 1"));
         }
         if let Some(d) = self.max_depth {
             if !(1..=64).contains(&d) {
-                return Err(param(
+                return Err(KindIoError::param(
                     "train.max_depth",
                     format!("train.max_depth must be between 1 and 64, got {d}"),
                 ));
             }
         }
         if self.min_samples_leaf == 0 {
-            return Err(param("train.min_samples_leaf", "train.min_samples_leaf must be ≥ 1"));
+            return Err(KindIoError::param("train.min_samples_leaf", "train.min_samples_leaf must be ≥ 1"));
         }
         if !(1..=10_000).contains(&self.n_trees) {
-            return Err(param(
+            return Err(KindIoError::param(
                 "train.n_trees",
                 format!("train.n_trees must be between 1 and 10000, got {}", self.n_trees),
             ));
         }
         if let Some(m) = &self.max_features {
             // Its messages start with `train.max_features:`.
-            m.resolve(100).map_err(|message| param("train.max_features", message))?;
+            m.resolve(100).map_err(|message| KindIoError::param("train.max_features", message))?;
         }
         if !(self.threshold > 0.0 && self.threshold < 1.0) {
-            return Err(param(
+            return Err(KindIoError::param(
                 "train.threshold",
                 format!("train.threshold must be in (0, 1), got {}", self.threshold),
             ));
         }
         let t = self.risk_tiers;
         if !(0.0 <= t.medium && t.medium <= t.high && t.high <= 1.0) {
-            return Err(param(
+            return Err(KindIoError::param(
                 "train.risk_tiers",
                 format!(
                     "train.risk_tiers must satisfy 0 ≤ medium ≤ high ≤ 1, got medium {} high {}",
@@ -370,10 +367,10 @@ impl TrainParams {
             ));
         }
         if self.max_categories == 0 {
-            return Err(param("train.max_categories", "train.max_categories must be ≥ 1"));
+            return Err(KindIoError::param("train.max_categories", "train.max_categories must be ≥ 1"));
         }
         if self.cv_folds == 1 || self.cv_folds > 50 {
-            return Err(param(
+            return Err(KindIoError::param(
                 "train.cv_folds",
                 format!("train.cv_folds must be 0 (off) or between 2 and 50, got {}", self.cv_folds),
             ));
@@ -382,7 +379,7 @@ impl TrainParams {
             Some(x) if !(x > 0.0 && (x < 1.0 || closed && x == 1.0)) => {
                 let key = format!("train.{name}");
                 let message = format!("{key} must be in (0, 1{}, got {x}", if closed { "]" } else { ")" });
-                Err(param(&key, message))
+                Err(KindIoError::param(&key, message))
             }
             _ => Ok(()),
         };
@@ -392,7 +389,7 @@ impl TrainParams {
         share("validation_fraction", self.validation_fraction, false)?;
         if let Some(m) = self.max_leaves {
             if !(2..=4096).contains(&m) {
-                return Err(param(
+                return Err(KindIoError::param(
                     "train.max_leaves",
                     format!("train.max_leaves must be between 2 and 4096, got {m}"),
                 ));
@@ -400,7 +397,7 @@ impl TrainParams {
         }
         if let Some(w) = self.min_child_weight {
             if !(w > 0.0 && w.is_finite()) {
-                return Err(param(
+                return Err(KindIoError::param(
                     "train.min_child_weight",
                     format!("train.min_child_weight must be a number > 0, got {w}"),
                 ));
@@ -408,17 +405,18 @@ impl TrainParams {
         }
         if let Some(Some(r)) = self.early_stopping_rounds {
             if r > 10_000 {
-                return Err(param(
+                return Err(KindIoError::param(
                     "train.early_stopping_rounds",
                     format!("train.early_stopping_rounds must be at most 10000 (0 = off), got {r}"),
                 ));
             }
         }
         if let Some(tune) = &self.tune {
-            tune.check(self.algorithm, |overrides| self.with_overrides(overrides)).map_err(tune_error)?;
+            tune.check(self.algorithm, |overrides| self.with_overrides(overrides))?;
         }
         Ok(())
     }
+
     /// A tuning candidate: these params with `overrides` (train param → value) in place of
     /// their own values and without `tune`, checked.
     fn with_overrides(&self, overrides: &Map<String, Value>) -> Result<TrainParams, String> {
@@ -486,14 +484,6 @@ impl TrainParams {
         }
         p
     }
-}
-
-/// A `train.tune` message as an error about its key: the tuning checks name the key first
-/// (`train.tune.trials must …`, `train.tune.space.l2: …`).
-fn tune_error(message: String) -> KindIoError {
-    let key =
-        message.split([' ', ':']).next().filter(|k| k.starts_with("train.tune")).unwrap_or("train.tune");
-    KindIoError::param(key.to_string(), message)
 }
 
 impl Kind for Train {

@@ -40,7 +40,7 @@
 //! fold order, so the choice and the report — all but its `seconds` — do not depend on the
 //! number of threads.
 
-use crate::contract::StageError;
+use crate::contract::{KindIoError, StageError};
 use crate::io::table::column;
 use crate::io::values::{id_values, label_values};
 use crate::model::file::{Algorithm, Model, TuningSummary};
@@ -332,21 +332,25 @@ fn check_key(key: &str, algorithm: Algorithm) -> Result<(), String> {
 
 impl TuneParams {
     /// The space's keys, checked against `algorithm`, with their values.
-    fn dimensions(&self, algorithm: Algorithm) -> Result<Vec<(String, Dimension)>, String> {
+    fn dimensions(&self, algorithm: Algorithm) -> Result<Vec<(String, Dimension)>, KindIoError> {
         if self.space.is_empty() {
-            return Err(format!(
-                "train.tune.space is empty: name the train params to search, e.g. \
+            return Err(KindIoError::param(
+                "train.tune.space",
+                format!(
+                    "train.tune.space is empty: name the train params to search, e.g. \
                  `{}: [...]` ({} tunes: {})",
-                tunable(algorithm).iter().find(|k| **k != "class_weight").unwrap_or(&"l2"),
-                algorithm.name(),
-                tunable(algorithm).join(", ")
+                    tunable(algorithm).iter().find(|k| **k != "class_weight").unwrap_or(&"l2"),
+                    algorithm.name(),
+                    tunable(algorithm).join(", ")
+                ),
             ));
         }
         self.space
             .iter()
             .map(|(key, value)| {
-                check_key(key, algorithm)?;
-                Ok((key.clone(), parse_dimension(key, value)?))
+                let at = |message| KindIoError::param(format!("train.tune.space.{key}"), message);
+                check_key(key, algorithm).map_err(at)?;
+                Ok((key.clone(), parse_dimension(key, value).map_err(at)?))
             })
             .collect()
     }
@@ -358,46 +362,62 @@ impl TuneParams {
         &self,
         algorithm: Algorithm,
         apply: impl Fn(&Map<String, Value>) -> Result<P, String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), KindIoError> {
         if !(1..=MAX_TRIALS).contains(&self.trials) {
-            return Err(format!("train.tune.trials must be between 1 and {MAX_TRIALS}, got {}", self.trials));
+            return Err(KindIoError::param(
+                "train.tune.trials",
+                format!("train.tune.trials must be between 1 and {MAX_TRIALS}, got {}", self.trials),
+            ));
         }
         if !(2..=MAX_FOLDS).contains(&self.cv) {
-            return Err(format!("train.tune.cv must be between 2 and {MAX_FOLDS} (folds), got {}", self.cv));
+            return Err(KindIoError::param(
+                "train.tune.cv",
+                format!("train.tune.cv must be between 2 and {MAX_FOLDS} (folds), got {}", self.cv),
+            ));
         }
         let dims = self.dimensions(algorithm)?;
         for (key, dim) in &dims {
             for v in dim.probes() {
                 let mut one = Map::new();
                 one.insert(key.clone(), v.clone());
-                apply(&one).map_err(|e| format!("train.tune.space.{key}: the value {v} is refused: {e}"))?;
+                apply(&one).map_err(|e| {
+                    let at = format!("train.tune.space.{key}");
+                    KindIoError::param(&at, format!("{at}: the value {v} is refused: {e}"))
+                })?;
             }
         }
         self.candidates(&dims).map(|_| ())
     }
 
     /// The candidates to score, in order.
-    fn candidates(&self, dims: &[(String, Dimension)]) -> Result<Vec<Map<String, Value>>, String> {
+    fn candidates(&self, dims: &[(String, Dimension)]) -> Result<Vec<Map<String, Value>>, KindIoError> {
         let size = grid_size(dims);
         match self.search {
             Search::Grid => {
                 if let Some((key, _)) = dims.iter().find(|(_, d)| matches!(d, Dimension::Interval { .. })) {
-                    return Err(format!(
-                        "train.tune.space.{key}: a grid search needs a list or a range; \
-                         uniform and loguniform are for `search: random`"
+                    let at = format!("train.tune.space.{key}");
+                    return Err(KindIoError::param(
+                        &at,
+                        format!(
+                            "{at}: a grid search needs a list or a range; uniform and loguniform are \
+                             for `search: random`"
+                        ),
                     ));
                 }
                 match size {
                     Some(n) if n <= self.trials => Ok(grid(dims)),
-                    _ => Err(format!(
-                        "train.tune.trials: the grid has {} points ({}), more than trials ({}): \
+                    _ => Err(KindIoError::param(
+                        "train.tune.trials",
+                        format!(
+                            "train.tune.trials: the grid has {} points ({}), more than trials ({}): \
                          raise trials or give fewer values",
-                        size.map_or("more than 2^64".to_string(), |n| n.to_string()),
-                        dims.iter()
-                            .map(|(k, d)| format!("{} {k}", d.probes().len()))
-                            .collect::<Vec<_>>()
-                            .join(" × "),
-                        self.trials
+                            size.map_or("more than 2^64".to_string(), |n| n.to_string()),
+                            dims.iter()
+                                .map(|(k, d)| format!("{} {k}", d.probes().len()))
+                                .collect::<Vec<_>>()
+                                .join(" × "),
+                            self.trials
+                        ),
                     )),
                 }
             }
@@ -550,8 +570,8 @@ pub(crate) fn tune<P: Sync>(
     fit: impl Fn(&DataFrame, &P) -> Result<Model, StageError> + Sync,
 ) -> Result<Tuned<P>, StageError> {
     let start = Instant::now();
-    let dims = tune.dimensions(algorithm).map_err(StageError::new)?;
-    let candidates = tune.candidates(&dims).map_err(StageError::new)?;
+    let dims = tune.dimensions(algorithm).map_err(|e| StageError::new(e.message()))?;
+    let candidates = tune.candidates(&dims).map_err(|e| StageError::new(e.message()))?;
     let params: Vec<P> = candidates
         .iter()
         .enumerate()
@@ -706,7 +726,7 @@ mod tests {
     }
 
     fn candidates(t: &TuneParams, algorithm: Algorithm) -> Result<Vec<Map<String, Value>>, String> {
-        t.candidates(&t.dimensions(algorithm)?)
+        t.dimensions(algorithm).and_then(|d| t.candidates(&d)).map_err(String::from)
     }
 
     #[test]
