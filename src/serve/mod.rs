@@ -128,7 +128,7 @@ async fn serve(state: Arc<AppState>) -> Result<()> {
         let s = state.serving.load();
         println!("listening on http://{addr}");
         eprintln!(
-            "serve: model {} ({}, {}) from {}; threshold {:.4}",
+            "serve: model {} ({}, {} features) from {}; threshold {:.4}",
             crate::store::short_hash(&s.id),
             s.model.algorithm.name(),
             s.model.features.len(),

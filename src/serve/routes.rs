@@ -1,18 +1,21 @@
 //! The endpoints, and the middleware every request passes (timeout → 503, metrics).
 //!
-//! Bodies are read as bytes and parsed here, so every client error has one JSON shape:
-//! `{"error": "..."}`, plus `"problems": [{"field", "problem", "row"?}]` for 422.
+//! Bodies are read as bytes and parsed here, and every handler fails with one [`ApiError`], so
+//! every error has one JSON shape: `{"error": "..."}`, plus
+//! `"problems": [{"field", "problem", "row"?}]` for 422 (`row` counts from 1, as the data
+//! stages count rows).
 
 use super::model_slot::Serving;
 use super::reasons::Reason;
 use super::telemetry::{ModelLabels, RequestLabels, RouteLabels};
 use super::AppState;
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use churnflow_stages::{Customer, ExplainScratch, FieldProblem, PredictionLogRecord};
 use serde::{Deserialize, Serialize};
@@ -28,18 +31,23 @@ const PAGE: &str = include_str!("page.html");
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let limit = state.options.body_limit;
     Router::new()
-        .route("/", get(page))
-        .route("/predict", post(predict))
-        .route("/predict/batch", post(predict_batch))
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/model", get(model))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+        .route("/", only("GET", get(page)))
+        .route("/predict", only("POST", post(predict)))
+        .route("/predict/batch", only("POST", post(predict_batch)))
+        .route("/health", only("GET", get(health)))
+        .route("/ready", only("GET", get(ready)))
+        .route("/model", only("GET", get(model)))
+        .route("/metrics", only("GET", get(metrics)))
+        .route("/openapi.json", only("GET", get(openapi)))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// `route` answering any other method with a JSON 405 that names the one it takes.
+fn only(method: &'static str, route: MethodRouter<Arc<AppState>>) -> MethodRouter<Arc<AppState>> {
+    route.fallback(move || async move { ApiError::MethodNotAllowed { allowed: method } })
 }
 
 /// Request ids: the caller's `x-request-id`, else the server's start time and a counter.
@@ -78,13 +86,7 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
     state.telemetry.in_flight.inc();
     let response = match tokio::time::timeout(state.options.timeout, next.run(request)).await {
         Ok(r) => r,
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the request took longer than {} ms; try again or send fewer customers",
-                state.options.timeout.as_millis()
-            ),
-        ),
+        Err(_) => ApiError::Timeout { millis: state.options.timeout.as_millis() }.into_response(),
     };
     let t = &state.telemetry;
     t.in_flight.dec();
@@ -95,28 +97,105 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
     response
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
+/// Everything a handler can fail with; each is one status and one JSON body.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    /// 400: the body is not JSON/CSV at all.
+    Malformed(String),
+    /// 422: well-formed, but these fields are wrong.
+    Invalid(Vec<RowProblem>),
+    /// 422: well-formed, but not the shape this endpoint takes.
+    WrongShape(&'static str),
+    /// 404: no customer with this id in `--features`.
+    UnknownCustomer { id_field: String, id: String },
+    /// 404: no such endpoint.
+    NoRoute,
+    /// 405: the endpoint exists for another method.
+    MethodNotAllowed { allowed: &'static str },
+    /// 413: the body or the batch is larger than the server takes.
+    TooLarge(String),
+    /// 503: the request outlived `--timeout`.
+    Timeout { millis: u128 },
+    /// 503: the model does not answer its canary.
+    NotReady,
+    /// 500: the server could not do what it should have.
+    Internal(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) | ApiError::WrongShape(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnknownCustomer { .. } | ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Timeout { .. } | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::Malformed(m) | ApiError::TooLarge(m) | ApiError::Internal(m) => m.clone(),
+            ApiError::Invalid(problems) => {
+                let n = problems.len();
+                format!("{n} invalid field{}", if n == 1 { "" } else { "s" })
+            }
+            ApiError::WrongShape(m) => (*m).to_string(),
+            ApiError::UnknownCustomer { id_field, id } => {
+                format!("no customer with {id_field} '{id}' in the features table")
+            }
+            ApiError::NoRoute => "no such endpoint; see /openapi.json".into(),
+            ApiError::MethodNotAllowed { allowed } => {
+                format!("this endpoint takes {allowed} only; see /openapi.json")
+            }
+            ApiError::Timeout { millis } => {
+                format!("the request took longer than {millis} ms; try again or send fewer customers")
+            }
+            ApiError::NotReady => "the model does not answer".into(),
+        }
+    }
+
+    /// A body axum could not read: too large (413) or cut off (400).
+    fn body(rejection: BytesRejection) -> ApiError {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(
+                "the body is larger than the server takes (start serve with a larger --body-limit, or send fewer customers)".into(),
+            )
+        } else {
+            ApiError::Malformed(format!("the body could not be read: {}", rejection.body_text()))
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut body = json!({"error": self.message()});
+        let allow = match self {
+            ApiError::Invalid(problems) => {
+                body["problems"] = json!(problems);
+                None
+            }
+            ApiError::MethodNotAllowed { allowed } => Some(allowed),
+            _ => None,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(allowed) = allow {
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
+        }
+        response
+    }
 }
 
 #[derive(Debug, Serialize)]
-struct RowProblem {
+pub(crate) struct RowProblem {
+    /// 1-based position in the batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     row: Option<usize>,
     field: String,
     problem: String,
-}
-
-fn invalid(problems: Vec<RowProblem>) -> Response {
-    let n = problems.len();
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Json(json!({
-            "error": format!("{n} invalid field{}", if n == 1 { "" } else { "s" }),
-            "problems": problems,
-        })),
-    )
-        .into_response()
 }
 
 fn problems_of(row: Option<usize>, problems: Vec<FieldProblem>) -> Vec<RowProblem> {
@@ -167,11 +246,11 @@ fn score(
     serving: &Serving,
     customer: &Customer,
     top_k: usize,
-) -> Result<Prediction, String> {
+) -> Result<Prediction, ApiError> {
     let probability = serving.model.probability(customer);
     let explanation = if top_k > 0 {
         let e = SCRATCH.with(|s| serving.model.explain(customer, &mut s.borrow_mut()));
-        Some(e.map_err(|e| e.to_string())?)
+        Some(e.map_err(|e| ApiError::Internal(e.to_string()))?)
     } else {
         None
     };
@@ -219,54 +298,38 @@ fn log_prediction(
     });
 }
 
-fn parse_json(body: &Bytes) -> Result<Value, Box<Response>> {
-    serde_json::from_slice(body)
-        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, format!("the body is not valid JSON: {e}"))))
+fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::Malformed(format!("the body is not valid JSON: {e}")))
 }
 
 async fn predict(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<PredictQuery>,
+    query: Result<Query<PredictQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let started = Instant::now();
+    let Query(query) = query.map_err(|e| ApiError::Malformed(e.body_text()))?;
     let request_id = state.request_ids.make(&headers);
     let serving = state.serving.load_full();
-    let value = match parse_json(&body) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let Value::Object(object) = value else {
-        return invalid(vec![RowProblem {
+    let Value::Object(object) = parse_json(&body.map_err(ApiError::body)?)? else {
+        return Err(ApiError::Invalid(vec![RowProblem {
             row: None,
             field: String::new(),
             problem: "expected a JSON object with the customer's fields".into(),
-        }]);
+        }]));
     };
-    let object = match lookup(&state, &serving, object) {
-        Ok(o) => o,
-        Err(r) => return *r,
-    };
-    let customer = match serving.model.customer(&object) {
-        Ok(c) => c,
-        Err(problems) => return invalid(problems_of(None, problems)),
-    };
-    let prediction = match score(&state, &serving, &customer, query.top_k(&state)) {
-        Ok(p) => p,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
-    };
+    let object = lookup(&state, &serving, object)?;
+    let customer =
+        serving.model.customer(&object).map_err(|problems| ApiError::Invalid(problems_of(None, problems)))?;
+    let prediction = score(&state, &serving, &customer, query.top_k(&state))?;
     state.telemetry.predictions.get_or_create(&ModelLabels { model_id: serving.id.clone() }).inc();
     log_prediction(&state, &request_id, &customer, &serving, &prediction, started);
-    with_request_id(Json(prediction).into_response(), &request_id)
+    Ok(with_request_id(Json(prediction).into_response(), &request_id))
 }
 
 /// With `--features`: a body that carries the id and none of the model's fields is looked up.
-fn lookup(
-    state: &AppState,
-    serving: &Serving,
-    object: Map<String, Value>,
-) -> Result<Map<String, Value>, Box<Response>> {
+fn lookup(state: &AppState, serving: &Serving, object: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
     let Some(table) = &state.lookup else { return Ok(object) };
     if serving.schema.fields.iter().any(|f| object.contains_key(&f.name)) {
         return Ok(object);
@@ -276,20 +339,14 @@ fn lookup(
         Value::String(s) => s.trim().to_string(),
         Value::Number(n) => n.to_string(),
         _ => {
-            return Err(Box::new(invalid(vec![RowProblem {
+            return Err(ApiError::Invalid(vec![RowProblem {
                 row: None,
                 field: serving.schema.id_field.clone(),
                 problem: "expected a string".into(),
-            }])))
+            }]))
         }
     };
-    match table.row(&id) {
-        Some(row) => Ok(row),
-        None => Err(Box::new(error(
-            StatusCode::NOT_FOUND,
-            format!("no customer with {} '{id}' in the features table", serving.schema.id_field),
-        ))),
-    }
+    table.row(&id).ok_or_else(|| ApiError::UnknownCustomer { id_field: serving.schema.id_field.clone(), id })
 }
 
 fn with_request_id(mut response: Response, request_id: &str) -> Response {
@@ -301,69 +358,64 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
 
 async fn predict_batch(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<PredictQuery>,
+    query: Result<Query<PredictQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let started = Instant::now();
+    let Query(query) = query.map_err(|e| ApiError::Malformed(e.body_text()))?;
     let request_id = state.request_ids.make(&headers);
+    let body = body.map_err(ApiError::body)?;
     let is_csv = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/csv"));
     let rows = if is_csv {
-        match csv_rows(&body) {
-            Ok(r) => r,
-            Err(e) => return error(StatusCode::BAD_REQUEST, e),
-        }
+        csv_rows(&body)?
     } else {
-        match parse_json(&body) {
-            Ok(Value::Array(items)) => items,
-            Ok(Value::Object(mut o)) if o.get("customers").is_some_and(Value::is_array) => {
-                match o.remove("customers") {
-                    Some(Value::Array(items)) => items,
-                    _ => Vec::new(),
-                }
-            }
-            Ok(_) => {
-                return error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+        match parse_json(&body)? {
+            Value::Array(items) => items,
+            Value::Object(mut o) if o.get("customers").is_some_and(Value::is_array) => match o.remove("customers") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => {
+                return Err(ApiError::WrongShape(
                     "expected a JSON array of customers, {\"customers\": [...]}, or a CSV body (Content-Type: text/csv)",
-                )
+                ))
             }
-            Err(r) => return *r,
         }
     };
     let max = state.options.max_batch;
     if rows.len() > max {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("{} customers in one batch; at most {max} (split the batch, or start serve with a larger --max-batch)", rows.len()),
-        );
+        return Err(ApiError::TooLarge(format!(
+            "{} customers in one batch; at most {max} (split the batch, or start serve with a larger --max-batch)",
+            rows.len()
+        )));
     }
     let top_k = query.top_k(&state);
     let work = state.clone();
     // Batches are CPU work: off the async workers, in parallel.
-    let outcome = tokio::task::spawn_blocking(move || batch(&work, rows, top_k, &request_id, started)).await;
-    match outcome {
-        Ok(r) => r,
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the batch could not be scored"),
-    }
+    tokio::task::spawn_blocking(move || batch(&work, rows, top_k, &request_id, started))
+        .await
+        .map_err(|_| ApiError::Internal("the batch could not be scored".into()))?
 }
 
-fn batch(state: &AppState, rows: Vec<Value>, top_k: usize, request_id: &str, started: Instant) -> Response {
+fn batch(
+    state: &AppState,
+    rows: Vec<Value>,
+    top_k: usize,
+    request_id: &str,
+    started: Instant,
+) -> Result<Response, ApiError> {
     use rayon::prelude::*;
     let serving = state.serving.load_full();
     let checked: Vec<Result<Customer, Vec<RowProblem>>> = rows
         .par_iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::Object(o) => serving.model.customer(o).map_err(|p| problems_of(Some(i), p)),
-            _ => Err(vec![RowProblem {
-                row: Some(i),
-                field: String::new(),
-                problem: "expected an object".into(),
-            }]),
+            Value::Object(o) => serving.model.customer(o).map_err(|p| problems_of(Some(i + 1), p)),
+            _ => Err(vec![RowProblem { row: Some(i + 1), field: String::new(), problem: "expected an object".into() }]),
         })
         .collect();
     let mut problems = Vec::new();
@@ -375,14 +427,10 @@ fn batch(state: &AppState, rows: Vec<Value>, top_k: usize, request_id: &str, sta
         }
     }
     if !problems.is_empty() {
-        return invalid(problems);
+        return Err(ApiError::Invalid(problems));
     }
-    let predictions: Result<Vec<Prediction>, String> =
-        customers.par_iter().map(|c| score(state, &serving, c, top_k)).collect();
-    let predictions = match predictions {
-        Ok(p) => p,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
-    };
+    let predictions: Vec<Prediction> =
+        customers.par_iter().map(|c| score(state, &serving, c, top_k)).collect::<Result<_, _>>()?;
     state
         .telemetry
         .predictions
@@ -392,16 +440,18 @@ fn batch(state: &AppState, rows: Vec<Value>, top_k: usize, request_id: &str, sta
         log_prediction(state, request_id, c, &serving, p, started);
     }
     let body = json!({"model_id": serving.id, "count": predictions.len(), "predictions": predictions});
-    with_request_id(Json(body).into_response(), request_id)
+    Ok(with_request_id(Json(body).into_response(), request_id))
 }
 
 /// A CSV body as one JSON object per row (every cell a string; the model parses numbers).
-fn csv_rows(body: &[u8]) -> Result<Vec<Value>, String> {
+fn csv_rows(body: &[u8]) -> Result<Vec<Value>, ApiError> {
     let mut reader = csv::ReaderBuilder::new().from_reader(body);
-    let headers = reader.headers().map_err(|e| format!("the body is not valid CSV: {e}"))?.clone();
+    let headers =
+        reader.headers().map_err(|e| ApiError::Malformed(format!("the body is not valid CSV: {e}")))?.clone();
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("the body is not valid CSV (record {}): {e}", i + 1))?;
+        let record =
+            record.map_err(|e| ApiError::Malformed(format!("the body is not valid CSV (record {}): {e}", i + 1)))?;
         let object: Map<String, Value> = headers
             .iter()
             .zip(record.iter())
@@ -427,7 +477,7 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
         serving.schema.fields.iter().map(|f| (f.name.clone(), Value::Null)).collect();
     match serving.model.customer(&blank).map(|c| serving.model.probability(&c)) {
         Ok(p) if p.is_finite() => Json(json!({"status": "ready", "model_id": serving.id})).into_response(),
-        _ => error(StatusCode::SERVICE_UNAVAILABLE, "the model does not answer"),
+        _ => ApiError::NotReady.into_response(),
     }
 }
 
@@ -450,6 +500,6 @@ async fn openapi(State(state): State<Arc<AppState>>) -> Json<Value> {
     Json(super::openapi::document(&serving.schema, &serving.id, state.options.max_batch))
 }
 
-async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "no such endpoint; see /openapi.json")
+async fn not_found() -> ApiError {
+    ApiError::NoRoute
 }

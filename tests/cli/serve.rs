@@ -262,12 +262,33 @@ fn invalid_fields_are_422_with_every_problem_listed() {
     // Not JSON at all: 400; not an object: 422.
     assert_eq!(server.post("/predict", "application/json", "{not json").status, 400);
     assert_eq!(server.post_json("/predict", &json!([1, 2])).status, 422);
-    // A batch names the row of each problem.
+    // A batch names the row of each problem, counting from 1 as the data stages do.
     let mut rows = telco_rows(&p, 3);
     rows[2].as_object_mut().expect("o").remove("tenure");
     let r = server.post_json("/predict/batch", &json!(rows));
     assert_eq!(r.status, 422);
-    assert_eq!(r.json()["problems"][0]["row"], 2);
+    assert_eq!(r.json()["problems"][0]["row"], 3);
+}
+
+#[test]
+fn every_error_is_json_wrong_methods_are_405_and_bad_query_strings_400() {
+    let p = telco_project();
+    let server = Server::start(p.root(), &["--body-limit", "20000"]);
+    let r = server.get("/predict");
+    assert_eq!((r.status, r.content_type.as_str()), (405, "application/json"), "{}", r.body);
+    assert_eq!(r.json()["error"], "this endpoint takes POST only; see /openapi.json");
+    let r = server.post("/health", "application/json", "{}");
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.json()["error"], "this endpoint takes GET only; see /openapi.json");
+    let row = &telco_rows(&p, 1)[0];
+    let r = server.post_json("/predict?top_k=many", row);
+    assert_eq!((r.status, r.content_type.as_str()), (400, "application/json"), "{}", r.body);
+    assert!(r.json()["error"].as_str().expect("error").contains("top_k"), "{}", r.body);
+    // A body over --body-limit is refused before it is read, as JSON like every other error.
+    let big = json!({"customers": telco_rows(&p, 100)});
+    let r = server.post_json("/predict/batch", &big);
+    assert_eq!((r.status, r.content_type.as_str()), (413, "application/json"), "{}", r.body);
+    assert!(r.json()["error"].as_str().expect("error").contains("--body-limit"), "{}", r.body);
 }
 
 #[test]
