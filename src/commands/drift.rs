@@ -57,5 +57,5 @@ pub fn run(root: &Path, args: &DriftArgs) -> Result<u8> {
             .write_all(text.as_bytes())
             .map_err(|e| Error::io("cannot write to stdout", e))?;
     }
-    Ok(if args.fail_on_drift && report.dataset_drift { DRIFT_EXIT } else { 0 })
+    Ok(if args.fail_on_drift && report.fails_check() { DRIFT_EXIT } else { 0 })
 }

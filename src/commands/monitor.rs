@@ -74,7 +74,7 @@ pub fn run(root: &Path, args: &MonitorArgs) -> Result<u8> {
             let (check, retrain) = check_once(root, &options, &followup)?;
             match retrain {
                 Some(r) if r.exit_code != 0 => Ok(u8::try_from(r.exit_code).unwrap_or(1)),
-                _ => Ok(if check.report.dataset_drift { DRIFT_EXIT } else { 0 }),
+                _ => Ok(if check.report.fails_check() { DRIFT_EXIT } else { 0 }),
             }
         }
     }

@@ -59,12 +59,15 @@ fn print(c: &WindowCheck, retrain: Option<&Retrain>, options: &CheckOptions, jso
         "{} {} predictions in the last {}: {}",
         humantime::format_rfc3339_seconds(c.at),
         c.report.current.rows,
-        humantime::format_duration(options.window),
+        in_words(options.window),
         c.report.summary()
     );
     let drifted: Vec<&str> = c.report.columns.iter().filter(|d| d.drift).map(|d| d.column.as_str()).collect();
     if !drifted.is_empty() {
         println!("  drifted: {}", drifted.join(", "));
+    }
+    if let Some(line) = c.report.not_compared_line() {
+        println!("  {line}");
     }
     println!("  report: {}", options.out.join("drift.html").display());
     if let Some(r) = retrain {
@@ -175,4 +178,31 @@ pub(crate) fn watch(
             let _ = std::io::stdout().flush();
         }
     })
+}
+
+/// A window as people write it: `7 days`, `36 hours`, `90 minutes`, `45 seconds` (the largest
+/// unit that divides it).
+fn in_words(window: std::time::Duration) -> String {
+    let secs = window.as_secs();
+    let (n, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(size, _)| secs >= *size && secs % size == 0)
+        .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_words;
+    use std::time::Duration;
+
+    #[test]
+    fn a_window_is_written_in_its_largest_whole_unit() {
+        let words = |s| in_words(Duration::from_secs(s));
+        assert_eq!(words(7 * 86_400), "7 days");
+        assert_eq!(words(86_400), "1 day");
+        assert_eq!(words(36 * 3_600), "36 hours");
+        assert_eq!(words(90 * 60), "90 minutes");
+        assert_eq!(words(45), "45 seconds");
+    }
 }

@@ -329,7 +329,11 @@ async fn predict(
 }
 
 /// With `--features`: a body that carries the id and none of the model's fields is looked up.
-fn lookup(state: &AppState, serving: &Serving, object: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+fn lookup(
+    state: &AppState,
+    serving: &Serving,
+    object: Map<String, Value>,
+) -> Result<Map<String, Value>, ApiError> {
     let Some(table) = &state.lookup else { return Ok(object) };
     if serving.schema.fields.iter().any(|f| object.contains_key(&f.name)) {
         return Ok(object);
@@ -415,7 +419,11 @@ fn batch(
         .enumerate()
         .map(|(i, v)| match v {
             Value::Object(o) => serving.model.customer(o).map_err(|p| problems_of(Some(i + 1), p)),
-            _ => Err(vec![RowProblem { row: Some(i + 1), field: String::new(), problem: "expected an object".into() }]),
+            _ => Err(vec![RowProblem {
+                row: Some(i + 1),
+                field: String::new(),
+                problem: "expected an object".into(),
+            }]),
         })
         .collect();
     let mut problems = Vec::new();
@@ -450,8 +458,8 @@ fn csv_rows(body: &[u8]) -> Result<Vec<Value>, ApiError> {
         reader.headers().map_err(|e| ApiError::Malformed(format!("the body is not valid CSV: {e}")))?.clone();
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let record =
-            record.map_err(|e| ApiError::Malformed(format!("the body is not valid CSV (record {}): {e}", i + 1)))?;
+        let record = record
+            .map_err(|e| ApiError::Malformed(format!("the body is not valid CSV (record {}): {e}", i + 1)))?;
         let object: Map<String, Value> = headers
             .iter()
             .zip(record.iter())

@@ -53,7 +53,7 @@ fn monitor_without_drift_exits_0_writes_the_report_and_serve_shows_its_gauges() 
     wait_for_lines(&p, "logs/predictions", 400);
 
     let r = p.ok(&["monitor", "--log", "logs/predictions"]);
-    assert!(r.stdout().contains("400 predictions in the last 1day: dataset drift: 0 of"), "{}", r.all());
+    assert!(r.stdout().contains("400 predictions in the last 1 day: dataset drift: 0 of"), "{}", r.all());
     let report: serde_json::Value = serde_json::from_str(&p.read("reports/monitor/drift.json")).unwrap();
     assert_eq!(report["current"]["rows"], 400);
     assert_eq!(report["dataset_drift"], false);
@@ -183,4 +183,63 @@ fn monitor_finds_drift_in_a_new_months_traffic_exits_4_and_retrain_leads_to_a_de
     assert!(r.stdout().contains(&said), "{said:?} not in: {}", r.all());
     // nothing stale is left behind
     assert_eq!(p.ok(&["status"]).stdout().trim(), "Everything is up to date.");
+}
+
+/// Telco rows sent as a CSV body (every cell text) are logged as the numbers the server read,
+/// so drift compares the numeric columns of CSV traffic instead of skipping them.
+#[test]
+fn csv_traffic_is_logged_typed_and_its_numeric_columns_are_compared() {
+    let p = crate::serve::telco_project();
+    let server = Server::start(p.root(), &["--log-dir", "logs"]);
+    let csv: String = p.read("telco.csv").lines().take(301).map(|l| format!("{l}\n")).collect();
+    let r = server.post("/predict/batch?reasons=false", "text/csv", &csv);
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for_lines(&p, "logs", 300);
+    assert_eq!(server.terminate(), 0);
+
+    let r = p.ok(&["drift", "--reference", "telco.csv", "--current", "logs", "--json"]);
+    let report = r.json();
+    let kind_of = |name: &str| {
+        report["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .find(|c| c["column"] == name)
+            .map(|c| c["kind"].clone())
+    };
+    for numeric in ["tenure", "MonthlyCharges", "TotalCharges"] {
+        assert_eq!(kind_of(numeric), Some("numerical".into()), "{numeric}: {}", report["skipped"]);
+    }
+    // Only what the log cannot have is left out: the raw id and the label.
+    let left: Vec<&str> = report["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .filter(|s| s["reason"] != "id column")
+        .map(|s| s["column"].as_str().expect("column"))
+        .collect();
+    assert_eq!(left, ["customerID", "Churn"], "{}", report["skipped"]);
+    let text = p.ok(&["drift", "--reference", "telco.csv", "--current", "logs"]).stdout();
+    assert!(
+        text.contains("\n2 of 21 columns not compared: customerID (only in the reference), Churn"),
+        "{text}"
+    );
+
+    // A log that kept only two of the inputs: most columns cannot be compared, stdout says
+    // so, and --fail-on-drift fails although nothing that was compared drifted.
+    let log_dir = p.path("logs");
+    let mut thin = String::new();
+    for entry in std::fs::read_dir(&log_dir).expect("logs") {
+        for line in std::fs::read_to_string(entry.expect("entry").path()).expect("log").lines() {
+            let mut record: serde_json::Value = serde_json::from_str(line).expect("record");
+            let inputs = record["inputs"].as_object_mut().expect("inputs");
+            inputs.retain(|k, _| k == "tenure" || k == "Contract");
+            thin.push_str(&format!("{record}\n"));
+        }
+    }
+    p.write("thin/predictions.jsonl", &thin);
+    let r = p.run(&["drift", "--reference", "telco.csv", "--current", "thin", "--fail-on-drift"]);
+    assert_eq!(r.code(), 4, "{}", r.all());
+    assert!(r.stdout().contains("columns not compared; too few compared for a verdict: "), "{}", r.all());
+    assert!(r.stdout().contains("MonthlyCharges (only in the reference)"), "{}", r.all());
 }

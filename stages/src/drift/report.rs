@@ -197,6 +197,9 @@ pub struct ColumnDrift {
 pub struct SkippedColumn {
     pub column: String,
     pub reason: String,
+    /// Left out on purpose (an id column), not for want of a comparable type.
+    #[serde(skip)]
+    pub by_design: bool,
 }
 
 /// One side as the report names it.
@@ -223,6 +226,10 @@ pub struct DriftReport {
     /// Most drifted first.
     pub columns: Vec<ColumnDrift>,
     pub skipped: Vec<SkippedColumn>,
+    /// More columns could not be compared than were: the verdict says little about the data,
+    /// so `--fail-on-drift` and `monitor` fail on it as on drift. Written only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inconclusive: bool,
     /// The model's score distribution, when both sides have it.
     pub prediction_drift: Option<ColumnDrift>,
     /// The label's distribution, when both sides have it.
@@ -280,10 +287,14 @@ pub(crate) fn compute(
             let n = n.to_string();
             if options.id_columns.contains(&n) {
                 if side == "reference" {
-                    skipped.push(SkippedColumn { column: n, reason: "id column".into() });
+                    skipped.push(SkippedColumn { column: n, reason: "id column".into(), by_design: true });
                 }
             } else if other.column(&n).is_err() && !special(&n) {
-                skipped.push(SkippedColumn { column: n, reason: format!("only in the {side}") });
+                skipped.push(SkippedColumn {
+                    column: n,
+                    reason: format!("only in the {side}"),
+                    by_design: false,
+                });
             }
         }
     }
@@ -300,7 +311,7 @@ pub(crate) fn compute(
     for (name, result) in shared.iter().zip(results) {
         match result? {
             Ok(d) => columns.push(d),
-            Err(reason) => skipped.push(SkippedColumn { column: name.clone(), reason }),
+            Err(reason) => skipped.push(SkippedColumn { column: name.clone(), reason, by_design: false }),
         }
     }
     if columns.is_empty() {
@@ -340,6 +351,7 @@ pub(crate) fn compute(
         compared_columns: total,
         share: drifted as f64 / total as f64,
         drift_share: params.drift_share,
+        inconclusive: not_compared(&skipped).count() > total,
         columns,
         skipped,
         prediction_drift,
@@ -655,7 +667,35 @@ pub(crate) fn fmt_stat(v: f64) -> String {
     }
 }
 
+/// The skipped columns that were meant to be compared.
+fn not_compared(skipped: &[SkippedColumn]) -> impl Iterator<Item = &SkippedColumn> {
+    skipped.iter().filter(|s| !s.by_design)
+}
+
 impl DriftReport {
+    /// Whether a `--fail-on-drift` check fails: the data drifted, or too little of it could be
+    /// compared to say it did not.
+    pub fn fails_check(&self) -> bool {
+        self.dataset_drift || self.inconclusive
+    }
+
+    /// `3 of 27 columns not compared: a (reason), ...`, when a column meant to be compared
+    /// was not (id columns are not counted).
+    pub fn not_compared_line(&self) -> Option<String> {
+        let left: Vec<String> =
+            not_compared(&self.skipped).map(|s| format!("{} ({})", s.column, s.reason)).collect();
+        if left.is_empty() {
+            return None;
+        }
+        let verdict = if self.inconclusive { "; too few compared for a verdict" } else { "" };
+        Some(format!(
+            "{} of {} columns not compared{verdict}: {}",
+            left.len(),
+            left.len() + self.compared_columns,
+            left.join(", ")
+        ))
+    }
+
     /// The one-line verdict: `dataset drift: 3 of 27 columns drifted (share 0.11 < 0.5)`.
     pub fn summary(&self) -> String {
         let (op, tail) = if self.dataset_drift { (">=", ": the data drifted") } else { ("<", "") };
@@ -673,7 +713,12 @@ impl DriftReport {
         out.push_str(&format!("reference: {}\n", side(&self.reference)));
         out.push_str(&format!("current:   {}\n", side(&self.current)));
         out.push_str(&self.summary());
-        out.push_str("\n\n");
+        out.push('\n');
+        if let Some(line) = self.not_compared_line() {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out.push('\n');
         let header = ["column", "kind", "method", "statistic", "threshold", "drift", "PSI"];
         let rows: Vec<[String; 7]> = self.columns.iter().map(row).collect();
         let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
@@ -708,10 +753,14 @@ impl DriftReport {
         if let Some(auc) = self.current_auc_roc {
             out.push_str(&format!("AUC on the current data: {auc:.4}\n"));
         }
-        if !self.skipped.is_empty() {
-            let s: Vec<String> =
-                self.skipped.iter().map(|s| format!("{} ({})", s.column, s.reason)).collect();
-            out.push_str(&format!("not compared: {}\n", s.join(", ")));
+        let by_design: Vec<String> = self
+            .skipped
+            .iter()
+            .filter(|s| s.by_design)
+            .map(|s| format!("{} ({})", s.column, s.reason))
+            .collect();
+        if !by_design.is_empty() {
+            out.push_str(&format!("left out: {}\n", by_design.join(", ")));
         }
         out
     }

@@ -74,7 +74,8 @@ pub struct InputSchema {
 #[derive(Debug, Clone)]
 pub struct Customer {
     pub id: Option<String>,
-    /// Per model feature (model order), the value as given; `null` when missing.
+    /// Per model feature (model order), the value as given, except that a numeric field given
+    /// as text holds the number it was read as; `null` when missing.
     pub values: Vec<Value>,
     encoded: Encoded,
 }
@@ -159,14 +160,22 @@ impl Model {
             values.push(given.clone());
             match f {
                 FeatureSpec::Numeric { median, range, .. } => match number(given) {
-                    Ok(None) => numeric.push(vec![*median]),
                     Ok(Some(x)) if x < 0.0 && range.is_some_and(|r| r[0] >= 0.0) => {
                         problems.push(FieldProblem {
                             field: name.to_string(),
                             problem: format!("{x} is out of range: must be ≥ 0"),
                         });
                     }
-                    Ok(Some(x)) => numeric.push(vec![x]),
+                    Ok(x) => {
+                        if given.is_string() {
+                            // Text traffic (a CSV body) keeps the number it was read as, so the
+                            // prediction log and the reasons type it as JSON traffic would.
+                            let typed =
+                                x.and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number);
+                            *values.last_mut().expect("pushed above") = typed;
+                        }
+                        numeric.push(vec![x.unwrap_or(*median)]);
+                    }
                     Err(problem) => problems.push(FieldProblem { field: name.to_string(), problem }),
                 },
                 FeatureSpec::Categorical { categories, .. } => match category(given) {
