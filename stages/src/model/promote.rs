@@ -223,6 +223,27 @@ pub(crate) struct DecisionInputs<'a> {
     pub(crate) drift: Option<&'a Path>,
 }
 
+/// The reason of a promotion over a champion. The gates are a non-inferiority test, so a
+/// challenger whose AUC difference is significantly below 0 can pass them; the reason says so
+/// rather than only "passed".
+fn against_champion(diff: Option<&Value>, max_auc_drop: Option<f64>, gates: usize) -> String {
+    let passed = format!("passed all {gates} gates against the champion");
+    let Some((d, low, high)) =
+        diff.and_then(|d| Some((d["diff"].as_f64()?, d["ci_low"].as_f64()?, d["ci_high"].as_f64()?)))
+    else {
+        return passed;
+    };
+    let measured = format!("AUC {d:+.4}, CI [{low:+.4}, {high:+.4}]");
+    if high < 0.0 {
+        let margin = max_auc_drop.map_or(String::new(), |b| format!(" but within max_auc_drop {b}"));
+        format!("challenger is worse than the champion ({measured} entirely below 0){margin}; {passed}")
+    } else if low > 0.0 {
+        format!("challenger is better than the champion ({measured} entirely above 0); {passed}")
+    } else {
+        passed
+    }
+}
+
 /// Reads the evaluation outputs and applies the gates.
 pub(crate) fn decide(inputs: &DecisionInputs<'_>, p: &PromoteParams) -> Result<Decision, StageError> {
     let DecisionInputs {
@@ -330,7 +351,7 @@ pub(crate) fn decide(inputs: &DecisionInputs<'_>, p: &PromoteParams) -> Result<D
         let observed = g.observed.map_or("not measured".into(), |v| format!("{v:.4}"));
         (false, format!("gate {} failed: {} (observed {observed})", g.name, g.detail))
     } else if has_baseline {
-        (true, format!("passed all {} gates against the champion", gates.len()))
+        (true, against_champion(diff, p.max_auc_drop, gates.len()))
     } else if status == "incomparable" {
         (true, format!("passed all {} gates; the baseline was incomparable and that is allowed", gates.len()))
     } else {
