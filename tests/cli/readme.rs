@@ -129,6 +129,35 @@ fn the_readme_month_two_walkthrough_runs_as_written() {
     }
 }
 
+/// The README's two serving blocks: each `churnflow serve` line starts the real server (on a
+/// free port: `localhost:8000` in the later lines is replaced by its address), each `curl`
+/// line must print what its comment promises, and the server must see every request.
+#[test]
+fn the_readme_serving_blocks_run_as_written() {
+    let events = first_run();
+    let telco = Project::new();
+    telco.ok(&["init", ".", "--example", "telco"]);
+    telco.ok(&["repro"]);
+    for (nth, demo) in [(1, &events), (2, &telco)] {
+        let steps = steps("## Serving", nth);
+        assert!(steps.len() >= 3, "{steps:?}");
+        let mut server = None;
+        for (command, promised) in &steps {
+            if let Some(args) = command.strip_prefix("churnflow serve") {
+                let args = shell_words(args.trim());
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                server = Some(crate::serve::Server::start(demo.root(), &args));
+                continue;
+            }
+            let base = &server.as_ref().expect("serve comes first").base;
+            let command = command.replace("localhost:8000", base.trim_start_matches("http://"));
+            run_step(demo, &command, promised);
+        }
+        assert_eq!(server.expect("a server").terminate(), 0);
+        assert!(demo.exists("logs/predictions"), "the prediction log was written");
+    }
+}
+
 /// Splits a command line as sh would for the quoting the README uses (single quotes).
 fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
