@@ -1,4 +1,5 @@
 //! `churnflow models list|show|rollback|verify`: the registry's champions and audit log.
+use crate::compare::metrics::DEFAULT_PRECISION;
 use crate::error::Result;
 use crate::store::objects::Store;
 use crate::store::project_lock::ProjectLock;
@@ -103,8 +104,13 @@ pub fn run(root: &Path, command: ModelsCommand) -> Result<u8> {
                 println!("event {}: {:?} at {} by {}: {}", e.seq, e.action, e.when, e.who, e.reason);
                 if let Some(m) = e.metrics.as_object() {
                     let keys = ["auc_roc", "pr_auc", "recall", "precision", "log_loss"];
-                    let shown: Vec<String> =
-                        keys.iter().filter_map(|k| m.get(*k).map(|v| format!("{k}={v}"))).collect();
+                    let shown: Vec<String> = keys
+                        .iter()
+                        .filter_map(|k| {
+                            let v = crate::compare::metrics::metric_cell(m.get(*k), DEFAULT_PRECISION);
+                            m.contains_key(*k).then(|| format!("{k}={v}"))
+                        })
+                        .collect();
                     if !shown.is_empty() {
                         println!("    {}", shown.join(" "));
                     }
