@@ -25,8 +25,11 @@ pub(crate) fn customer_schema(schema: &InputSchema) -> Value {
                     p["minimum"] = json!(m);
                 }
                 if let Some([lo, hi]) = seen {
-                    p["description"] =
-                        json!(format!("Seen in training: {lo} to {hi}. null = missing (imputed)."));
+                    p["description"] = json!(format!(
+                        "Seen in training: {} to {}. null = missing (imputed).",
+                        rounded(*lo),
+                        rounded(*hi)
+                    ));
                 }
                 p
             }
@@ -70,7 +73,7 @@ pub(crate) fn document(schema: &InputSchema, model_id: &str, max_batch: usize) -
                     "200": {"description": "The prediction", "content": json_of(json!({"$ref": "#/components/schemas/Prediction"}))},
                     "400": {"description": "Not JSON", "content": json_of(error.clone())},
                     "404": {"description": "Unknown customer id (lookup)", "content": json_of(error.clone())},
-                    "413": {"description": "Body too large"},
+                    "413": {"description": "Body too large", "content": json_of(error.clone())},
                     "422": {"description": "Invalid fields, all listed", "content": json_of(invalid.clone())},
                     "503": {"description": "Timed out", "content": json_of(error.clone())}
                 }
@@ -152,4 +155,20 @@ pub(crate) fn document(schema: &InputSchema, model_id: &str, max_batch: usize) -
             }
         }}
     })
+}
+
+/// A training range as a person reads it: at most two decimals (22.676566756679232 → 22.68).
+fn rounded(x: f64) -> String {
+    let text = format!("{x:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn training_ranges_are_shown_with_at_most_two_decimals() {
+        assert_eq!(super::rounded(22.676566756679232), "22.68");
+        assert_eq!(super::rounded(0.0), "0");
+        assert_eq!(super::rounded(118.75), "118.75");
+    }
 }

@@ -183,6 +183,14 @@ impl Templates {
     }
 
     fn sentence(&self, c: &Contribution, direction: Direction) -> String {
+        let verb = match direction {
+            Direction::IncreasesRisk => "raises",
+            Direction::DecreasesRisk => "lowers",
+        };
+        if is_missing(&c.value) {
+            // A template reads as a fact about the value ("A plan of … EUR"); there is none.
+            return format!("A missing {} (filled in as in training) {verb} the risk", c.feature);
+        }
         let value = shown(&c.value);
         let template = self.by_feature.get(&c.feature).map(|t| match direction {
             Direction::IncreasesRisk => t.increases_risk.as_str(),
@@ -218,11 +226,18 @@ impl Templates {
     }
 }
 
-/// A value as a sentence shows it: numbers with at most two decimals, missing as "unknown".
+/// Null or a blank string: a value the model imputed.
+fn is_missing(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// A present value as a sentence shows it: numbers with at most two decimals.
 fn shown(v: &Value) -> String {
     match v {
-        Value::Null => "unknown".into(),
-        Value::String(s) if s.trim().is_empty() => "unknown".into(),
         Value::String(s) => s.trim().to_string(),
         Value::Number(n) => match n.as_f64() {
             Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
@@ -294,5 +309,16 @@ mod tests {
         let reasons = t.top(&e, 5);
         assert_eq!(reasons[0].sentence, "36 months with us lowers it");
         assert_eq!(reasons[1].sentence, "MonthlyCharges = 70.35 raises the risk");
+    }
+
+    #[test]
+    fn a_missing_value_is_named_as_missing_not_put_in_the_template() {
+        let e = explanation(&[("plan_monthly_eur", json!(null), -0.4), ("region", json!(" "), 0.3)]);
+        let reasons = Templates::new(BTreeMap::new()).top(&e, 5);
+        assert_eq!(
+            reasons[0].sentence,
+            "A missing plan_monthly_eur (filled in as in training) lowers the risk"
+        );
+        assert_eq!(reasons[1].sentence, "A missing region (filled in as in training) raises the risk");
     }
 }
