@@ -29,6 +29,10 @@ pub fn declared(side: &Side) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for stage in side.pipeline.iter().flat_map(|p| &p.stages) {
         for (key, value) in &stage.params {
+            if value.is_null() {
+                // A section the params file does not have (the kind's defaults apply): no row.
+                continue;
+            }
             let mut leaves = Flat::new();
             flatten(key, value, &mut leaves);
             for leaf in leaves.into_keys() {

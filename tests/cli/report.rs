@@ -211,3 +211,18 @@ pub fn assert_the_report_draws_every_plot_with_the_champion_and_fits_1280px(p: &
     let widths = browser.eval("return [document.documentElement.scrollWidth, window.innerWidth]");
     assert!(widths[0].as_u64() <= widths[1].as_u64(), "the report scrolls sideways at 1280 px: {widths}");
 }
+
+/// A built-in stage whose params section is not in params.yaml (the demo's `ingest` and
+/// `drift` run on defaults) gets no `section -` row in the Params table.
+#[test]
+fn the_params_table_lists_only_params_the_file_sets() {
+    let p = crate::support::demo_project(1000, 5);
+    p.ok(&["repro"]);
+    p.ok(&["report"]);
+    let html = p.read("reports/index.html");
+    let params = section(&html, "<section id=\"params\">", "</section>");
+    assert!(params.contains("<td>train.l2</td>"), "{params}");
+    for section_only in ["<td>drift</td>", "<td>ingest</td>"] {
+        assert!(!params.contains(section_only), "{section_only}: {params}");
+    }
+}
