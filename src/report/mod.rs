@@ -47,9 +47,9 @@ pub fn slug(path: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1180px;\
 padding:0 1rem;color:#222}h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.3rem;margin-top:2.5rem}\
 table{border-collapse:collapse;margin:.6rem 0;display:block;max-width:100%;overflow-x:auto}\
-svg{max-width:100%;height:auto}pre{overflow-x:auto}td{overflow-wrap:anywhere}th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;\
+svg{max-width:100%;height:auto}pre{overflow-x:auto}td{overflow-wrap:break-word}th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;\
 font-size:.9rem}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.fail td{background:#fde2e2}\
-tr.pass td{background:#eef8ee}.figs{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0;border:1px solid #eee;\
+tr.pass td{background:#eef8ee}.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:1rem}figure{margin:0;border:1px solid #eee;\
 padding:.4rem}figcaption{font-size:.85rem;color:#555}.missing,.note{color:#8a5a00}.card{border:1px solid #ddd;\
 padding:.2rem 1.2rem;background:#fafafa}code{background:#f3f3f3;padding:0 .2rem}.muted{color:#777}";
 

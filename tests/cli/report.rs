@@ -210,6 +210,21 @@ pub fn assert_the_report_draws_every_plot_with_the_champion_and_fits_1280px(p: &
     browser.find("#plot-reports-plots-roc");
     let widths = browser.eval("return [document.documentElement.scrollWidth, window.innerWidth]");
     assert!(widths[0].as_u64() <= widths[1].as_u64(), "the report scrolls sideways at 1280 px: {widths}");
+    // The plots sit on a grid: every figure as wide as the others, two to a row.
+    let figures = browser.eval(
+        "return Array.from(document.querySelectorAll('.figs figure')).map(f => { \
+           const r = f.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.left)]; })",
+    );
+    let figures: Vec<(u64, u64)> = figures
+        .as_array()
+        .expect("figures")
+        .iter()
+        .map(|f| (f[0].as_u64().expect("width"), f[1].as_u64().expect("left")))
+        .collect();
+    assert!(figures.len() >= 7, "{figures:?}");
+    assert!(figures.iter().all(|f| f.0 == figures[0].0), "ragged plot widths: {figures:?}");
+    let columns: std::collections::BTreeSet<u64> = figures.iter().map(|f| f.1).collect();
+    assert_eq!(columns.len(), 2, "two plots to a row at 1280 px: {figures:?}");
 }
 
 /// A built-in stage whose params section is not in params.yaml (the demo's `ingest` and
