@@ -193,7 +193,11 @@ pub(crate) fn plain(serde: &str) -> String {
     if let Some(rest) = serde.strip_prefix("unknown field ") {
         let (field, known) = rest.split_once(", expected ").unwrap_or((rest, ""));
         let known = known.trim_start_matches("one of ").replace('`', "");
-        return format!("unknown key {} (the keys are {known})", field.replace('`', "'"));
+        let word = field.trim_matches('`');
+        return match crate::search::did_you_mean(word, known.split(", ")) {
+            Some(close) => format!("unknown key '{word}' (did you mean '{close}'? the keys are {known})"),
+            None => format!("unknown key '{word}' (the keys are {known})"),
+        };
     }
     serde.to_string()
 }

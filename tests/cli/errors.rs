@@ -406,6 +406,9 @@ fn a_bad_value_in_params_yaml_is_reported_at_its_line_in_params_yaml_in_plain_wo
             .stderr_contains("params.yaml:5:7: train.l2: expected a number, found the text \"abc\"")
             .stderr_contains("stage 'train' (uses: train) reads params section 'train'"),
     );
+    refused(Test::new().pipeline(pipeline).params("train:\n  n_tress: 10\n").stderr_contains(
+        "params.yaml:2:12: train.n_tress: unknown key 'n_tress' (did you mean 'n_trees'? the keys are",
+    ));
     refused(
         Test::new()
             .pipeline(pipeline)
