@@ -439,3 +439,30 @@ pub(crate) fn class_weights(class_weight: &ClassWeight, y: &[u8]) -> [f64; 2] {
         ClassWeight::Weights(w) => *w,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn max_features_reads_its_spellings_and_suggests_one_for_a_typo() {
+        for (given, want) in [
+            (json!("sqrt"), MaxFeatures::Sqrt),
+            (json!("log2"), MaxFeatures::Log2),
+            (json!("all"), MaxFeatures::All),
+            (json!(0.5), MaxFeatures::Number(0.5)),
+            (json!(3), MaxFeatures::Number(3.0)),
+        ] {
+            let read: MaxFeatures = serde_json::from_value(given.clone()).unwrap();
+            assert_eq!(read, want);
+            // Written back as it was read (the lineage of every model file keeps its bytes).
+            assert_eq!(serde_json::to_value(read).unwrap().as_f64(), given.as_f64());
+        }
+        assert_eq!(serde_json::to_string(&MaxFeatures::Number(3.0)).unwrap(), "3.0");
+        assert_eq!(serde_json::to_string(&MaxFeatures::Sqrt).unwrap(), "\"sqrt\"");
+        let e = serde_json::from_value::<MaxFeatures>(json!("sqr")).unwrap_err().to_string();
+        assert_eq!(e, "'sqr' is not one of sqrt, log2, all or a number (did you mean 'sqrt'?)");
+        assert!(MaxFeatures::Number(1.5).resolve(10).unwrap_err().starts_with("train.max_features: 1.5"));
+    }
+}
