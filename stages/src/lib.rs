@@ -79,7 +79,7 @@ pub mod estimators {
         GradientBoostingValidParams, LogisticRegressionParams, LogisticRegressionValidParams,
         RandomForestParams, RandomForestValidParams,
     };
-    pub use crate::model::train::{ClassWeight, Learner, MaxFeatures, TrainParams};
+    pub use crate::model::params::{ClassWeight, Learner, MaxFeatures, TrainParams};
 }
 
 /// The one HTML escaper, for the engine's report as for the stages' pages.
@@ -121,10 +121,12 @@ pub mod testing {
         pub use crate::drift::stattests::*;
     }
     pub mod model {
-        pub use crate::model::file::{load_model, Algorithm};
+        pub use crate::model::file::load_model;
+        pub use crate::model::params::Algorithm;
     }
     pub mod train {
-        pub use crate::model::train::{train_frame, ClassWeight, Learner, TrainParams};
+        pub use crate::model::params::{ClassWeight, Learner, TrainParams};
+        pub use crate::model::train::train_frame;
     }
     pub mod linfa_tree {
         pub use crate::model::linfa_tree::{

@@ -190,8 +190,33 @@ fn folder(file: &str) -> &str {
     file.split_once('/').map_or("", |(d, _)| d)
 }
 
-const ESTIMATORS: [&str; 5] =
+/// The numerical engines the algorithms are built on.
+const ENGINES: [&str; 5] =
     ["model/logistic.rs", "model/tree.rs", "model/forest.rs", "model/boosting.rs", "model/linfa_tree.rs"];
+
+/// The folder of the algorithms: its `mod.rs` holds the trait and the table, every other file
+/// is one algorithm — so a new algorithm's file is under the rules without being listed here.
+const ESTIMATORS_DIR: &str = "model/estimators/";
+
+/// Whether `file` is an algorithm (a file of [`ESTIMATORS_DIR`] other than its `mod.rs`).
+fn is_algorithm(file: &str) -> bool {
+    file.starts_with(ESTIMATORS_DIR) && file != "model/estimators/mod.rs"
+}
+
+/// What an algorithm may import: the trait and the table, the params, the encoded matrix, the
+/// seeded streams, the engines and TreeSHAP, and the crate's error types.
+fn algorithm_may_import(to: &str) -> bool {
+    ENGINES.contains(&to)
+        || matches!(
+            to,
+            "model/estimators/mod.rs"
+                | "model/params.rs"
+                | "model/encoded.rs"
+                | "model/sampling.rs"
+                | "model/tree_shap.rs"
+                | "contract.rs"
+        )
+}
 
 /// The files that may use the linfa crates and ndarray.
 const LINFA_FILES: [&str; 2] = ["model/linfa_api.rs", "model/linfa_tree.rs"];
@@ -227,18 +252,25 @@ fn broken_rule(e: &Edge) -> Option<&'static str> {
             );
         }
     }
-    if ESTIMATORS.contains(&from) {
+    if ENGINES.contains(&from) {
         let allowed = to == "model/encoded.rs"
             || to == "model/sampling.rs"
             || (matches!(from, "model/forest.rs" | "model/boosting.rs" | "model/linfa_tree.rs")
                 && to == "model/tree.rs");
         if !allowed {
             return Some(
-                "estimators (logistic, tree, forest, boosting, linfa_tree) import only the encoded \
+                "engines (logistic, tree, forest, boosting, linfa_tree) import only the encoded \
                  matrix (model/encoded.rs) and model/sampling.rs (forest, boosting and linfa_tree \
                  also model/tree.rs)",
             );
         }
+    }
+    if is_algorithm(from) && !algorithm_may_import(to) {
+        return Some(
+            "an algorithm (a file of model/estimators/) imports only model/estimators/mod.rs (the \
+             trait), model/params.rs, model/encoded.rs, model/sampling.rs, the engines, \
+             model/tree_shap.rs and contract.rs — never the model file, a kind or another algorithm",
+        );
     }
     if to == "model/linfa_api.rs" && from != "lib.rs" {
         return Some("nothing imports the linfa adapter (model/linfa_api.rs) but lib.rs");
@@ -431,4 +463,42 @@ fn the_search_grammar_imports_nothing_of_the_crate() {
         to: "search.rs".into(),
     };
     assert!(broken_rule(&model_to_search).is_none());
+}
+
+#[test]
+fn every_file_of_the_estimators_folder_is_an_algorithm_of_the_table_and_uses_no_other() {
+    let algorithms: Vec<String> = source_files().into_iter().filter(|f| is_algorithm(f)).collect();
+    assert!(algorithms.len() >= 4, "found only {algorithms:?} in src/{ESTIMATORS_DIR}");
+    let table = std::fs::read_to_string(src_dir().join("model/estimators/mod.rs")).unwrap();
+    let stems: Vec<&str> =
+        algorithms.iter().map(|f| f.trim_start_matches(ESTIMATORS_DIR).trim_end_matches(".rs")).collect();
+    let mut problems = Vec::new();
+    for (file, stem) in algorithms.iter().zip(&stems) {
+        if !table.contains(&format!("=> {stem}::")) {
+            problems.push(format!("src/{file}: no line `Variant => {stem}::Type,` in the table"));
+        }
+        // `super::` paths are invisible to the crate:: scanner; an algorithm reaches a sibling
+        // only that way.
+        let text = std::fs::read_to_string(src_dir().join(file)).unwrap();
+        for other in stems.iter().filter(|o| *o != stem) {
+            if text.contains(&format!("super::{other}")) {
+                problems.push(format!(
+                    "src/{file}: uses the algorithm {other}; algorithms never import each other"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "estimators folder:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_algorithm_rules_catch_what_they_name() {
+    let edge =
+        |from: &str, to: &str| Edge { from: from.into(), line: 1, path: "crate::x".into(), to: to.into() };
+    assert!(broken_rule(&edge("model/estimators/random_forest.rs", "model/forest.rs")).is_none());
+    assert!(broken_rule(&edge("model/estimators/random_forest.rs", "model/params.rs")).is_none());
+    assert!(broken_rule(&edge("model/estimators/new_one.rs", "model/file.rs")).is_some());
+    assert!(broken_rule(&edge("model/estimators/new_one.rs", "model/train.rs")).is_some());
+    assert!(broken_rule(&edge("model/estimators/new_one.rs", "model/estimators/decision_tree.rs")).is_some());
+    assert!(broken_rule(&edge("model/estimators/mod.rs", "model/params.rs")).is_none());
 }

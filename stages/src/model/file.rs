@@ -16,8 +16,9 @@
 //!     vocabulary (unseen at training, or rarer than the cut-off) and a missing value are all
 //!     zeros**: for logistic regression the column then adds nothing to the intercept, in a tree
 //!     the row takes the "not equal" branch of every split on that column.
-//! * the estimator ([`Estimator`]): logistic regression coefficients, one tree, a forest, or
-//!   gradient-boosted trees (whose leaf values are log-odds margins, not probabilities).
+//! * the estimator ([`Fitted`], tagged by `type`): what the algorithm's fit gives, stored as its
+//!   file in [`super::estimators`] defines it — logistic regression coefficients, one tree, a
+//!   forest, or gradient-boosted trees (whose leaf values are log-odds margins).
 //! * the decision threshold used by `score` when the caller does not pass one, and the risk
 //!   tier cut-offs;
 //! * lineage: blake3 of the training file, the training params, the churnflow-stages version;
@@ -30,9 +31,10 @@ use crate::data::snapshot::SnapshotSpec;
 use crate::io::atomic::write_bytes_atomic;
 use crate::io::io_error;
 use crate::model::encoded::{encode_with, Encoded, FeatureSpec};
-use crate::model::tree::{NodeValues, Tree};
+use crate::model::estimators::Fitted;
+use crate::model::params::Algorithm;
+pub use crate::model::params::RiskTiers;
 use crate::model::tree_shap::ExplainCache;
-use crate::model::{boosting, forest, logistic};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -41,106 +43,6 @@ use std::path::Path;
 pub(crate) const FORMAT_VERSION: u32 = 1;
 /// The `format` tag of a model file.
 pub(crate) const FORMAT_TAG: &str = "churnflow-model";
-
-/// The learning algorithm (params `train.algorithm`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Algorithm {
-    #[default]
-    LogisticRegression,
-    DecisionTree,
-    RandomForest,
-    GradientBoosting,
-}
-
-impl Algorithm {
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::LogisticRegression => "logistic_regression",
-            Algorithm::DecisionTree => "decision_tree",
-            Algorithm::RandomForest => "random_forest",
-            Algorithm::GradientBoosting => "gradient_boosting",
-        }
-    }
-}
-
-/// The fitted estimator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Estimator {
-    /// `P = σ(intercept + Σ coefficients[j] · z[j])` over the standardised expanded features.
-    LogisticRegression {
-        intercept: f64,
-        coefficients: Vec<f64>,
-        iterations: u32,
-        converged: bool,
-    },
-    DecisionTree {
-        tree: Tree,
-    },
-    /// The probability is the mean of the trees' leaf probabilities.
-    RandomForest {
-        trees: Vec<Tree>,
-    },
-    /// `P = σ(base_score + Σ leaf values)`: the trees' leaf values are log-odds margins (already
-    /// scaled by the learning rate), node covers are hessian sums.
-    GradientBoosting {
-        base_score: f64,
-        learning_rate: f64,
-        /// Boosting rounds run; more than `trees.len()` when early stopping kept an earlier
-        /// round.
-        rounds: usize,
-        /// Weighted log-loss on the validation slice of the train split at the kept round
-        /// (null when early stopping was off).
-        validation_log_loss: Option<f64>,
-        trees: Vec<Tree>,
-    },
-}
-
-impl Estimator {
-    /// P(churned = 1) for every row encoded with `features` (the features it was fitted on).
-    pub(crate) fn predict(&self, features: &[FeatureSpec], data: &Encoded) -> Vec<f64> {
-        match self {
-            Estimator::LogisticRegression { intercept, coefficients, .. } => {
-                logistic::predict(features, *intercept, coefficients, data)
-            }
-            Estimator::DecisionTree { tree } => tree.predict(data),
-            Estimator::RandomForest { trees } => forest::predict(trees, data),
-            Estimator::GradientBoosting { base_score, trees, .. } => {
-                boosting::predict(*base_score, trees, data)
-            }
-        }
-    }
-}
-
-/// Cut-offs of `risk_tier` in `score`: `high` when p ≥ high, `medium` when p ≥ medium, else `low`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RiskTiers {
-    pub high: f64,
-    pub medium: f64,
-}
-
-impl Default for RiskTiers {
-    fn default() -> Self {
-        RiskTiers { high: 0.7, medium: 0.4 }
-    }
-}
-
-impl RiskTiers {
-    /// The tier of probability `p` when churn is predicted at `p ≥ threshold`: `high` at or
-    /// above `high`, `medium` at or above the lower of `medium` and the threshold — a customer
-    /// predicted to churn is never `low` — else `low`.
-    pub fn tier(&self, p: f64, threshold: f64) -> &'static str {
-        if p >= self.high {
-            "high"
-        } else if p >= self.medium.min(threshold) {
-            "medium"
-        } else {
-            "low"
-        }
-    }
-}
 
 /// Where the model came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,7 +93,7 @@ pub struct Model {
     /// `score` predicts churn when probability ≥ this (unless the caller passes a threshold).
     pub decision_threshold: f64,
     pub risk_tiers: RiskTiers,
-    pub estimator: Estimator,
+    pub estimator: Fitted,
     /// Importance per expanded feature (sums to 1): |standardised coefficient| for logistic
     /// regression, total weighted Gini decrease for trees and forests, total split gain (the
     /// decrease of the boosting objective) for gradient boosting.
@@ -343,35 +245,7 @@ impl Model {
         if width != self.expanded_features.len() || width != self.feature_importance.len() {
             return Err(bad("feature schema and expanded features disagree"));
         }
-        match &self.estimator {
-            Estimator::LogisticRegression { coefficients, .. } => {
-                if coefficients.len() != width {
-                    return Err(bad("coefficient count does not match the features"));
-                }
-            }
-            Estimator::DecisionTree { tree } => {
-                tree.check(width, NodeValues::Probabilities).map_err(|e| bad(&e))?
-            }
-            Estimator::RandomForest { trees } => {
-                if trees.is_empty() {
-                    return Err(bad("forest has no trees"));
-                }
-                for t in trees {
-                    t.check(width, NodeValues::Probabilities).map_err(|e| bad(&e))?;
-                }
-            }
-            Estimator::GradientBoosting { base_score, learning_rate, trees, .. } => {
-                if !base_score.is_finite() || !learning_rate.is_finite() {
-                    return Err(bad("boosted model has a non-finite base score or learning rate"));
-                }
-                if trees.is_empty() {
-                    return Err(bad("boosted model has no trees"));
-                }
-                for t in trees {
-                    t.check(width, NodeValues::Margins).map_err(|e| bad(&e))?;
-                }
-            }
-        }
+        self.estimator.check(width).map_err(|e| bad(&e))?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 //! mod k: every fold holds the class shares of the table, and the folds depend on the ids and
 //! the seed, not on row order.
 
-use crate::model::split::hash_unit;
+use crate::model::sampling::hash_unit;
 
 /// Fold (0..k) of every row, for ids `ids` with labels `y` (0 or 1).
 pub(crate) fn stratified_folds(ids: &[String], y: &[u8], k: usize, seed: u64) -> Vec<usize> {

@@ -3,7 +3,8 @@
 //! fitted [`ChurnModel`] whose `PredictInplace` gives P(churned = 1), so linfa's `predict`
 //! returns probabilities. Public as `churnflow_stages::estimators`.
 //!
-//! This module owns only the mapping; the numbers come from the estimators `train` uses:
+//! This module owns only the mapping; the numbers come from the algorithms `train` uses, through
+//! the same trait ([`super::estimators`]) and the same params ([`super::params`]):
 //!
 //! * the matrix becomes our encoded matrix with every column numeric, the preprocessing fitted
 //!   by [`encoded::fit_features`] exactly as for a table (NaN is a missing value, imputed with
@@ -26,8 +27,8 @@
 //! than the training matrix; [`ChurnModel::try_predict`] returns that as an error instead.
 
 use crate::model::encoded::{self, sources_of, Encoded, FeatureSpec, PrepOptions};
-use crate::model::file::{Algorithm, Estimator};
-use crate::model::train::{class_weights, fit_estimator, ClassWeight, Learner, MaxFeatures, TrainParams};
+use crate::model::estimators::{Fitted, TrainingData};
+use crate::model::params::{class_weights, Algorithm, ClassWeight, Learner, MaxFeatures, TrainParams};
 use linfa::dataset::{AsSingleTargets, DatasetBase};
 use linfa::traits::{Fit, PredictInplace};
 use linfa::ParamGuard;
@@ -286,7 +287,7 @@ pub struct ChurnModel {
     algorithm: Algorithm,
     names: Vec<String>,
     features: Vec<FeatureSpec>,
-    estimator: Estimator,
+    estimator: Fitted,
     importance: Vec<f64>,
 }
 
@@ -448,7 +449,7 @@ where
     let stage = |e: crate::contract::StageError| linfa::Error::Parameters(e.message);
     let prep = PrepOptions {
         max_categories: params.max_categories,
-        log_terms: params.log_terms && params.algorithm == Algorithm::LogisticRegression,
+        log_terms: params.log_terms && params.algorithm.log_terms(),
     };
     let features = encoded::fit_features(&df, &names, &prep, file).map_err(stage)?;
     let data = encoded::encode_with(&features, &df, file).map_err(stage)?;
@@ -466,8 +467,9 @@ where
     }
     // Boosting's early-stopping slice is drawn by the row numbers as ids.
     let ids = || Ok((0..n).map(|r| r.to_string()).collect());
-    let (estimator, importance) =
-        fit_estimator(&features, &data, &y, &weights, class_weights, ids, &params).map_err(stage)?;
+    let training =
+        TrainingData { features: &features, data: &data, y: &y, weights: &weights, class_weights, ids: &ids };
+    let (estimator, importance) = params.algorithm.fit(&params, &training).map_err(stage)?;
     let sum: f64 = importance.iter().sum();
     let importance = importance.iter().map(|v| if sum > 0.0 { v / sum } else { 0.0 }).collect();
     Ok(ChurnModel { algorithm: params.algorithm, names, features, estimator, importance })

@@ -22,13 +22,15 @@
 //!   trees').
 //!
 //! Inputs expanded by the model (one-hot categories, log terms) are summed back into the
-//! column they came from.
+//! column they came from. The probability and the per-input contributions are the
+//! algorithm's ([`super::estimators`]); this module owns the request, its checks and the
+//! summing back.
 
 use crate::contract::StageError;
-use crate::model::boosting;
 use crate::model::encoded::{sources_of, Encoded, FeatureSpec};
-use crate::model::file::{Estimator, Model};
-use crate::model::logistic;
+pub use crate::model::estimators::OutputSpace;
+use crate::model::estimators::Row;
+use crate::model::file::Model;
 use crate::model::tree::Tree;
 use crate::model::tree_shap::{PreparedTree, ShapScratch, TreeView};
 use serde::Serialize;
@@ -78,14 +80,6 @@ pub struct Customer {
     /// as text holds the number it was read as; `null` when missing.
     pub values: Vec<Value>,
     encoded: Encoded,
-}
-
-/// The scale a model's output and its contributions are in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutputSpace {
-    LogOdds,
-    Probability,
 }
 
 /// One feature's share of a prediction.
@@ -219,25 +213,7 @@ impl Model {
 
     /// P(churned = 1) of a checked customer — bit for bit what `score` gives the same row.
     pub fn probability(&self, customer: &Customer) -> f64 {
-        let data = &customer.encoded;
-        match &self.estimator {
-            Estimator::LogisticRegression { intercept, coefficients, .. } => {
-                logistic::predict_one(&self.features, *intercept, coefficients, data, 0)
-            }
-            Estimator::DecisionTree { tree } => leaf_value(tree, &dense_row(data)),
-            Estimator::RandomForest { trees } => {
-                let x = dense_row(data);
-                // Summed in tree order, then divided, as the batch prediction does.
-                let mut sum = 0.0;
-                for tree in trees {
-                    sum += leaf_value(tree, &x);
-                }
-                sum / trees.len().max(1) as f64
-            }
-            Estimator::GradientBoosting { base_score, trees, .. } => {
-                boosting::sigmoid(boosted_margin(*base_score, trees, &dense_row(data)))
-            }
-        }
+        self.estimator.predict_one(&self.features, &customer.encoded)
     }
 
     /// The customer's prediction taken apart feature by feature (see the module docs). Tree
@@ -249,63 +225,20 @@ impl Model {
         scratch: &mut ExplainScratch,
     ) -> Result<Explanation, StageError> {
         let data = &customer.encoded;
-        let width = data.sources.len();
         let owner = self.expanded_owner();
-        let mut per_feature = vec![0.0; self.features.len()];
-        let (space, base_value, output) = match &self.estimator {
-            Estimator::LogisticRegression { intercept, coefficients, .. } => {
-                let mut base = *intercept;
-                let mut output = *intercept;
-                let centres = self.expanded_centres();
-                for j in 0..width {
-                    let (m, s) = centres.scale[j];
-                    let z = (data.value(0, j) - m) / s;
-                    let term = coefficients[j] * z;
-                    output += term;
-                    base += coefficients[j] * centres.mean[j];
-                    per_feature[owner[j]] += coefficients[j] * (z - centres.mean[j]);
-                }
-                (OutputSpace::LogOdds, base, output)
-            }
-            Estimator::DecisionTree { tree } => {
-                let x = dense(data, &mut scratch.expanded);
-                let mut phi = vec![0.0; width];
-                let prepared = &self.prepared_trees()?[0];
-                prepared.add_contributions(x, &mut phi, &mut scratch.shap);
-                for (j, v) in phi.iter().enumerate() {
-                    per_feature[owner[j]] += v;
-                }
-                (OutputSpace::Probability, prepared.expected_value(), leaf_value(tree, x))
-            }
-            Estimator::RandomForest { trees } => {
-                let x = dense(data, &mut scratch.expanded);
-                let mut phi = vec![0.0; width];
-                let (mut base, mut output) = (0.0, 0.0);
-                for (tree, prepared) in trees.iter().zip(self.prepared_trees()?) {
-                    prepared.add_contributions(x, &mut phi, &mut scratch.shap);
-                    base += prepared.expected_value();
-                    output += leaf_value(tree, x);
-                }
-                let n = trees.len() as f64;
-                for (j, v) in phi.iter().enumerate() {
-                    per_feature[owner[j]] += v / n;
-                }
-                (OutputSpace::Probability, base / n, output / n)
-            }
-            Estimator::GradientBoosting { base_score, trees, .. } => {
-                let x = dense(data, &mut scratch.expanded);
-                let mut phi = vec![0.0; width];
-                let mut base = *base_score;
-                for prepared in self.prepared_trees()? {
-                    prepared.add_contributions(x, &mut phi, &mut scratch.shap);
-                    base += prepared.expected_value();
-                }
-                for (j, v) in phi.iter().enumerate() {
-                    per_feature[owner[j]] += v;
-                }
-                (OutputSpace::LogOdds, base, boosted_margin(*base_score, trees, x))
-            }
+        let trees = self.prepared_trees()?;
+        let mut phi = vec![0.0; data.sources.len()];
+        let mut row = Row {
+            features: &self.features,
+            dense: dense(data, &mut scratch.expanded),
+            trees,
+            shap: &mut scratch.shap,
         };
+        let explained = self.estimator.contributions(&mut row, &mut phi);
+        let mut per_feature = vec![0.0; self.features.len()];
+        for (j, v) in phi.iter().enumerate() {
+            per_feature[owner[j]] += v;
+        }
         let contributions = self
             .features
             .iter()
@@ -317,7 +250,12 @@ impl Model {
                 contribution,
             })
             .collect();
-        Ok(Explanation { space, base_value, output, contributions })
+        Ok(Explanation {
+            space: explained.space,
+            base_value: explained.base_value,
+            output: explained.output,
+            contributions,
+        })
     }
 
     /// Builds now what explaining needs (each tree's leaf paths, for tree models), so the first
@@ -328,11 +266,10 @@ impl Model {
 
     /// The trees of a tree model prepared for TreeSHAP, built on first use.
     fn prepared_trees(&self) -> Result<&[PreparedTree], StageError> {
-        let trees = match &self.estimator {
-            Estimator::LogisticRegression { .. } => return Ok(&[]),
-            Estimator::DecisionTree { tree } => std::slice::from_ref(tree),
-            Estimator::RandomForest { trees } | Estimator::GradientBoosting { trees, .. } => trees.as_slice(),
-        };
+        let trees = self.estimator.trees();
+        if trees.is_empty() {
+            return Ok(&[]);
+        }
         self.explain_cache
             .trees(|| trees.iter().map(|t| shap_view(t).map(|view| PreparedTree::new(&view))).collect())
             .map_err(|e| e.clone())
@@ -342,38 +279,6 @@ impl Model {
     fn expanded_owner(&self) -> Vec<usize> {
         self.features.iter().enumerate().flat_map(|(i, f)| std::iter::repeat_n(i, f.width())).collect()
     }
-
-    /// The logistic model's view of each expanded input: how it is scaled, and its mean over
-    /// the training rows on that scale (0 for standardised inputs, the category's share for
-    /// one-hot inputs).
-    fn expanded_centres(&self) -> Centres {
-        let mut scale = Vec::new();
-        let mut mean = Vec::new();
-        for f in &self.features {
-            match f {
-                FeatureSpec::Numeric { mean: m, std, log1p, .. } => {
-                    scale.push((*m, *std));
-                    mean.push(0.0);
-                    if let Some([lm, ls]) = log1p {
-                        scale.push((*lm, *ls));
-                        mean.push(0.0);
-                    }
-                }
-                FeatureSpec::Categorical { categories, frequencies, .. } => {
-                    for k in 0..categories.len() {
-                        scale.push((0.0, 1.0));
-                        mean.push(frequencies.get(k).copied().unwrap_or(0.0));
-                    }
-                }
-            }
-        }
-        Centres { scale, mean }
-    }
-}
-
-struct Centres {
-    scale: Vec<(f64, f64)>,
-    mean: Vec<f64>,
 }
 
 /// A tree as TreeSHAP reads it; trees without node covers (older files) cannot be explained.
@@ -393,33 +298,6 @@ fn shap_view(tree: &Tree) -> Result<TreeView<'_>, StageError> {
         value: &tree.value,
         cover: &tree.cover,
     })
-}
-
-/// The leaf value a dense row reaches (the comparisons the batch walk makes).
-fn leaf_value(tree: &Tree, x: &[f64]) -> f64 {
-    let mut i = 0usize;
-    for _ in 0..tree.feature.len() {
-        let f = tree.feature[i];
-        if f < 0 {
-            return tree.value[i];
-        }
-        i = if x[f as usize] <= tree.threshold[i] { tree.left[i] as usize } else { tree.right[i] as usize };
-    }
-    tree.value[i]
-}
-
-/// A boosted model's log-odds for a dense row: `base_score` plus the leaf values, added in
-/// tree order as the batch prediction adds them (so the probability is the same to the bit).
-fn boosted_margin(base_score: f64, trees: &[Tree], x: &[f64]) -> f64 {
-    let mut margin = base_score;
-    for tree in trees {
-        margin += leaf_value(tree, x);
-    }
-    margin
-}
-
-fn dense_row(data: &Encoded) -> Vec<f64> {
-    (0..data.sources.len()).map(|j| data.value(0, j)).collect()
 }
 
 /// The one row of `data` as a dense vector of expanded inputs (raw units, one-hot 0/1).

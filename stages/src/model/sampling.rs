@@ -1,5 +1,6 @@
 //! The seeded random numbers of the model stages (forest bagging, feature subsampling, bootstrap
-//! resampling).
+//! resampling) and the seeded hash of an id that orders customers (the split, the folds,
+//! boosting's validation slice).
 //!
 //! The generator is the one SplitMix64 of [`crate::search`] (written out rather than taken from
 //! a crate so that the stream for a seed can never change under a dependency upgrade: model
@@ -17,4 +18,15 @@ impl SplitMix64 {
         }
         counts
     }
+}
+
+/// `u = blake3(seed ‖ id)` as a number in [0, 1).
+pub(crate) fn hash_unit(seed: u64, id: &str) -> f64 {
+    let mut h = blake3::Hasher::new();
+    h.update(&seed.to_le_bytes());
+    h.update(id.as_bytes());
+    let bytes = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes.as_bytes()[..8]);
+    (u64::from_le_bytes(first) >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -15,6 +15,7 @@ use crate::contract::{Invocation, Kind, KindIoError, OutDecl, StageError, StageS
 use crate::io::io_error;
 use crate::io::table::{self, column, write_table};
 use crate::io::values::{id_values, label_values};
+use crate::model::sampling::hash_unit;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -117,17 +118,6 @@ impl Kind for Split {
             ),
         })
     }
-}
-
-/// `u = blake3(seed ‖ id)` as a number in [0, 1).
-pub(crate) fn hash_unit(seed: u64, id: &str) -> f64 {
-    let mut h = blake3::Hasher::new();
-    h.update(&seed.to_le_bytes());
-    h.update(id.as_bytes());
-    let bytes = h.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&bytes.as_bytes()[..8]);
-    (u64::from_le_bytes(first) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Which rows go to test (true), from ids and labels.

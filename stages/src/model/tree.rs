@@ -40,6 +40,24 @@ impl Tree {
         predict_mean(std::slice::from_ref(self), data)
     }
 
+    /// The leaf value a dense row of expanded inputs reaches (the comparisons the batch walk
+    /// makes, so the same value to the bit).
+    pub(crate) fn leaf_value(&self, x: &[f64]) -> f64 {
+        let mut i = 0usize;
+        for _ in 0..self.feature.len() {
+            let f = self.feature[i];
+            if f < 0 {
+                return self.value[i];
+            }
+            i = if x[f as usize] <= self.threshold[i] {
+                self.left[i] as usize
+            } else {
+                self.right[i] as usize
+            };
+        }
+        self.value[i]
+    }
+
     /// The tree as one array of 24-byte nodes, for fast prediction.
     pub(crate) fn packed(&self) -> Vec<PackedNode> {
         (0..self.feature.len())

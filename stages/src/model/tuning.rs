@@ -43,9 +43,11 @@
 use crate::contract::{KindIoError, StageError};
 use crate::io::table::column;
 use crate::io::values::{id_values, label_values};
-use crate::model::file::{Algorithm, Model, TuningSummary};
+use crate::model::estimators::ALGORITHMS;
+use crate::model::file::{Model, TuningSummary};
 use crate::model::folds::stratified_folds;
 use crate::model::metrics;
+use crate::model::params::{Algorithm, ParamKind, Search, TuneParams};
 use crate::progress::{Reporter, Unit};
 use crate::search::{self, did_you_mean, number, IntervalError, RangeError, SplitMix64};
 use polars::prelude::*;
@@ -56,42 +58,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
-/// How candidates are chosen from the space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Search {
-    #[default]
-    Random,
-    Grid,
-}
-
 impl Search {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Search::Random => "random",
             Search::Grid => "grid",
         }
-    }
-}
-
-/// The `train.tune` params section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TuneParams {
-    pub search: Search,
-    /// Random: candidates drawn; grid: the most points the grid may have.
-    pub trials: usize,
-    /// K of the stratified K-fold cross-validation.
-    pub cv: usize,
-    /// Seeds the folds and the random draws.
-    pub seed: u64,
-    /// Train param → the values to try (see the module docs for the forms).
-    pub space: BTreeMap<String, Value>,
-}
-
-impl Default for TuneParams {
-    fn default() -> Self {
-        TuneParams { search: Search::Random, trials: 20, cv: 5, seed: 42, space: BTreeMap::new() }
     }
 }
 
@@ -103,53 +75,16 @@ const DRAW_SALT: u64 = 0x6472_6177_7475_6e65;
 /// The metric candidates are scored by (a name of the evaluate stage's metrics).
 const METRIC: &str = "auc_roc";
 
-/// The train params a search may vary for `algorithm`: those it reads.
-pub(crate) fn tunable(algorithm: Algorithm) -> &'static [&'static str] {
-    match algorithm {
-        Algorithm::LogisticRegression => {
-            &["class_weight", "l2", "log_terms", "max_categories", "max_iterations", "tolerance"]
-        }
-        Algorithm::DecisionTree => {
-            &["class_weight", "max_categories", "max_depth", "max_features", "min_samples_leaf"]
-        }
-        Algorithm::RandomForest => {
-            &["class_weight", "max_categories", "max_depth", "max_features", "min_samples_leaf", "n_trees"]
-        }
-        Algorithm::GradientBoosting => &[
-            "class_weight",
-            "colsample",
-            "early_stopping_rounds",
-            "l2",
-            "learning_rate",
-            "max_categories",
-            "max_depth",
-            "max_leaves",
-            "min_child_weight",
-            "min_samples_leaf",
-            "n_trees",
-            "subsample",
-            "validation_fraction",
-        ],
-    }
+/// The train params a search may vary for `algorithm`: those it reads (its
+/// [`Estimator::TUNABLE`](super::estimators::Estimator::TUNABLE)).
+pub(crate) fn tunable(algorithm: Algorithm) -> Vec<&'static str> {
+    algorithm.tunable().iter().map(|t| t.key).collect()
 }
 
-const ALGORITHMS: [Algorithm; 4] = [
-    Algorithm::LogisticRegression,
-    Algorithm::DecisionTree,
-    Algorithm::RandomForest,
-    Algorithm::GradientBoosting,
-];
-
-/// Params that take whole numbers: an interval draws whole numbers for them.
-const WHOLE: [&str; 7] = [
-    "early_stopping_rounds",
-    "max_categories",
-    "max_depth",
-    "max_iterations",
-    "max_leaves",
-    "min_samples_leaf",
-    "n_trees",
-];
+/// What values `key` takes, from the algorithms that tune it.
+fn kind_of(key: &str) -> Option<ParamKind> {
+    ALGORITHMS.iter().flat_map(|a| a.tunable()).find(|t| t.key == key).map(|t| t.kind)
+}
 
 /// Why a train param that no algorithm tunes is not searched.
 fn not_tunable(key: &str) -> Option<&'static str> {
@@ -256,7 +191,11 @@ fn parse_dimension(key: &str, value: &Value) -> Result<Dimension, String> {
                         }
                     }
                     let both_whole = lo.fract() == 0.0 && hi.fract() == 0.0;
-                    let whole = WHOLE.contains(&key) || (key == "max_features" && both_whole && lo >= 1.0);
+                    let whole = match kind_of(key) {
+                        Some(ParamKind::Whole) => true,
+                        Some(ParamKind::CountOrShare) => both_whole && lo >= 1.0,
+                        _ => false,
+                    };
                     if whole && !both_whole {
                         return Err(format!(
                             "{at}: {key} takes whole numbers; give whole bounds, got [{lo}, {hi}]"
@@ -314,7 +253,7 @@ fn check_key(key: &str, algorithm: Algorithm) -> Result<(), String> {
     if let Some(why) = not_tunable(key) {
         return Err(format!("{at}: {key} is not searched: {why} ({name} tunes: {list})"));
     }
-    let mut known: Vec<&str> = ALGORITHMS.iter().flat_map(|a| tunable(*a).iter().copied()).collect();
+    let mut known: Vec<&str> = ALGORITHMS.iter().flat_map(|a| tunable(*a)).collect();
     known.extend([
         "algorithm",
         "learner",
