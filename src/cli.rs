@@ -2,8 +2,8 @@
 //! results become exit codes and errors become messages on stderr.
 //!
 //! Exit codes are decided here and nowhere else ([`exit_code`]): 0 ok, 1 a stage failed (or
-//! the store/registry is damaged, or an I/O error while running), 2 bad input or usage
-//! caught before any stage ran, 3 another churnflow holds the project lock, 4 the data
+//! the store/registry is damaged, or an I/O error while running, or a bug), 2 bad input or
+//! usage caught before any stage ran, 3 another churnflow holds the project lock, 4 the data
 //! drifted (`drift --fail-on-drift`, returned by the command as its result, not an error), 130
 //! interrupted. A broken pipe on stdout is success.
 use crate::commands;
@@ -23,6 +23,7 @@ use crate::compare::git::GitError;
 use crate::error::{Error, Result};
 use crate::exec::stage_call;
 use crate::store::registry::RegistryError;
+use churnflow_stages::ErrorClass;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -207,6 +208,10 @@ fn run(cli: Cli) -> Result<u8> {
 fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Usage(_) | Error::BadInput(_) | Error::UnknownStage { .. } => 2,
+        Error::Stage(e) => match e.class {
+            ErrorClass::Input => 2,
+            ErrorClass::Io | ErrorClass::Internal => 1,
+        },
         Error::Git(GitError::Run(_)) => 1,
         Error::Git(_) => 2,
         Error::Registry(r) => match r {
@@ -216,8 +221,14 @@ fn exit_code(e: &Error) -> u8 {
             | RegistryError::NothingToRollBack
             | RegistryError::NoEarlierChampion
             | RegistryError::AlreadyChampion(_)
-            | RegistryError::NoModelFile(_)
             | RegistryError::NoSuchModelFile(_) => 2,
+            // Damage to churnflow's own registry (an edited log, a missing or modified model
+            // file), whichever command meets it: not the user's input.
+            RegistryError::NoModelFile(_)
+            | RegistryError::LocalUnverified(_)
+            | RegistryError::Tampered(_)
+            | RegistryError::VerifyFailed(_)
+            | RegistryError::BadEvent { .. } => 1,
             _ => 1,
         },
         Error::Locked { .. } => 3,

@@ -3,9 +3,11 @@
 //! Diagnostics (a problem in a file the user wrote, at a line and column, with a hint) and
 //! the crate-wide [`Error`] live here, so any layer may return them. This file is not below
 //! every layer: [`Error`] wraps the error enums of `store` (the registry's) and `compare`
-//! (git's), and nothing else (`tests/layering.rs`).
+//! (git's), and nothing else of the engine (`tests/layering.rs`); of the stages crate it keeps
+//! a [`StageError`] whole, with its class, for `cli` to decide the exit code.
 use crate::compare::git::GitError;
 use crate::store::registry::RegistryError;
+use churnflow_stages::StageError;
 use std::fmt;
 
 /// A problem in a file the user wrote, with where it is and what to do about it.
@@ -74,6 +76,11 @@ pub(crate) enum Error {
     /// A remote store could not be reached or did not answer as expected.
     #[error("{0}")]
     Remote(String),
+    /// A stages-crate call the command made itself (`score`, `drift`, loading a model) failed;
+    /// its [`ErrorClass`](churnflow_stages::ErrorClass) says whether the input, the system or
+    /// churnflow is at fault. (A stage run by `repro` fails as [`Error::StagesFailed`].)
+    #[error(transparent)]
+    Stage(#[from] StageError),
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]

@@ -37,12 +37,11 @@ pub fn run(root: &Path, args: &ScoreArgs) -> Result<u8> {
     if !input.is_file() {
         return Err(Error::BadInput(format!("input table {} does not exist", input.display())));
     }
-    let m = churnflow_stages::load_model(&model_path).map_err(|e| Error::BadInput(e.to_string()))?;
+    let m = churnflow_stages::load_model(&model_path)?;
     let opts = ScoreOptions { threshold: threshold.or(promoted_threshold) };
     let started = std::time::Instant::now();
     let meter = crate::exec::progress::Meter::new("scoring");
-    let s = churnflow_stages::score_watched(&m, &input, &output, &opts, &|p| meter.update(p))
-        .map_err(|e| Error::BadInput(e.to_string()))?;
+    let s = churnflow_stages::score_watched(&m, &input, &output, &opts, &|p| meter.update(p))?;
     drop(meter);
     let secs = started.elapsed().as_secs_f64();
     if as_json {

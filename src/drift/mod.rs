@@ -27,7 +27,7 @@ fn reference(root: &Path, spec: &str) -> Result<Reference> {
         return Ok(Reference { side: path_side(root, spec), columns: None, model: None });
     }
     let located = ModelSpec::parse(root, spec).locate()?;
-    let model = churnflow_stages::load_model(&located.path).map_err(|e| Error::BadInput(e.to_string()))?;
+    let model = churnflow_stages::load_model(&located.path)?;
     let hash = model.lineage.training_data_blake3.clone();
     let Ok(path) = Store::new(root).training_data(&model) else {
         return Err(Error::BadInput(format!(
@@ -81,6 +81,5 @@ pub(crate) fn drift(
         }
         options.label_column = label;
     }
-    churnflow_stages::drift_report(&reference.side, &path_side(root, current), &options)
-        .map_err(|e| Error::BadInput(e.message))
+    Ok(churnflow_stages::drift_report(&reference.side, &path_side(root, current), &options)?)
 }

@@ -10,6 +10,20 @@ use std::path::Path;
 
 pub const PARAMS_FILE: &str = "params.yaml";
 
+/// Where the dotted key `segments` is under `node`. A map key may itself hold dots (the
+/// column `customers.plan_monthly_eur` of `validation.max_null_ratio_columns`): the shortest
+/// run of segments that is a key of the mapping is taken first, then longer ones.
+fn locate_in(node: &marked_yaml::Node, segments: &[&str]) -> Option<(usize, usize)> {
+    if segments.is_empty() {
+        return crate::pipeline::yaml::loc(node.span());
+    }
+    let mapping = node.as_mapping()?;
+    (1..=segments.len()).find_map(|n| {
+        let child = mapping.get_node(&segments[..n].join("."))?;
+        locate_in(child, &segments[n..])
+    })
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Params {
     root: Value,
@@ -52,11 +66,8 @@ impl Params {
     /// and column, or `None` when the key is not there.
     pub fn locate(&self, key: &str) -> Option<(usize, usize)> {
         let node = crate::pipeline::yaml::parse(PARAMS_FILE, &self.text).ok()?;
-        let mut at = &node;
-        for segment in key.split('.') {
-            at = at.as_mapping()?.get_node(segment)?;
-        }
-        crate::pipeline::yaml::loc(at.span())
+        let segments: Vec<&str> = key.split('.').collect();
+        locate_in(&node, &segments)
     }
 
     /// Every section and value, as one tree (`null` for an empty file).

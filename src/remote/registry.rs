@@ -8,7 +8,7 @@
 //! The events carry their predecessor's hash, so the remote holds one chain and never a fork.
 use super::Remote;
 use crate::error::{Error, Result};
-use crate::store::registry::{Event, Registry};
+use crate::store::registry::{Event, Registry, RegistryError};
 use crate::store::short_hash;
 use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
@@ -157,9 +157,7 @@ impl Remote {
 /// Returns the line to show.
 pub(crate) fn push(root: &Path, remote: &Remote) -> Result<String> {
     let registry = Registry::load(root)?;
-    registry.verify().map_err(|e| {
-        Error::BadInput(format!("the local registry failed verification: {e}; restore registry/ from git"))
-    })?;
+    registry.verify().map_err(RegistryError::LocalUnverified)?;
     let local = registry.events();
     let there = remote.registry_events()?;
     let ahead = match relate(&local, &there) {
@@ -179,12 +177,7 @@ pub(crate) fn push(root: &Path, remote: &Remote) -> Result<String> {
     };
     for e in ahead.iter().filter(|e| e.sets_champion()) {
         let Some(model) = &e.model else { continue };
-        let path = registry.model_path(model).ok_or_else(|| {
-            Error::BadInput(format!(
-                "registry: the model of event #{} is missing from registry/models",
-                e.seq
-            ))
-        })?;
+        let path = registry.model_path(model).ok_or_else(|| RegistryError::NoModelFile(model.clone()))?;
         let bytes =
             std::fs::read(&path).map_err(|err| Error::io(format!("cannot read {}", path.display()), err))?;
         remote.put_object_bytes(model, bytes)?;

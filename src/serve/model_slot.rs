@@ -4,7 +4,7 @@
 //! The server keeps it behind an `ArcSwap`: a request takes the current `Arc<Serving>` once and
 //! uses it to the end, so requests in flight finish on the model they started with while a new
 //! one is swapped in (see [`super::watch`]).
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::model_ref::ModelSpec;
 use churnflow_stages::{InputSchema, Model};
 use serde_json::{json, Value};
@@ -26,8 +26,7 @@ impl Serving {
     /// Loads the model `spec` names now.
     pub fn load(spec: &ModelSpec) -> Result<Serving> {
         let located = spec.locate()?;
-        let model =
-            churnflow_stages::load_model(&located.path).map_err(|e| Error::BadInput(e.to_string()))?;
+        let model = churnflow_stages::load_model(&located.path)?;
         // Tree models prepare their leaf paths for TreeSHAP here, not on the first request. A model that
         // cannot be explained is still served: requests with reasons are told why.
         if let Err(e) = model.prepare_explanations() {

@@ -56,6 +56,9 @@ pub(crate) enum RegistryError {
     /// `models verify` found a problem.
     #[error("registry verification failed: {0}")]
     VerifyFailed(VerifyError),
+    /// The registry failed verification before it was to be shared (`push --registry`).
+    #[error("the local registry failed verification: {0}; restore registry/ from git")]
+    LocalUnverified(VerifyError),
     #[error("cannot encode a registry event: {0}")]
     Encode(serde_json::Error),
     #[error("registry lock poisoned")]

@@ -283,15 +283,106 @@ impl From<KindIoError> for String {
     }
 }
 
-/// A stage failed on its data or files: reported with file, row and column where known.
+/// A stage failed on its data or files: reported with file, row and column where known, and
+/// with its [`ErrorClass`], from which the engine's `cli` decides the exit code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct StageError {
     pub message: String,
+    pub class: ErrorClass,
+}
+
+/// Whose fault a [`StageError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The user's data, params or settings are wrong (what [`StageError::new`] means).
+    Input,
+    /// The disk or the OS failed: a full disk, a file too large, an I/O error, a permission.
+    Io,
+    /// A bug: an invariant of churnflow did not hold; the message asks to report it.
+    Internal,
+}
+
+impl ErrorClass {
+    /// The class of an I/O error: a file that is missing or not what was expected is the
+    /// input's fault (a path the user gave, an out an earlier stage did not write); anything
+    /// else (no space, file too large, EIO, a permission, …) is the system's.
+    pub fn of_io(e: &std::io::Error) -> ErrorClass {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::NotFound
+            | K::InvalidInput
+            | K::InvalidData
+            | K::UnexpectedEof
+            | K::IsADirectory
+            | K::NotADirectory
+            | K::InvalidFilename => ErrorClass::Input,
+            _ => ErrorClass::Io,
+        }
+    }
+
+    /// The class of a polars error: its I/O errors by [`ErrorClass::of_io`], anything else
+    /// (a schema, a type, a shape) is about the user's data.
+    pub fn of_polars(e: &polars::prelude::PolarsError) -> ErrorClass {
+        use polars::prelude::PolarsError as P;
+        match e {
+            P::IO { error, .. } => ErrorClass::of_io(error),
+            P::Context { error, .. } | P::ExprContext { error, .. } => ErrorClass::of_polars(error),
+            _ => ErrorClass::Input,
+        }
+    }
+}
+
+/// Errors whose class [`StageError::classified`] can tell from the error itself.
+pub trait Classify {
+    fn class(&self) -> ErrorClass;
+}
+
+impl Classify for std::io::Error {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::of_io(self)
+    }
+}
+
+impl Classify for polars::prelude::PolarsError {
+    fn class(&self) -> ErrorClass {
+        ErrorClass::of_polars(self)
+    }
 }
 
 impl StageError {
+    /// The user's data, params or settings are wrong ([`ErrorClass::Input`]).
     pub fn new(message: impl Into<String>) -> Self {
-        StageError { message: message.into() }
+        StageError { message: message.into(), class: ErrorClass::Input }
+    }
+
+    /// The disk or the OS failed ([`ErrorClass::Io`]).
+    pub fn io(message: impl Into<String>) -> Self {
+        StageError { message: message.into(), class: ErrorClass::Io }
+    }
+
+    /// A bug in churnflow ([`ErrorClass::Internal`]); the message says so.
+    pub fn internal(message: impl Into<String>) -> Self {
+        StageError {
+            message: format!("{} (this is a bug in churnflow; please report it)", message.into()),
+            class: ErrorClass::Internal,
+        }
+    }
+
+    /// The same error with its message rewritten (context added), its class kept.
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Self {
+        StageError { message: f(self.message), class: self.class }
+    }
+
+    /// `message` about `cause`, classed as `cause` is ([`Classify`]).
+    pub fn classified(message: impl Into<String>, cause: &impl Classify) -> Self {
+        StageError { message: message.into(), class: cause.class() }
+    }
+}
+
+/// An I/O error with no more context: classed by [`ErrorClass::of_io`].
+impl From<std::io::Error> for StageError {
+    fn from(e: std::io::Error) -> Self {
+        StageError::classified(e.to_string(), &e)
     }
 }

@@ -8,6 +8,7 @@ mod dag;
 mod data_pipeline;
 mod drift;
 mod errors;
+mod exit_codes;
 mod experiments;
 mod file_modes;
 mod freshness;

@@ -92,8 +92,8 @@ impl Kind for Features {
 
     fn io(s: &FeaturesSettings, p: &FeaturesParams) -> Result<(Vec<String>, Vec<OutDecl>), KindIoError> {
         if let Some(d) = &p.snapshot_date {
-            table::parse_date(d)
-                .map_err(|e| KindIoError::setting(format!("params features.snapshot_date: {e}")))?;
+            let key = "features.snapshot_date";
+            table::parse_date(d).map_err(|e| KindIoError::param(key, format!("{key}: {e}")))?;
         }
         Ok((vec![s.input.clone(), s.validation_report.clone()], vec![OutDecl::out(s.out.clone())]))
     }

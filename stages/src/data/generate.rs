@@ -131,13 +131,15 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, StageError> {
         ))
     })?;
     let out = &opts.out;
-    std::fs::create_dir_all(out)
-        .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", out.display())))?;
+    std::fs::create_dir_all(out).map_err(|e| {
+        StageError::classified(format!("{}: cannot create the directory: {e}", out.display()), &e)
+    })?;
     let mut temps = Vec::new();
     for name in FILES {
         temps.push(AtomicFile::create(&out.join(name), "")?);
     }
-    let io_err = |e: std::io::Error| StageError::new(format!("{}: cannot write: {e}", out.display()));
+    let io_err =
+        |e: std::io::Error| StageError::classified(format!("{}: cannot write: {e}", out.display()), &e);
     let mut writers: Vec<std::io::BufWriter<&std::fs::File>> =
         temps.iter().map(|t| std::io::BufWriter::with_capacity(1 << 20, t.as_file())).collect();
     for (w, h) in writers.iter_mut().zip(HEADERS) {

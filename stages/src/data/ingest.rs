@@ -148,9 +148,12 @@ impl IngestManifest {
     pub fn read(dir: &Path, shown_dir: &str) -> Result<IngestManifest, StageError> {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            StageError::new(format!(
-                "{shown_dir}/{MANIFEST_FILE}: cannot read it ({e}); is '{shown_dir}' the out dir of an ingest stage?"
-            ))
+            StageError::classified(
+                format!(
+                    "{shown_dir}/{MANIFEST_FILE}: cannot read it ({e}); is '{shown_dir}' the out dir of an ingest stage?"
+                ),
+                &e,
+            )
         })?;
         serde_json::from_str(&text)
             .map_err(|e| StageError::new(format!("{shown_dir}/{MANIFEST_FILE}: not an ingest manifest: {e}")))

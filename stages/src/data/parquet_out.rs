@@ -135,8 +135,10 @@ impl ParquetOut {
         let shown = self.target.display().to_string();
         self.writer.end(None).map_err(table::polars_err(&shown, "cannot finish the Parquet file"))?;
         let mut buf = self.writer.into_inner();
-        buf.flush().map_err(|e| StageError::new(format!("{shown}: cannot write: {e}")))?;
-        let file = buf.into_inner().map_err(|e| StageError::new(format!("{shown}: cannot write: {e}")))?;
+        buf.flush().map_err(|e| StageError::classified(format!("{shown}: cannot write: {e}"), &e))?;
+        let file = buf
+            .into_inner()
+            .map_err(|e| StageError::classified(format!("{shown}: cannot write: {e}"), e.error()))?;
         self.pending.commit(&file)?;
         Ok(self.rows)
     }

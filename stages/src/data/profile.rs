@@ -70,7 +70,9 @@ impl Profile {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StageError::new(format!("{}: cannot read: {e}", path.display()))),
+            Err(e) => {
+                return Err(StageError::classified(format!("{}: cannot read: {e}", path.display()), &e))
+            }
         };
         let p: Profile = serde_json::from_str(&text).map_err(|e| {
             StageError::new(format!("{}: not a profile of this version: {e}", path.display()))

@@ -148,8 +148,9 @@ pub struct ValidationReport {
 impl ValidationReport {
     /// Reads a report written by a validate stage.
     pub fn read(path: &Path, shown: &str) -> Result<ValidationReport, StageError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| StageError::new(format!("{shown}: cannot read the validation report: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            StageError::classified(format!("{shown}: cannot read the validation report: {e}"), &e)
+        })?;
         serde_json::from_str(&text)
             .map_err(|e| StageError::new(format!("{shown}: not a validation report of this version: {e}")))
     }
@@ -198,17 +199,14 @@ impl Kind for Validate {
         }
         if let Some(r) = p.max_null_ratio {
             if !(0.0..=1.0).contains(&r) {
-                // Reported at the stage, as before (the message names the params key).
-                return Err(KindIoError::setting(format!(
-                    "params validation.max_null_ratio: {r} is not between 0 and 1"
-                )));
+                let key = "validation.max_null_ratio";
+                return Err(KindIoError::param(key, format!("{key}: {r} is not between 0 and 1")));
             }
         }
         for (k, r) in &p.max_null_ratio_columns {
             if !(0.0..=1.0).contains(r) {
-                return Err(KindIoError::setting(format!(
-                    "params validation.max_null_ratio_columns.{k}: {r} is not between 0 and 1"
-                )));
+                let key = format!("validation.max_null_ratio_columns.{k}");
+                return Err(KindIoError::param(&key, format!("{key}: {r} is not between 0 and 1")));
             }
         }
         let mut outs = vec![OutDecl::out(s.report.clone())];
@@ -402,7 +400,7 @@ pub fn validate(
     } else {
         let path = input.join(ingest::SNAPSHOT_SPEC_FILE);
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| StageError::new(format!("{}: cannot read: {e}", path.display())))?;
+            .map_err(|e| StageError::classified(format!("{}: cannot read: {e}", path.display()), &e))?;
         Some(serde_json::from_str(&text).map_err(|e| StageError::new(format!("{}: {e}", path.display())))?)
     };
     let profile = Profile::read(&input)?;

@@ -45,7 +45,7 @@ pub(crate) fn read_side(path: &Path, shown: &str, log_since: Option<&str>) -> Re
         Err(e) if path.extension().is_some() => return Err(e),
         Err(_) => sniff(path)?,
     };
-    let df = read_table_as(path, format).map_err(|e| StageError::new(format!("{shown}: {}", e.message)))?;
+    let df = read_table_as(path, format).map_err(|e| e.map_message(|m| format!("{shown}: {m}")))?;
     let df = match format {
         TableFormat::Csv => infer_numbers(df)?,
         TableFormat::Parquet => df,
@@ -57,9 +57,10 @@ pub(crate) fn read_side(path: &Path, shown: &str, log_since: Option<&str>) -> Re
 fn sniff(path: &Path) -> Result<TableFormat, StageError> {
     let mut head = [0u8; 4];
     let mut f = std::fs::File::open(path)
-        .map_err(|e| StageError::new(format!("{}: cannot open: {e}", path.display())))?;
-    let n =
-        f.read(&mut head).map_err(|e| StageError::new(format!("{}: cannot read: {e}", path.display())))?;
+        .map_err(|e| StageError::classified(format!("{}: cannot open: {e}", path.display()), &e))?;
+    let n = f
+        .read(&mut head)
+        .map_err(|e| StageError::classified(format!("{}: cannot read: {e}", path.display()), &e))?;
     Ok(if n == 4 && &head == b"PAR1" { TableFormat::Parquet } else { TableFormat::Csv })
 }
 

@@ -88,7 +88,7 @@ pub(crate) fn read_log_dir(
     since: Option<&str>,
 ) -> Result<(DataFrame, usize), StageError> {
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| StageError::new(format!("{shown}: cannot read the folder: {e}")))?;
+        .map_err(|e| StageError::classified(format!("{shown}: cannot read the folder: {e}"), &e))?;
     let mut files: Vec<std::path::PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "jsonl"))
@@ -105,7 +105,7 @@ pub(crate) fn read_log_dir(
     let mut older = 0usize;
     for file in &files {
         let text = std::fs::read_to_string(file)
-            .map_err(|e| StageError::new(format!("{}: cannot read: {e}", file.display())))?;
+            .map_err(|e| StageError::classified(format!("{}: cannot read: {e}", file.display()), &e))?;
         for (n, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;

@@ -57,7 +57,7 @@ fn score_reference(
     let m = crate::model::file::load_model(model)?;
     let scores = m
         .predict_table(&reference.df, std::path::Path::new(shown))
-        .map_err(|e| StageError::new(format!("{shown}: cannot score it with its model: {}", e.message)))?;
+        .map_err(|e| e.map_message(|m| format!("{shown}: cannot score it with its model: {m}")))?;
     reference
         .df
         .with_column(polars::prelude::Column::new(name.into(), scores))

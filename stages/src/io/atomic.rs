@@ -4,7 +4,9 @@
 //! (created if missing), flushed, given mode 0644 (temp files are created 0600; an out must
 //! look the same whether a stage wrote it or `churnflow checkout` restored it from the store)
 //! and only then renamed over the destination. A reader never sees half a file, and an
-//! interrupted stage leaves the previous file (or nothing) behind.
+//! interrupted stage leaves the previous file (or nothing) behind. Its errors are classed by
+//! the I/O error ([`crate::contract::ErrorClass::of_io`]): a full disk is
+//! [`ErrorClass::Io`](crate::contract::ErrorClass::Io), not the user's input.
 
 use crate::contract::StageError;
 use std::fs::File;
@@ -36,13 +38,16 @@ impl AtomicFile {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| StageError::new(format!("{}: cannot create the directory: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            StageError::classified(format!("{}: cannot create the directory: {e}", dir.display()), &e)
+        })?;
         let (file, tmp) = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
             .suffix(suffix)
             .tempfile_in(&dir)
-            .map_err(|e| StageError::new(format!("{}: cannot create a temp file: {e}", dir.display())))?
+            .map_err(|e| {
+                StageError::classified(format!("{}: cannot create a temp file: {e}", dir.display()), &e)
+            })?
             .into_parts();
         Ok(AtomicFile { file, pending: PendingRename { tmp, target: target.to_path_buf() } })
     }
@@ -63,7 +68,9 @@ impl AtomicFile {
     /// Flushes, sets mode 0644 and renames the finished file over its destination.
     pub(crate) fn commit(mut self) -> Result<(), StageError> {
         let target = &self.pending.target;
-        self.file.flush().map_err(|e| StageError::new(format!("{}: cannot write: {e}", target.display())))?;
+        self.file
+            .flush()
+            .map_err(|e| StageError::classified(format!("{}: cannot write: {e}", target.display()), &e))?;
         self.pending.commit(&self.file)
     }
 }
@@ -75,13 +82,17 @@ impl PendingRename {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(|e| StageError::new(format!("{}: cannot set permissions: {e}", target.display())))?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| {
+                StageError::classified(format!("{}: cannot set permissions: {e}", target.display()), &e)
+            })?;
         }
         #[cfg(not(unix))]
         let _ = file;
         self.tmp.persist(target).map_err(|e| {
-            StageError::new(format!("{}: cannot move the finished file into place: {e}", target.display()))
+            StageError::classified(
+                format!("{}: cannot move the finished file into place: {e}", target.display()),
+                &e.error,
+            )
         })
     }
 }
@@ -99,6 +110,7 @@ pub(crate) fn write_atomic_with(
 /// Writes `bytes` to `path` atomically.
 pub(crate) fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), StageError> {
     write_atomic_with(path, |file| {
-        file.write_all(bytes).map_err(|e| StageError::new(format!("{}: cannot write: {e}", path.display())))
+        file.write_all(bytes)
+            .map_err(|e| StageError::classified(format!("{}: cannot write: {e}", path.display()), &e))
     })
 }

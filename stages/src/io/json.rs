@@ -8,7 +8,7 @@ use std::path::Path;
 /// Writes pretty JSON (with a final newline) atomically.
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StageError> {
     let mut text = serde_json::to_string_pretty(value)
-        .map_err(|e| StageError::new(format!("{}: cannot encode JSON: {e}", path.display())))?;
+        .map_err(|e| StageError::internal(format!("{}: cannot encode JSON: {e}", path.display())))?;
     text.push('\n');
     write_text(path, &text)
 }

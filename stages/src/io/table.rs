@@ -56,16 +56,18 @@ impl Ty {
     }
 }
 
-/// Turns a polars error into a stage error that names the file.
+/// Turns a polars error into a stage error that names the file, classed by
+/// [`ErrorClass::of_polars`](crate::contract::ErrorClass::of_polars) (its I/O errors by their
+/// kind, the rest about the data).
 pub(crate) fn polars_err(file: &str, what: &str) -> impl Fn(PolarsError) -> StageError {
     let (file, what) = (file.to_string(), what.to_string());
-    move |e| StageError::new(format!("{file}: {what}: {e}"))
+    move |e| StageError::classified(format!("{file}: {what}: {e}"), &e)
 }
 
 /// Checks that `path` is a non-empty file; returns its lower-case extension.
 pub(crate) fn check_file(path: &Path, shown: &str) -> Result<String, StageError> {
     let meta = std::fs::metadata(path)
-        .map_err(|e| StageError::new(format!("{shown}: cannot read the file: {e}")))?;
+        .map_err(|e| StageError::classified(format!("{shown}: cannot read the file: {e}"), &e))?;
     if meta.is_dir() {
         return Err(StageError::new(format!("{shown}: is a directory, expected a CSV or Parquet file")));
     }
@@ -100,7 +102,7 @@ pub fn read_raw_strings(path: &Path, shown: &str) -> Result<DataFrame, StageErro
         return lf.collect().map_err(polars_err(shown, "cannot parse the CSV file"));
     }
     let file = std::fs::File::open(path)
-        .map_err(|e| StageError::new(format!("{shown}: cannot open the file: {e}")))?;
+        .map_err(|e| StageError::classified(format!("{shown}: cannot open the file: {e}"), &e))?;
     let df = ParquetReader::new(file).finish().map_err(polars_err(shown, "cannot read the Parquet file"))?;
     let exprs: Vec<Expr> =
         df.get_column_names().iter().map(|n| col(n.as_str()).cast(DataType::String)).collect();
@@ -350,7 +352,7 @@ pub(crate) fn read_table_as(path: &Path, format: TableFormat) -> Result<DataFram
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
             .and_then(|r| r.finish()),
     };
-    result.map_err(|e| StageError::new(format!("{}: cannot read table: {e}", path.display())))
+    result.map_err(|e| StageError::classified(format!("{}: cannot read table: {e}", path.display()), &e))
 }
 
 /// Writes a table of the model stages atomically, as Parquet (default compression, no column

@@ -116,7 +116,7 @@ pub fn score_watched(
         let len = BLOCK_ROWS.min(n - offset);
         let block = df.slice(offset as i64, len);
         let p = model.predict_table(&block, input).map_err(|e| {
-            StageError::new(e.message.replacen("row ", &format!("block at row {}, row ", offset + 1), 1))
+            e.map_message(|m| m.replacen("row ", &format!("block at row {}, row ", offset + 1), 1))
         })?;
         probability.extend(p);
         offset += len;

@@ -136,8 +136,8 @@ pub(crate) fn read_range(file: &File, start: u64, end: u64, buf: &mut Vec<u8>) -
 
 /// Opens `path` for chunked reading; `shown` names it in messages.
 pub(crate) fn open(path: &Path, shown: &str) -> Result<(File, u64), StageError> {
-    let file =
-        File::open(path).map_err(|e| StageError::new(format!("{shown}: cannot read the file: {e}")))?;
+    let file = File::open(path)
+        .map_err(|e| StageError::classified(format!("{shown}: cannot read the file: {e}"), &e))?;
     let len =
         file.metadata().map_err(|e| StageError::new(format!("{shown}: cannot read the file: {e}")))?.len();
     Ok((file, len))
