@@ -1,7 +1,7 @@
 //! `.churnflow/config.yaml`: the project's named remotes and which one is the default.
 //!
 //! The file is committed with the project, so it never holds a secret: credentials come from
-//! the environment or the providers' usual files (`AWS_ACCESS_KEY_ID`, `~/.aws/credentials`,
+//! the environment or the providers' usual files (`AWS_ACCESS_KEY_ID`,
 //! `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_ACCOUNT_KEY`, …), and a URL that carries
 //! user info is refused. YAML like pipeline.yaml and params.yaml, written atomically.
 use crate::error::{Error, Result};
