@@ -106,7 +106,7 @@ fn remote_gc(root: &Path, name: Option<&str>, dry_run: bool, as_json: bool) -> R
     let _lock = ProjectLock::acquire(store.dir())?;
     let config = RemoteConfig::load(root)?;
     let (name, entry) = config.pick(name)?;
-    let remote = Remote::open(&name, &entry)?;
+    let remote = Remote::open(root, &name, &entry)?;
     let mut manifest = |hash: &str| store.manifest(hash).ok().or_else(|| remote.manifest(hash));
     let mut keep = kept_objects(root, &mut manifest)?;
     // Models the remote's registry names, including events this copy has not pulled.

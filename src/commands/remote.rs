@@ -1,6 +1,8 @@
 //! `churnflow remote`: the project's remotes in `.churnflow/config.yaml`.
 use crate::error::{Error, Result};
-use crate::remote::config::{check_name, check_url, RemoteConfig, RemoteEntry, CONFIG_FILE};
+use crate::remote::config::{
+    check_name, check_url, normalized_folder, RemoteConfig, RemoteEntry, CONFIG_FILE,
+};
 use serde_json::json;
 use std::path::Path;
 
@@ -9,13 +11,15 @@ pub enum RemoteCommand {
     /// Add a remote (or replace one of the same name).
     #[command(after_help = "Examples:\n  churnflow remote add team s3://ml-artifacts/churn --default\n  \
         churnflow remote add minio s3://churn/store --endpoint-url http://minio.internal:9000\n  \
-        churnflow remote add share /mnt/share/churnflow\n\n\
-        Credentials are never stored: set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or\n\
-        ~/.aws/credentials), GOOGLE_APPLICATION_CREDENTIALS, or AZURE_STORAGE_ACCOUNT_NAME / _KEY.")]
+        churnflow remote add share /mnt/share/churnflow\n  \
+        churnflow remote add sibling ../churn-remote   # relative to the project root, stored so\n\n\
+        Credentials are never stored: set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,\n\
+        GOOGLE_APPLICATION_CREDENTIALS, or AZURE_STORAGE_ACCOUNT_NAME / _KEY.")]
     Add {
         /// The remote's name (letters, digits, '-', '_', '.').
         name: String,
-        /// s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, or an absolute folder.
+        /// s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, or a folder (absolute,
+        /// or relative to the project root: kept relative in the committed config).
         url: String,
         /// An S3-compatible server's endpoint (MinIO, Ceph, Garage, R2); path-style addressing.
         #[arg(long)]
@@ -54,6 +58,13 @@ pub fn run(root: &Path, command: RemoteCommand) -> Result<u8> {
         RemoteCommand::Add { name, url, endpoint_url, region, default } => {
             check_name(&name)?;
             check_url(&url).map_err(Error::BadInput)?;
+            let url = normalized_folder(&url);
+            if url == "." {
+                return Err(Error::BadInput(
+                    "a folder remote cannot be the project itself; name a folder outside it (e.g. ../remote)"
+                        .into(),
+                ));
+            }
             if let Some(endpoint) = &endpoint_url {
                 if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
                     return Err(Error::BadInput(format!(

@@ -1,6 +1,6 @@
 //! `churnflow repro`: run what is stale, restore what the store has, skip what is fresh.
 use crate::error::Result;
-use crate::exec::progress::{info, transfer_bar, Progress};
+use crate::exec::progress::{info, transfer_bar, warn, Progress};
 use crate::exec::scheduler::{self, ReproOptions};
 use crate::plan::freshness::reasons_json;
 use crate::plan::predict::plan;
@@ -55,6 +55,11 @@ pub struct ReproArgs {
     /// The remote for --pull and --push.
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
+    /// Pull (as --pull) if the remote can be reached; when it cannot (no or wrong credentials,
+    /// server down, none configured), warn and go on without it instead of failing before any
+    /// stage runs. Also skips the push of --push then.
+    #[arg(long)]
+    pub allow_missing_remote: bool,
 }
 
 impl ReproArgs {
@@ -80,17 +85,39 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
         return dry_run(root, args);
     }
     let config = RemoteConfig::load(root)?;
-    let (want_pull, want_push) = (args.pull || config.repro.pull, args.push || config.repro.push);
-    // The remote is opened before anything runs, so a typo does not cost a whole run.
+    let optional = args.allow_missing_remote;
+    let (want_pull, want_push) = (args.pull || optional || config.repro.pull, args.push || config.repro.push);
+    // The remote is opened and asked once before anything runs, so a typo, a missing secret or
+    // a server that is down does not cost a whole run (or a silent full recompute).
     let remote = if want_pull || want_push {
-        let (name, entry) = config.pick(args.remote.as_deref())?;
-        Some(std::sync::Arc::new(Remote::open(&name, &entry)?))
+        let opened = config.pick(args.remote.as_deref()).and_then(|(name, entry)| {
+            let remote = Remote::open(root, &name, &entry)?;
+            remote.probe()?;
+            Ok(Arc::new(remote))
+        });
+        match opened {
+            Ok(remote) => Some(remote),
+            Err(e) if optional => {
+                let why: Vec<String> = e
+                    .to_string()
+                    .lines()
+                    .filter(|l| !l.contains("--allow-missing-remote"))
+                    .map(String::from)
+                    .collect();
+                warn(&format!(
+                    "warning: {}\n  going on without the remote (--allow-missing-remote): nothing is \
+                     pulled or pushed, stale stages run here",
+                    why.join("\n")
+                ));
+                None
+            }
+            Err(e) => return Err(e),
+        }
     } else {
         None
     };
     let pull = remote.clone().filter(|_| want_pull);
     let push = remote.clone().filter(|_| want_push);
-    let push_to = want_push.then(|| args.remote.clone());
     let result = {
         let _lock = ProjectLock::acquire(Store::new(root).dir())?;
         if let Some(remote) = &pull {
@@ -107,7 +134,7 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
         }
         let mut project = Project::load(root)?;
         let progress = Progress::new(false);
-        let result = scheduler::repro(&mut project, &args.options(pull, push), &progress);
+        let result = scheduler::repro(&mut project, &args.options(pull, push.clone()), &progress);
         if let Ok(summary) = &result {
             progress.line(&summary.line());
         }
@@ -115,15 +142,17 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
     };
     // Each stage pushed as it finished; this sends what was restored rather than run, and
     // retries what a stage could not send. Also when a stage failed.
-    if let Some(remote) = push_to {
+    if let Some(remote) = push {
         // As `churnflow push`: every stored out in pipeline.lock and its run records.
         let project = Project::load(root)?;
         let selection = project.transfer_selection(&[], &[])?;
-        let remote = Remote::configured(root, remote.as_deref())?;
         let (objects, runs) = push_set(&project.store, &selection.records, &selection.fingerprints, false);
         let bar = transfer_bar(&format!("push to {}", remote.name));
-        let summary = remote.push(&project.store, &objects, &runs, &bar)?;
+        let before = remote.pushed();
+        let last = remote.push(&project.store, &objects, &runs, &bar)?;
         bar.finish_and_clear();
+        // The whole run's total: what the stages pushed as they finished, and this push.
+        let summary = remote.run_total(&before, last, &objects);
         info(&summary.line("push", "sent", "to", &remote.name));
         summary.outcome("push")?;
     }

@@ -1,7 +1,7 @@
 //! `.churnflow/config.yaml`: the project's named remotes and which one is the default.
 //!
 //! The file is committed with the project, so it never holds a secret: credentials come from
-//! the environment or the providers' usual files (`AWS_ACCESS_KEY_ID`, `~/.aws/credentials`,
+//! the environment or the providers' usual files (`AWS_ACCESS_KEY_ID`,
 //! `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_ACCOUNT_KEY`, …), and a URL that carries
 //! user info is refused. YAML like pipeline.yaml and params.yaml, written atomically.
 use crate::error::{Error, Result};
@@ -46,7 +46,8 @@ impl ReproSwitches {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RemoteEntry {
-    /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`, or a folder.
+    /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`, or a folder
+    /// (absolute, or relative to the project root).
     pub url: String,
     /// S3-compatible servers (MinIO, Ceph, Garage, R2…): their endpoint; path-style
     /// addressing is used.
@@ -160,8 +161,33 @@ pub(crate) fn check_url(url: &str) -> std::result::Result<(), String> {
         if scheme != "file" && authority.is_empty() {
             return Err(format!("'{url}' names no bucket"));
         }
-    } else if !Path::new(url).is_absolute() {
-        return Err(format!("'{url}': a folder remote needs an absolute path (e.g. /mnt/share/churnflow)"));
+    } else if url.trim().is_empty() {
+        return Err("the remote's URL is empty (s3://bucket/prefix, or a folder)".into());
     }
     Ok(())
+}
+
+/// A folder remote as `remote add` stores it: an absolute path as given; a relative one
+/// relative to the project root (as every path argument is), with `.` and `..` folded
+/// lexically (`./x/../../remote` → `../remote`), so the committed config works on every clone
+/// that has the folder at the same place beside it. URLs are kept as they are.
+pub(crate) fn normalized_folder(url: &str) -> String {
+    if url.contains("://") || Path::new(url).is_absolute() {
+        return url.to_string();
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in url.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
 }

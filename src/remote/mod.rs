@@ -42,6 +42,9 @@ pub(crate) struct Remote {
     /// listings of its first push plus what it sent since, so `repro --push` lists the
     /// remote once, not once per stage.
     known: std::sync::Mutex<Option<transfer::Known>>,
+    /// What this process has sent so far (every push), for `repro --push`'s total.
+    pushed: std::sync::Mutex<transfer::Pushed>,
+    endpoint: Option<String>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -56,11 +59,12 @@ impl Remote {
     pub(crate) fn configured(root: &Path, name: Option<&str>) -> Result<Remote> {
         let config = RemoteConfig::load(root)?;
         let (name, entry) = config.pick(name)?;
-        Remote::open(&name, &entry)
+        Remote::open(root, &name, &entry)
     }
 
-    /// Opens the remote `entry` describes; credentials come from the environment.
-    pub(crate) fn open(name: &str, entry: &RemoteEntry) -> Result<Remote> {
+    /// Opens the remote `entry` describes; credentials come from the environment. A relative
+    /// folder is relative to the project `root` (where the config is committed).
+    pub(crate) fn open(root: &Path, name: &str, entry: &RemoteEntry) -> Result<Remote> {
         config::check_url(&entry.url).map_err(|e| Error::BadInput(format!("remote '{name}': {e}")))?;
         let bad = |e: object_store::Error| Error::BadInput(format!("remote '{name}' ({}): {e}", entry.url));
         let retry = object_store::RetryConfig {
@@ -103,9 +107,9 @@ impl Remote {
                 (Arc::new(builder.build().map_err(bad)?), prefix)
             }
             _ => {
-                let folder = entry.url.strip_prefix("file://").unwrap_or(&entry.url);
-                std::fs::create_dir_all(folder).map_err(|e| {
-                    Error::io(format!("remote '{name}': cannot create the folder {folder}"), e)
+                let folder = root.join(entry.url.strip_prefix("file://").unwrap_or(&entry.url));
+                std::fs::create_dir_all(&folder).map_err(|e| {
+                    Error::io(format!("remote '{name}': cannot create the folder {}", folder.display()), e)
                 })?;
                 (Arc::new(object_store::local::LocalFileSystem::new_with_prefix(folder).map_err(bad)?), "")
             }
@@ -123,7 +127,61 @@ impl Remote {
             prefix: ObjectPath::from(prefix.trim_matches('/')),
             runtime,
             known: std::sync::Mutex::new(None),
+            pushed: std::sync::Mutex::new(transfer::Pushed::default()),
+            endpoint: entry.endpoint_url.clone(),
         })
+    }
+
+    /// One request — a listing of the top of the remote, one page — that shows whether the
+    /// remote answers with the credentials in the environment, before `repro --pull/--push`
+    /// runs anything. The error is one message saying what to set (exit 2: nothing ran).
+    pub(crate) fn probe(&self) -> Result<()> {
+        let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
+        match self.runtime.block_on(self.store.list_with_delimiter(prefix)) {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Error::BadInput(self.unusable(&e))),
+        }
+    }
+
+    /// Why the remote cannot be used, and what to set: one message.
+    fn unusable(&self, e: &object_store::Error) -> String {
+        let at = self.endpoint.as_ref().map(|u| format!(", endpoint {u}")).unwrap_or_default();
+        let set = |names: &[&str]| names.iter().any(|n| std::env::var_os(n).is_some_and(|v| !v.is_empty()));
+        let help = match self.url.split_once("://").map(|(scheme, _)| scheme) {
+            Some("s3")
+                if !set(&[
+                    "AWS_ACCESS_KEY_ID",
+                    "AWS_SECRET_ACCESS_KEY",
+                    "AWS_WEB_IDENTITY_TOKEN_FILE",
+                    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                ]) =>
+            {
+                "no AWS credentials in the environment (so the EC2 instance metadata service was asked, \
+                 and it did not give any): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and \
+                 AWS_SESSION_TOKEN for temporary keys). AWS_PROFILE and ~/.aws/credentials are not \
+                 read; export a profile's keys with 'eval \"$(aws configure export-credentials \
+                 --profile NAME --format env)\"'"
+                    .to_string()
+            }
+            Some("s3") => "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), \
+                 AWS_DEFAULT_REGION, and the endpoint ('churnflow remote add NAME URL --endpoint-url URL' \
+                 replaces it)"
+                .to_string(),
+            Some("gs") => "check GOOGLE_APPLICATION_CREDENTIALS (a service-account file) or \
+                 GOOGLE_SERVICE_ACCOUNT"
+                .to_string(),
+            Some("az") => {
+                "check AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or a SAS token)".to_string()
+            }
+            _ => "check that the folder is mounted and readable".to_string(),
+        };
+        format!(
+            "remote '{}' ({}{at}) cannot be used: {e}\n  help: {help}; see docs/remote.md\n  \
+             help: nothing ran; 'churnflow repro --allow-missing-remote' goes on without the remote \
+             (stale stages then run here)",
+            self.name, self.url
+        )
     }
 
     fn object_path(&self, hash: &str) -> ObjectPath {

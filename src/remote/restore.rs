@@ -25,8 +25,16 @@ pub(crate) fn restore_missing_outs(
     outs: &[(String, String, OutRecord)],
 ) -> Result<Option<String>> {
     let summary = remote.fetch(store, records, fingerprints, &ProgressBar::hidden())?;
-    for problem in &summary.failed {
-        eprintln!("warning: {problem}");
+    // One line, not one per object: after the probe these are objects the remote lacks or a
+    // connection that broke mid-way, and the stages that needed them run here.
+    if let Some(first) = summary.failed.first() {
+        let n = summary.failed.len();
+        let more = if n > 1 { format!(" ({} more like it)", n - 1) } else { String::new() };
+        crate::exec::progress::warn(&format!(
+            "warning: pull: {n} object(s) or run record(s) not fetched from '{}', so the stages needing \
+             them run here: {first}{more}",
+            remote.name
+        ));
     }
     let mut restored = 0;
     for (stage, path, record) in outs {

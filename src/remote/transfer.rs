@@ -30,6 +30,17 @@ pub(crate) struct Known {
     runs: HashSet<String>,
 }
 
+/// Everything this process has sent to a remote, over all its pushes (`repro --push` pushes
+/// stage by stage and once more at the end; its last line reports the whole run).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pushed {
+    /// Object hash → bytes.
+    objects: BTreeMap<String, u64>,
+    runs: usize,
+    multipart: usize,
+    seconds: f64,
+}
+
 /// Objects of at least this many bytes are sent in parts of this size.
 pub(crate) const MULTIPART: u64 = 32 << 20;
 /// Requests in flight at once.
@@ -240,12 +251,14 @@ impl Remote {
                 .collect(),
         );
         let mut arrived = there;
+        let mut sent_now = BTreeMap::new();
         for (hash, size, result) in results {
             match result {
                 Ok(multipart) => {
                     summary.objects += 1;
                     summary.bytes += size;
                     summary.multipart += usize::from(multipart);
+                    sent_now.insert(hash.clone(), size);
                     arrived.insert(hash);
                 }
                 Err(e) => summary.failed.push(e),
@@ -284,7 +297,41 @@ impl Remote {
             known.runs.extend(runs_there);
         }
         summary.seconds = started.elapsed().as_secs_f64();
+        if let Ok(mut pushed) = self.pushed.lock() {
+            pushed.objects.extend(sent_now);
+            pushed.runs += summary.runs;
+            pushed.multipart += summary.multipart;
+            pushed.seconds += summary.seconds;
+        }
         Ok(summary)
+    }
+
+    /// The whole process's pushes as one summary, given its last push `last` of `objects`
+    /// and what had been sent before it (`before`, taken with [`Remote::pushed`]): sent is
+    /// everything sent by any push; already there counts only what was on the remote before
+    /// this process sent it.
+    pub(crate) fn run_total(
+        &self,
+        before: &Pushed,
+        last: TransferSummary,
+        objects: &BTreeSet<String>,
+    ) -> TransferSummary {
+        let all = self.pushed();
+        let sent_earlier = objects.iter().filter(|h| before.objects.contains_key(*h)).count();
+        TransferSummary {
+            objects: all.objects.len(),
+            bytes: all.objects.values().sum(),
+            already_there: last.already_there.saturating_sub(sent_earlier),
+            runs: all.runs,
+            multipart: all.multipart,
+            seconds: all.seconds,
+            ..last
+        }
+    }
+
+    /// What this process has sent to the remote so far.
+    pub(crate) fn pushed(&self) -> Pushed {
+        self.pushed.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
     /// Sends one local object, checking its hash on the way; returns whether it went in parts.

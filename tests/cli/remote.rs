@@ -1,7 +1,8 @@
 //! The remote store: `remote add|list|remove|default`, `push`, `fetch`, `pull` and
 //! `repro --pull`, against a folder remote and against a real S3-protocol server on loopback
 //! (moto's server, which `.ci/install-s3` installs; `.ci/run` sets `CHURNFLOW_S3_TESTS=1`,
-//! which makes a missing server a failure — elsewhere those tests say so and check nothing).
+//! which makes a missing server a failure, as does `CI` — elsewhere those tests print `SKIPPED
+//! <test>: …` and check nothing).
 use crate::gitrepo::git;
 use crate::support::Project;
 use std::collections::BTreeMap;
@@ -124,10 +125,10 @@ fn remotes_are_added_listed_made_default_and_removed_without_secrets() {
     assert!(r.stderr().contains("did you mean 'share'"), "{}", r.all());
     p.ok(&["remote", "remove", "share"]);
     assert!(!p.read(".churnflow/config.yaml").contains("share"));
-    // A relative folder is refused: the config is shared and must mean the same everywhere.
-    let r = p.run(&["remote", "add", "rel", "some/folder"]);
+    // A relative folder is relative to the project root; the project itself is refused.
+    let r = p.run(&["remote", "add", "rel", "sub/.."]);
     assert_eq!(r.code(), 2);
-    assert!(r.stderr().contains("absolute path"), "{}", r.all());
+    assert!(r.stderr().contains("cannot be the project itself"), "{}", r.all());
 }
 
 #[test]
@@ -254,18 +255,31 @@ impl Drop for S3Server {
 
 impl S3Server {
     fn start() -> Option<S3Server> {
-        let required = std::env::var("CHURNFLOW_S3_TESTS").is_ok_and(|v| v == "1");
+        S3Server::start_with(&[])
+    }
+
+    /// Checking credentials: moto then refuses every signed request whose access key it does
+    /// not know (the first request, which creates the bucket, goes through unchecked).
+    fn start_checking_credentials() -> Option<S3Server> {
+        S3Server::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "1")])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Option<S3Server> {
         let found =
             Command::new("moto_server").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status();
         if !found.is_ok_and(|s| s.success()) {
-            assert!(!required, "CHURNFLOW_S3_TESTS=1 but moto_server is not installed (run .ci/install-s3)");
-            eprintln!("skipped: moto_server is not installed (run .ci/install-s3 to run the S3 tests)");
+            crate::support::skip_unless_required(
+                "CHURNFLOW_S3_TESTS",
+                "moto_server is not installed",
+                ".ci/install-s3",
+            );
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())
             .spawn()
@@ -566,4 +580,103 @@ fn experiment_records_travel_through_a_remote_and_apply_on_the_other_machine() {
     let clash = c.run(&["push", "--exps"]);
     assert_eq!(clash.code(), 1, "{}", clash.all());
     assert!(clash.stderr().contains("has another experiment named tuned"), "{}", clash.all());
+}
+
+/// `repro --pull` where the remote cannot be used: exit 2 before any stage runs, one message
+/// naming what to set, no stage ran, the stale out still missing.
+fn assert_refused_before_any_stage(p: &Project, out: std::process::Output, names: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "one message: {stderr}");
+    assert!(!stderr.lines().any(|l| l.starts_with("warning:")), "no per-object warnings: {stderr}");
+    for name in names {
+        assert!(stderr.contains(name), "names {name}: {stderr}");
+    }
+    assert!(stderr.contains("--allow-missing-remote"), "{stderr}");
+    assert!(!stderr.contains("running") && !stderr.contains("done in"), "no stage ran: {stderr}");
+    assert!(!p.exists("data/ingested"), "{stderr}");
+}
+
+/// The environment of a CI job whose AWS secret is missing; the instance metadata service
+/// (asked when no key is set) is a closed loopback port, so the test never leaves the machine.
+fn without_keys(mut c: assert_cmd::Command) -> assert_cmd::Command {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"] {
+        c.env_remove(name);
+    }
+    c.env("AWS_METADATA_ENDPOINT", format!("http://127.0.0.1:{closed}"))
+        .env("AWS_DEFAULT_REGION", "us-east-1");
+    c
+}
+
+#[test]
+fn repro_pull_without_s3_credentials_fails_before_any_stage_with_one_message() {
+    let Some(server) = S3Server::start() else { return };
+    let p = committed_demo();
+    server.add_to(&p);
+    std::fs::remove_dir_all(p.path("data/ingested")).unwrap();
+    let out = without_keys(p.cmd(&["repro", "--pull"])).output().unwrap();
+    assert_refused_before_any_stage(&p, out, &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+
+    // --allow-missing-remote: the old behaviour, as one warning, and the stage runs here.
+    let out = without_keys(p.cmd(&["repro", "--allow-missing-remote"])).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("warning:")).count(), 1, "{stderr}");
+    assert!(stderr.contains("going on without the remote"), "{stderr}");
+    // Without the remote, the missing out comes back from the local store, as before.
+    assert!(stderr.contains("ingest: restored from the store"), "{stderr}");
+    assert!(p.exists("data/ingested"));
+}
+
+#[test]
+fn repro_pull_with_wrong_s3_credentials_fails_before_any_stage_with_one_message() {
+    let Some(server) = S3Server::start_checking_credentials() else { return };
+    let p = committed_demo();
+    server.add_to(&p);
+    std::fs::remove_dir_all(p.path("data/ingested")).unwrap();
+    let out = with_keys(p.cmd(&["repro", "--pull"])).output().unwrap();
+    assert_refused_before_any_stage(&p, out, &["InvalidAccessKeyId", "AWS_ACCESS_KEY_ID", &server.endpoint]);
+    // One request asked, not one per object or stage.
+    assert_eq!(server.requests("GET", "/churn"), 1);
+    let out = with_keys(p.cmd(&["repro", "--pull", "--allow-missing-remote"])).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("warning:")).count(), 1, "{stderr}");
+    assert!(stderr.contains("ingest: restored from the store"), "{stderr}");
+}
+
+#[test]
+fn repro_push_reports_the_whole_runs_total_not_only_the_last_push() {
+    let (p, _remote) = demo_with_folder_remote();
+    let r = p.ok(&["repro", "--force", "--push"]);
+    let line = r.stderr().lines().find(|l| l.starts_with("push: sent")).map(String::from);
+    let line = line.unwrap_or_else(|| panic!("{}", r.all()));
+    let sent: u64 = line["push: sent ".len()..].split(' ').next().unwrap().parse().unwrap();
+    // Every stage pushed as it finished; the last line counts them all, and nothing was on
+    // the (empty) remote before.
+    let all = p.ok(&["push", "--json"]).json();
+    assert_eq!(all["objects"], 0, "{all}");
+    assert_eq!(Some(sent), all["already_there"].as_u64(), "{line}");
+    assert!(sent > 0 && line.ends_with("; 0 already there"), "{line}");
+}
+
+#[test]
+fn a_relative_folder_remote_is_stored_relative_and_serves_a_clone_beside_it() {
+    let p = committed_demo();
+    // A folder beside the project: `../<name>` from the project root (and from the clone's).
+    let parent = p.root().parent().unwrap().to_path_buf();
+    let remote = tempfile::tempdir_in(&parent).unwrap();
+    let name = remote.path().file_name().unwrap().to_str().unwrap().to_string();
+    p.ok(&["remote", "add", "share", &format!("./sub/../../{name}/")]);
+    let config = p.read(".churnflow/config.yaml");
+    assert!(config.contains(&format!("url: ../{name}\n")), "stored relative, folded: {config}");
+    git(&p, &["add", ".churnflow/config.yaml"]);
+    git(&p, &["commit", "-q", "-m", "remote"]);
+    p.ok(&["push", "-q"]);
+    assert!(remote.path().join("objects").is_dir(), "pushed into the folder beside the project");
+    let c = clone_of(&p); // a sibling of the remote folder too
+    assert_eq!(c.root().parent(), Some(parent.as_path()));
+    let r = c.ok(&["repro", "--pull"]);
+    assert!(r.stderr().contains("0 ran"), "{}", r.all());
 }

@@ -350,3 +350,22 @@ pub fn on_a_terminal(p: &Project, args: &str) -> String {
     assert!(status.success(), "churnflow {args} failed on a terminal");
     String::from_utf8_lossy(&std::fs::read(&recording).unwrap()).into_owned()
 }
+
+/// A test that needs a tool this machine lacks (chromedriver, moto's S3 server): in CI —
+/// `env_var=1`, which `.ci/run` sets, or `CI` set as CI services do — that is a failure;
+/// elsewhere the test says it was skipped, on the terminal (libtest captures `eprintln!` of a
+/// passing test, so it writes to stderr itself), and the caller returns.
+pub fn skip_unless_required(env_var: &str, missing: &str, install: &str) {
+    let on = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    assert!(
+        !on(env_var) && !on("CI"),
+        "{test}: {missing}, and {} (run {install})",
+        if on(env_var) { format!("{env_var}=1 requires it") } else { "CI is set, which requires it".into() }
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {missing} (run {install}, or set {env_var}=1 to fail instead)"
+    );
+}
