@@ -30,11 +30,11 @@ pub(crate) fn restore_missing_outs(
     if let Some(first) = summary.failed.first() {
         let n = summary.failed.len();
         let more = if n > 1 { format!(" ({} more like it)", n - 1) } else { String::new() };
-        crate::exec::progress::warn(&format!(
+        eprintln!(
             "warning: pull: {n} object(s) or run record(s) not fetched from '{}', so the stages needing \
              them run here: {first}{more}",
             remote.name
-        ));
+        );
     }
     let mut restored = 0;
     for (stage, path, record) in outs {
