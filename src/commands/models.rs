@@ -1,5 +1,5 @@
 //! `churnflow models list|show|rollback|verify`: the registry's champions and audit log.
-use crate::compare::metrics::DEFAULT_PRECISION;
+use crate::compare::metrics::{metric_cell, DEFAULT_PRECISION};
 use crate::error::Result;
 use crate::store::objects::Store;
 use crate::store::project_lock::ProjectLock;
@@ -107,8 +107,8 @@ pub fn run(root: &Path, command: ModelsCommand) -> Result<u8> {
                     let shown: Vec<String> = keys
                         .iter()
                         .filter_map(|k| {
-                            let v = crate::compare::metrics::metric_cell(m.get(*k), DEFAULT_PRECISION);
-                            m.contains_key(*k).then(|| format!("{k}={v}"))
+                            let v = m.get(*k)?;
+                            Some(format!("{k}={}", metric_cell(Some(v), DEFAULT_PRECISION)))
                         })
                         .collect();
                     if !shown.is_empty() {

@@ -1,6 +1,7 @@
 //! The OpenAPI 3 document of the server, generated from the served model's input schema: each
 //! field with its type, categories as enums, and the minimum the model knows.
 
+use super::reasons::two_decimals;
 use churnflow_stages::{FieldKind, InputSchema};
 use serde_json::{json, Map, Value};
 
@@ -27,8 +28,8 @@ pub(crate) fn customer_schema(schema: &InputSchema) -> Value {
                 if let Some([lo, hi]) = seen {
                     p["description"] = json!(format!(
                         "Seen in training: {} to {}. null = missing (imputed).",
-                        rounded(*lo),
-                        rounded(*hi)
+                        two_decimals(*lo),
+                        two_decimals(*hi)
                     ));
                 }
                 p
@@ -157,18 +158,13 @@ pub(crate) fn document(schema: &InputSchema, model_id: &str, max_batch: usize) -
     })
 }
 
-/// A training range as a person reads it: at most two decimals (22.676566756679232 → 22.68).
-fn rounded(x: f64) -> String {
-    let text = format!("{x:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn training_ranges_are_shown_with_at_most_two_decimals() {
-        assert_eq!(super::rounded(22.676566756679232), "22.68");
-        assert_eq!(super::rounded(0.0), "0");
-        assert_eq!(super::rounded(118.75), "118.75");
+        use crate::serve::reasons::two_decimals;
+        assert_eq!(two_decimals(22.676566756679232), "22.68");
+        assert_eq!(two_decimals(0.0), "0");
+        assert_eq!(two_decimals(118.75), "118.75");
     }
 }

@@ -239,16 +239,19 @@ fn is_missing(v: &Value) -> bool {
 fn shown(v: &Value) -> String {
     match v {
         Value::String(s) => s.trim().to_string(),
-        Value::Number(n) => match n.as_f64() {
-            Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
-            Some(x) => {
-                let s = format!("{x:.2}");
-                s.trim_end_matches('0').trim_end_matches('.').to_string()
-            }
-            None => n.to_string(),
-        },
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), two_decimals),
         other => other.to_string(),
     }
+}
+
+/// A number as people read it in a sentence or a hint: whole numbers as they are, others with
+/// at most two decimals (22.676566756679232 → 22.68).
+pub(super) fn two_decimals(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        return format!("{}", x as i64);
+    }
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn capitalise(s: &str) -> String {
