@@ -1,5 +1,5 @@
 //! `churnflow repro`: run what is stale, restore what the store has, skip what is fresh.
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::progress::{info, transfer_bar, warn, Progress};
 use crate::exec::scheduler::{self, ReproOptions};
 use crate::plan::freshness::reasons_json;
@@ -98,20 +98,19 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<u8> {
         match opened {
             Ok(remote) => Some(remote),
             Err(e) if optional => {
-                let why: Vec<String> = e
-                    .to_string()
-                    .lines()
-                    .filter(|l| !l.contains("--allow-missing-remote"))
-                    .map(String::from)
-                    .collect();
                 warn(&format!(
-                    "warning: {}\n  going on without the remote (--allow-missing-remote): nothing is \
-                     pulled or pushed, stale stages run here",
-                    why.join("\n")
+                    "warning: {e}\n  going on without the remote (--allow-missing-remote): nothing is \
+                     pulled or pushed, stale stages run here"
                 ));
                 None
             }
-            Err(e) => return Err(e),
+            // Nothing ran: exit 2, whatever kept the remote from being used.
+            Err(e) => {
+                return Err(Error::BadInput(format!(
+                    "{e}\n  help: nothing ran; 'churnflow repro --allow-missing-remote' goes on without \
+                     the remote (stale stages then run here)"
+                )))
+            }
         }
     } else {
         None

@@ -134,7 +134,7 @@ impl Remote {
 
     /// One request — a listing of the top of the remote, one page — that shows whether the
     /// remote answers with the credentials in the environment, before `repro --pull/--push`
-    /// runs anything. The error is one message saying what to set (exit 2: nothing ran).
+    /// runs anything. The error is one message saying what to set.
     pub(crate) fn probe(&self) -> Result<()> {
         let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
         match self.runtime.block_on(self.store.list_with_delimiter(prefix)) {
@@ -177,9 +177,7 @@ impl Remote {
             _ => "check that the folder is mounted and readable".to_string(),
         };
         format!(
-            "remote '{}' ({}{at}) cannot be used: {e}\n  help: {help}; see docs/remote.md\n  \
-             help: nothing ran; 'churnflow repro --allow-missing-remote' goes on without the remote \
-             (stale stages then run here)",
+            "remote '{}' ({}{at}) cannot be used: {e}\n  help: {help}; see docs/remote.md",
             self.name, self.url
         )
     }
