@@ -303,13 +303,18 @@ pub enum ErrorClass {
     Internal,
 }
 
-impl ErrorClass {
-    /// The class of an I/O error: a file that is missing or not what was expected is the
-    /// input's fault (a path the user gave, an out an earlier stage did not write); anything
-    /// else (no space, file too large, EIO, a permission, …) is the system's.
-    pub fn of_io(e: &std::io::Error) -> ErrorClass {
+/// Errors whose class [`StageError::classified`] can tell from the error itself.
+pub trait Classify {
+    fn class(&self) -> ErrorClass;
+}
+
+/// A file that is missing or not what was expected is the input's fault (a path the user gave,
+/// an out an earlier stage did not write); anything else (no space, file too large, EIO, a
+/// permission, …) is the system's.
+impl Classify for std::io::Error {
+    fn class(&self) -> ErrorClass {
         use std::io::ErrorKind as K;
-        match e.kind() {
+        match self.kind() {
             K::NotFound
             | K::InvalidInput
             | K::InvalidData
@@ -320,33 +325,18 @@ impl ErrorClass {
             _ => ErrorClass::Io,
         }
     }
-
-    /// The class of a polars error: its I/O errors by [`ErrorClass::of_io`], anything else
-    /// (a schema, a type, a shape) is about the user's data.
-    pub fn of_polars(e: &polars::prelude::PolarsError) -> ErrorClass {
-        use polars::prelude::PolarsError as P;
-        match e {
-            P::IO { error, .. } => ErrorClass::of_io(error),
-            P::Context { error, .. } | P::ExprContext { error, .. } => ErrorClass::of_polars(error),
-            _ => ErrorClass::Input,
-        }
-    }
 }
 
-/// Errors whose class [`StageError::classified`] can tell from the error itself.
-pub trait Classify {
-    fn class(&self) -> ErrorClass;
-}
-
-impl Classify for std::io::Error {
-    fn class(&self) -> ErrorClass {
-        ErrorClass::of_io(self)
-    }
-}
-
+/// Polars' I/O errors as [`std::io::Error`]'s; anything else (a schema, a type, a shape) is
+/// about the user's data.
 impl Classify for polars::prelude::PolarsError {
     fn class(&self) -> ErrorClass {
-        ErrorClass::of_polars(self)
+        use polars::prelude::PolarsError as P;
+        match self {
+            P::IO { error, .. } => error.class(),
+            P::Context { error, .. } | P::ExprContext { error, .. } => error.class(),
+            _ => ErrorClass::Input,
+        }
     }
 }
 
@@ -380,7 +370,7 @@ impl StageError {
     }
 }
 
-/// An I/O error with no more context: classed by [`ErrorClass::of_io`].
+/// An I/O error with no more context: classed by its [`Classify`] impl.
 impl From<std::io::Error> for StageError {
     fn from(e: std::io::Error) -> Self {
         StageError::classified(e.to_string(), &e)

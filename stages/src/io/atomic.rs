@@ -5,7 +5,7 @@
 //! look the same whether a stage wrote it or `churnflow checkout` restored it from the store)
 //! and only then renamed over the destination. A reader never sees half a file, and an
 //! interrupted stage leaves the previous file (or nothing) behind. Its errors are classed by
-//! the I/O error ([`crate::contract::ErrorClass::of_io`]): a full disk is
+//! the I/O error ([`crate::contract::Classify`]): a full disk is
 //! [`ErrorClass::Io`](crate::contract::ErrorClass::Io), not the user's input.
 
 use crate::contract::StageError;

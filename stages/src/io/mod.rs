@@ -23,7 +23,7 @@ pub(crate) fn hash_file(path: &Path) -> Result<String, StageError> {
 }
 
 /// "`path`: cannot `action`: `e`", classed as `e` is (a missing file is the input's fault, a
-/// full disk the system's: [`crate::contract::ErrorClass::of_io`]).
+/// full disk the system's: [`crate::contract::Classify`]).
 pub(crate) fn io_error<E: Classify + std::fmt::Display>(path: &Path, action: &str, e: &E) -> StageError {
     StageError::classified(format!("{}: cannot {action}: {e}", path.display()), e)
 }

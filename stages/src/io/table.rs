@@ -57,7 +57,7 @@ impl Ty {
 }
 
 /// Turns a polars error into a stage error that names the file, classed by
-/// [`ErrorClass::of_polars`](crate::contract::ErrorClass::of_polars) (its I/O errors by their
+/// [`Classify`](crate::contract::Classify) (its I/O errors by their
 /// kind, the rest about the data).
 pub(crate) fn polars_err(file: &str, what: &str) -> impl Fn(PolarsError) -> StageError {
     let (file, what) = (file.to_string(), what.to_string());
