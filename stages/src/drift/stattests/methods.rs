@@ -1,7 +1,7 @@
-//! What a drift method is: [`MethodSpec`], one row of the table [`METHODS`]; [`Method`], a
-//! handle onto a row (what params.yaml names and the report carries); the drift rules and score
-//! kinds; Evidently's default choice ([`default_method`]) and dataset verdict; the cleaning
-//! before the tests; and [`StatError`].
+//! What a drift method is: [`MethodSpec`], one row of the table [`METHODS`] (in `mod.rs`);
+//! [`Method`], a handle onto a row (what params.yaml names and the report carries); the drift
+//! rules and score kinds; Evidently's default choice ([`default_method`]) and dataset verdict;
+//! the cleaning before the tests; and [`StatError`].
 
 use super::*;
 use serde::{Deserialize, Deserializer};
@@ -111,21 +111,6 @@ pub struct MethodSpec {
     /// The function computing the score.
     pub score: Score,
 }
-
-const NUMERICAL: &[ColumnKind] = &[ColumnKind::Numerical];
-const BOTH: &[ColumnKind] = &[ColumnKind::Numerical, ColumnKind::Categorical];
-
-/// The drift statistics, in the order messages list them. Adding one: a file with its score
-/// function, and a line here.
-#[rustfmt::skip]
-pub const METHODS: &[MethodSpec] = &[
-    MethodSpec { id: "ks", name: "K-S p_value", kinds: NUMERICAL, default_threshold: 0.05, rule: DriftRule::PAtMost, score: Score::Sorted(ks_score) },
-    MethodSpec { id: "wasserstein", name: "Wasserstein distance (normed)", kinds: NUMERICAL, default_threshold: 0.1, rule: DriftRule::DAtLeast, score: Score::Sorted(wasserstein_norm_sorted) },
-    MethodSpec { id: "chisquare", name: "chi-square p_value", kinds: BOTH, default_threshold: 0.05, rule: DriftRule::PBelow, score: Score::Counts(chisquare_score) },
-    MethodSpec { id: "z", name: "Z-test p_value", kinds: BOTH, default_threshold: 0.05, rule: DriftRule::PBelow, score: Score::Counts(z_test) },
-    MethodSpec { id: "jensenshannon", name: "Jensen-Shannon distance", kinds: BOTH, default_threshold: 0.1, rule: DriftRule::DAtLeast, score: Score::Shares(jensenshannon_distance) },
-    MethodSpec { id: "psi", name: "PSI", kinds: BOTH, default_threshold: 0.1, rule: DriftRule::DAtLeast, score: Score::Shares(psi_score) },
-];
 
 /// The row of [`METHODS`] with this id, at compile time (a typo fails the build).
 const fn row(id: &str) -> &'static MethodSpec {

@@ -5,7 +5,7 @@
 //!
 //! # A method spec
 //!
-//! A drift statistic is one row of [`METHODS`] (`methods.rs`), a [`MethodSpec`]:
+//! A drift statistic is one row of [`METHODS`] (below), a [`MethodSpec`] (`methods.rs`):
 //!
 //! | field | meaning |
 //! |---|---|
@@ -52,7 +52,7 @@
 //!
 //! 1. A new file here with the statistic and its score function (one of the [`Score`]
 //!    signatures), declared below with `mod` and `pub use`.
-//! 2. One line in [`METHODS`]. The params, the error listing the methods, the report, its JSON
+//! 2. One line in [`METHODS`], below those declarations. The params, the error listing the methods, the report, its JSON
 //!    and HTML follow from the table. (Only a change of Evidently's *default* choice touches
 //!    [`default_method`].)
 
@@ -79,3 +79,18 @@ pub use special::*;
 pub use sums::*;
 pub use wasserstein::*;
 pub use ztest::*;
+
+const NUMERICAL: &[ColumnKind] = &[ColumnKind::Numerical];
+const BOTH: &[ColumnKind] = &[ColumnKind::Numerical, ColumnKind::Categorical];
+
+/// The drift statistics, in the order messages list them. Adding one: a file with its score
+/// function, declared above, and a line here.
+#[rustfmt::skip]
+pub const METHODS: &[MethodSpec] = &[
+    MethodSpec { id: "ks", name: "K-S p_value", kinds: NUMERICAL, default_threshold: 0.05, rule: DriftRule::PAtMost, score: Score::Sorted(ks_score) },
+    MethodSpec { id: "wasserstein", name: "Wasserstein distance (normed)", kinds: NUMERICAL, default_threshold: 0.1, rule: DriftRule::DAtLeast, score: Score::Sorted(wasserstein_norm_sorted) },
+    MethodSpec { id: "chisquare", name: "chi-square p_value", kinds: BOTH, default_threshold: 0.05, rule: DriftRule::PBelow, score: Score::Counts(chisquare_score) },
+    MethodSpec { id: "z", name: "Z-test p_value", kinds: BOTH, default_threshold: 0.05, rule: DriftRule::PBelow, score: Score::Counts(z_test) },
+    MethodSpec { id: "jensenshannon", name: "Jensen-Shannon distance", kinds: BOTH, default_threshold: 0.1, rule: DriftRule::DAtLeast, score: Score::Shares(jensenshannon_distance) },
+    MethodSpec { id: "psi", name: "PSI", kinds: BOTH, default_threshold: 0.1, rule: DriftRule::DAtLeast, score: Score::Shares(psi_score) },
+];
