@@ -6,6 +6,7 @@
 //! was not (a cached object missing from the store, invalid JSON) — the table is still
 //! printed; 2 a bad revision, expression, or pipeline/params/lock file.
 use crate::commands::table::{FormatArgs, Table};
+use crate::compare::layout::{lay_out, Laid};
 use crate::compare::metric_files::{collect, Collected, Problem};
 use crate::compare::metrics::{self, change_cell, metric_cell, relative_cell, MetricCheck, Row};
 use crate::compare::side::{self, Rev, Side};
@@ -27,6 +28,10 @@ pub enum MetricsCommand {
 pub struct ShowArgs {
     #[command(flatten)]
     pub format: FormatArgs,
+    /// List every item of a per-item section (drift's per-column statistics) instead of one
+    /// summary row and the items that drifted.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Args)]
@@ -36,7 +41,8 @@ pub struct DiffArgs {
     pub revs: Vec<String>,
     #[command(flatten)]
     pub format: FormatArgs,
-    /// Also list the metrics that did not change.
+    /// Also list the metrics that did not change, and every item of a per-item section
+    /// (drift's per-column statistics) instead of one summary row and the drifted items.
     #[arg(long)]
     pub all: bool,
     /// Exit 1 when a metric is worse than a bound: KEY<V, KEY<=V, KEY>V, KEY>=V (the new
@@ -76,20 +82,35 @@ fn show(root: &Path, args: &ShowArgs) -> Result<u8> {
         let problems: Vec<Value> = problems.iter().map(|p| p.to_json()).collect();
         crate::commands::print_json(&json!({"schema": 1, "rows": rows, "problems": problems}))?;
     } else {
+        let rows = metrics::diff(&Default::default(), &c.files, true);
+        let laid = lay_out(&rows, &c.views, |_| true, args.all);
         let mut t = Table::new(&["Path", "Metric", "Value"], &[false, false, true]);
-        for (path, flat) in &c.files {
-            for (k, v) in flat {
-                t.push(vec![path.clone(), k.clone(), metric_cell(Some(v), args.format.precision)]);
-            }
+        for r in &laid.rows {
+            t.push(vec![r.path.clone(), r.key.clone(), metric_cell(r.new.as_ref(), args.format.precision)]);
         }
         if c.stages.is_empty() {
             println!("No metrics: no stage in pipeline.yaml declares a 'metrics:' file.");
         } else if !t.rows.is_empty() {
             print!("{}", if args.format.md { t.markdown() } else { t.text() });
+            print!("{}", collapsed_hint(&laid, args.format.md));
         }
     }
     report_problems(&problems);
     Ok(if problems.iter().any(|p| p.error) { 1 } else { 0 })
+}
+
+/// After a table with a collapsed section: how to list its items.
+fn collapsed_hint(laid: &Laid, md: bool) -> String {
+    if !laid.collapsed {
+        return String::new();
+    }
+    let text =
+        "a row named KEY.* max stands for one value per item, the largest shown; --all lists every item";
+    if md {
+        format!("\n_{text}._\n")
+    } else {
+        format!("({text})\n")
+    }
 }
 
 /// The outcome of one `--fail-on` check on one row.
@@ -209,7 +230,8 @@ fn diff(root: &Path, args: &DiffArgs) -> Result<u8> {
             &["Path", "Metric", ol, nl, "Change", "Relative"],
             &[false, false, true, true, true, true],
         );
-        for r in &rows {
+        let laid = lay_out(&every, &new.views_over(&old), |r| args.all || r.changed(), args.all);
+        for r in &laid.rows {
             t.push(vec![
                 r.path.clone(),
                 r.key.clone(),
@@ -232,6 +254,7 @@ fn diff(root: &Path, args: &DiffArgs) -> Result<u8> {
         } else {
             out.push_str(&t.text());
         }
+        out.push_str(&collapsed_hint(&laid, args.format.md));
         if args.format.md {
             if !outcomes.is_empty() {
                 out.push_str("\n**Checks**\n\n");

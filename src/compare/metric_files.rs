@@ -5,7 +5,7 @@
 use crate::compare::metrics::{self, Flat};
 use crate::compare::side::{Content, Side};
 use crate::error::Result;
-use churnflow_stages::OutRole;
+use churnflow_stages::{MetricsView, OutRole};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -31,10 +31,19 @@ impl Problem {
 pub(crate) struct Collected {
     pub files: BTreeMap<String, Flat>,
     pub stages: BTreeMap<String, String>,
+    /// How each declared file is laid out for a person (what its stage's kind says).
+    pub views: BTreeMap<String, MetricsView>,
     pub problems: Vec<Problem>,
 }
 
 impl Collected {
+    /// The views of both sides' files, this side's where both declare one.
+    pub(crate) fn views_over(&self, other: &Collected) -> BTreeMap<String, MetricsView> {
+        let mut views = other.views.clone();
+        views.extend(self.views.iter().map(|(k, v)| (k.clone(), *v)));
+        views
+    }
+
     pub(crate) fn unreadable(&self, path: &str) -> bool {
         self.problems.iter().any(|p| p.error && p.path.as_deref() == Some(path))
     }
@@ -42,7 +51,12 @@ impl Collected {
 
 /// Reads and flattens every metrics file declared at `side`.
 pub(crate) fn collect(side: &Side, name: &'static str) -> Result<Collected> {
-    let mut c = Collected { files: BTreeMap::new(), stages: BTreeMap::new(), problems: Vec::new() };
+    let mut c = Collected {
+        files: BTreeMap::new(),
+        stages: BTreeMap::new(),
+        views: BTreeMap::new(),
+        problems: Vec::new(),
+    };
     if side.pipeline.is_none() {
         c.problems.push(Problem {
             side: name,
@@ -53,6 +67,7 @@ pub(crate) fn collect(side: &Side, name: &'static str) -> Result<Collected> {
     }
     for (stage, out) in side.outs(|o| o.role == OutRole::Metrics) {
         c.stages.insert(out.path.clone(), stage.to_string());
+        c.views.insert(out.path.clone(), out.view);
         let mut problem = |error: bool, message: String| {
             c.problems.push(Problem { side: name, path: Some(out.path.clone()), error, message })
         };

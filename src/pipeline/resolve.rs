@@ -8,7 +8,7 @@ use crate::error::{did_you_mean, Diagnostic, Error, Result};
 use crate::pipeline::params::{self, canonical, InterpError, Params, PARAMS_FILE};
 use crate::pipeline::paths;
 use crate::pipeline::spec::{self, ActionSpec, At, Spec, PIPELINE_FILE};
-use churnflow_stages::OutRole;
+use churnflow_stages::{MetricsView, OutRole};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -30,6 +30,8 @@ pub struct Out {
     pub cache: bool,
     /// Not deleted before the stage runs; such a stage never uses run records.
     pub persist: bool,
+    /// How a metrics out is laid out for a person (a kind says; a `cmd` stage's is the default).
+    pub view: MetricsView,
     pub at: Option<(usize, usize)>,
 }
 
@@ -237,6 +239,7 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
                             role: o.role,
                             cache: o.cache,
                             persist: false,
+                            view: o.view,
                             at: *with_at,
                         });
                     }
@@ -319,7 +322,8 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
     for o in &s.outs {
         if let Some(p) = normal(&o.path, "out") {
             let cache = o.cache.unwrap_or(o.role == OutRole::Out);
-            all_outs.push(Out { path: p, role: o.role, cache, persist: o.persist, at: o.path.at });
+            let view = MetricsView::default();
+            all_outs.push(Out { path: p, role: o.role, cache, persist: o.persist, view, at: o.path.at });
         }
     }
     if !errors.is_empty() {

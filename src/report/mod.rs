@@ -17,6 +17,7 @@
 pub(crate) mod html;
 pub(crate) mod plots;
 
+use crate::compare::layout::lay_out;
 use crate::compare::metric_files::collect;
 use crate::compare::metrics::{self, cell, change_cell, metric_cell, relative_cell, DEFAULT_PRECISION};
 use crate::compare::params::declared;
@@ -94,30 +95,30 @@ pub fn build(root: &Path) -> Result<Report> {
         body.push_str("<p class=\"missing\">No stage declares a metrics file.</p>");
     } else if let Some(old) = &old {
         let rows = metrics::diff(&old.files, &ws.files, true);
+        let p = DEFAULT_PRECISION;
         body.push_str("<table><tr><th>File</th><th>Metric</th><th>HEAD</th><th>workspace</th><th>Change</th><th>Relative</th></tr>");
-        for r in &rows {
+        for r in lay_out(&rows, &ws.views_over(old), |_| true, false).rows {
             body.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 esc(&r.path),
                 esc(&r.key),
-                esc(&metric_cell(r.old.as_ref(), DEFAULT_PRECISION)),
-                esc(&metric_cell(r.new.as_ref(), DEFAULT_PRECISION)),
-                esc(&change_cell(r.change(), DEFAULT_PRECISION)),
+                esc(&metric_cell(r.old.as_ref(), p)),
+                esc(&metric_cell(r.new.as_ref(), p)),
+                esc(&change_cell(r.change(), p)),
                 esc(&relative_cell(r.relative()))
             ));
         }
         body.push_str("</table>");
     } else {
+        let rows = metrics::diff(&Default::default(), &ws.files, true);
         body.push_str("<table><tr><th>File</th><th>Metric</th><th>Value</th></tr>");
-        for (path, flat) in &ws.files {
-            for (k, v) in flat {
-                body.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
-                    esc(path),
-                    esc(k),
-                    esc(&metric_cell(Some(v), DEFAULT_PRECISION))
-                ));
-            }
+        for r in lay_out(&rows, &ws.views, |_| true, false).rows {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                esc(&r.path),
+                esc(&r.key),
+                esc(&metric_cell(r.new.as_ref(), DEFAULT_PRECISION))
+            ));
         }
         body.push_str("</table>");
     }

@@ -21,18 +21,51 @@ pub struct OutDecl {
     pub role: OutRole,
     /// `false`: kept in the workspace and git, never put in the store (metrics, plots).
     pub cache: bool,
+    /// How a metrics out is laid out for a person (ignored for other roles).
+    pub view: MetricsView,
 }
 
 impl OutDecl {
     pub fn out(path: impl Into<String>) -> Self {
-        OutDecl { path: path.into(), role: OutRole::Out, cache: true }
+        OutDecl { path: path.into(), role: OutRole::Out, cache: true, view: MetricsView::default() }
     }
     pub fn metrics(path: impl Into<String>) -> Self {
-        OutDecl { path: path.into(), role: OutRole::Metrics, cache: false }
+        OutDecl { path: path.into(), role: OutRole::Metrics, cache: false, view: MetricsView::default() }
     }
     pub fn plots(path: impl Into<String>) -> Self {
-        OutDecl { path: path.into(), role: OutRole::Plots, cache: false }
+        OutDecl { path: path.into(), role: OutRole::Plots, cache: false, view: MetricsView::default() }
     }
+    /// This out with `view`.
+    pub fn with_view(self, view: MetricsView) -> Self {
+        OutDecl { view, ..self }
+    }
+}
+
+/// How `metrics show`, `metrics diff` and the report lay out one metrics file for a person
+/// (`--json` keeps every row as it is). The default: the file's rows, among the model's
+/// metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MetricsView {
+    /// What watches the model (drift) rather than how good it is: listed after the files that
+    /// are not.
+    pub monitoring: bool,
+    /// A section of one value per item, collapsed into one summary row.
+    pub items: Option<ItemSection>,
+}
+
+/// A top-level section of a metrics file holding one value per item (drift's `columns`, one
+/// statistic per column). A person sees one summary row for it, plus the items a second key
+/// flags (drift's `drifted_column_names`); `--all` lists every item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemSection {
+    /// The section's key (`columns`).
+    pub key: &'static str,
+    /// What its items are, plural (`columns`).
+    pub noun: &'static str,
+    /// The top-level key whose array names the items always listed (`drifted_column_names`).
+    pub flagged_by: &'static str,
+    /// What those items are (`drifted`).
+    pub flag: &'static str,
 }
 
 /// What a stage of some kind reads and writes, derived from its settings.

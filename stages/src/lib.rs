@@ -44,8 +44,8 @@ mod progress;
 pub mod search;
 
 pub use contract::{
-    BaselineUse, Classify, ErrorClass, Invocation, KindIo, OutDecl, OutRole, SettingsError, StageError,
-    StageSummary,
+    BaselineUse, Classify, ErrorClass, Invocation, ItemSection, KindIo, MetricsView, OutDecl, OutRole,
+    SettingsError, StageError, StageSummary,
 };
 pub use data::generate::{generate, GenerateOptions, GenerateSummary};
 pub use data::shift::{ContractShift, Offset, ShiftError, ShiftSpec, SHIFT_KEYS};

@@ -497,3 +497,66 @@ fn drift_gate(p: &Project) -> (serde_json::Value, serde_json::Value) {
         .clone();
     (decision, gate)
 }
+
+#[test]
+fn metrics_tables_put_the_models_metrics_before_drift_and_collapse_the_per_column_statistics() {
+    // The model's metrics file sorts after the drift one by path: the kind's view, not the
+    // path, decides the order.
+    let pipeline = format!(
+        "{}  score:\n    cmd: cp model_source.json reports/metrics.json\n    deps: [model_source.json]\n    \
+         metrics: [reports/metrics.json]\n",
+        crate::support::unindent(DRIFT_PIPELINE)
+    );
+    let p =
+        Project::new().file("pipeline.yaml", &pipeline).file("model_source.json", "{\"auc_roc\": 0.81}\n");
+    csv(&p, "ref_source.csv", 2000, 1, 0.0, 0.3);
+    csv(&p, "cur.csv", 1500, 2, 0.0, 0.3);
+    gitrepo::init(&p);
+    p.ok(&["repro"]);
+    let data_rows = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("reports/") || l.starts_with("| reports/"))
+            .map(String::from)
+            .collect()
+    };
+
+    let show = p.ok(&["metrics", "show"]).stdout();
+    let rows = data_rows(&show);
+    assert!(rows[0].contains("reports/metrics.json") && rows[0].contains("auc_roc"), "model first:\n{show}");
+    assert!(rows.iter().any(|l| l.contains("columns.* max (4 columns, none drifted)")), "{show}");
+    assert!(!show.contains("columns.amount"), "no column drifted, so none is listed:\n{show}");
+    assert!(show.contains("--all lists every item"), "{show}");
+    let all = p.ok(&["metrics", "show", "--all"]).stdout();
+    for c in ["columns.amount", "columns.plan", "columns.paperless", "columns.visits"] {
+        assert!(all.contains(c), "--all lists {c}:\n{all}");
+    }
+    let json = p.ok(&["metrics", "show", "--json"]).json();
+    let keys: Vec<&str> = json["rows"].as_array().unwrap().iter().filter_map(|r| r["key"].as_str()).collect();
+    assert!(keys.contains(&"columns.visits"), "JSON keeps every row: {keys:?}");
+    gitrepo::commit_all(&p, "month one");
+
+    // Month two: two columns drift and the model's metric moves.
+    csv(&p, "cur.csv", 1500, 3, 6.0, 0.7);
+    p.write("model_source.json", "{\"auc_roc\": 0.79}\n");
+    p.ok(&["repro"]);
+    let m: serde_json::Value = serde_json::from_str(&p.read("reports/drift_metrics.json")).unwrap();
+    let drifted: Vec<&str> =
+        m["drifted_column_names"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    assert_eq!(drifted.len(), 2, "{m}");
+    let md = p.ok(&["metrics", "diff", "--md"]).stdout();
+    let rows = data_rows(&md);
+    assert!(rows[0].contains("reports/metrics.json") && rows[0].contains("auc_roc"), "model first:\n{md}");
+    for c in &drifted {
+        assert!(rows.iter().any(|l| l.contains(&format!("columns.{c} "))), "drifted {c} is listed:\n{md}");
+    }
+    let summary =
+        rows.iter().find(|l| l.contains("columns.* max (2 other columns")).unwrap_or_else(|| panic!("{md}"));
+    assert!(summary.contains("changed)"), "{summary}");
+    assert_eq!(rows.iter().filter(|l| l.contains("columns.")).count(), 3, "two drifted + one summary:\n{md}");
+
+    p.ok(&["report"]);
+    let html = p.read("reports/index.html");
+    let (model, drift) = (html.find(">auc_roc<").unwrap(), html.find(">dataset_drift<").unwrap());
+    assert!(model < drift, "the report lists the model's metrics first");
+    assert!(html.contains("columns.* max (2 other columns"), "the report collapses the columns too");
+}

@@ -11,7 +11,9 @@
 //! stale. With no earlier champion there is nothing to compare: the report says so and the metrics
 //! hold `compared: false`.
 
-use crate::contract::{BaselineUse, Invocation, Kind, KindIoError, OutDecl, StageError, StageSummary};
+use crate::contract::{
+    BaselineUse, Invocation, ItemSection, Kind, KindIoError, MetricsView, OutDecl, StageError, StageSummary,
+};
 use crate::drift::report::{DriftOptions, DriftParams, DriftReport, DriftSide};
 use crate::drift::{html, COMPARED_NOTHING};
 use crate::io::json;
@@ -71,7 +73,7 @@ impl DriftSettings {
 impl Kind for Drift {
     const NAME: &'static str = "drift";
     const PARAMS_SECTION: &'static str = "drift";
-    const CODE_VERSION: u32 = 1;
+    const CODE_VERSION: u32 = 2;
     type Settings = DriftSettings;
     type Params = DriftParams;
 
@@ -89,7 +91,7 @@ impl Kind for Drift {
         }
         let mut outs = vec![OutDecl { cache: false, ..OutDecl::out(&s.report) }];
         outs.extend(s.html.as_ref().map(|h| OutDecl { cache: false, ..OutDecl::out(h) }));
-        outs.push(OutDecl::metrics(&s.metrics));
+        outs.push(OutDecl::metrics(&s.metrics).with_view(METRICS_VIEW));
         Ok((deps, outs))
     }
 
@@ -142,14 +144,29 @@ fn write_not_compared(root: &Path, s: &DriftSettings) -> Result<StageSummary, St
     Ok(StageSummary { summary: COMPARED_NOTHING.to_string() })
 }
 
+/// How a person sees the metrics file: after the model's metrics, the per-column statistics
+/// as one row plus the columns that drifted.
+const METRICS_VIEW: MetricsView = MetricsView {
+    monitoring: true,
+    items: Some(ItemSection {
+        key: "columns",
+        noun: "columns",
+        flagged_by: "drifted_column_names",
+        flag: "drifted",
+    }),
+};
+
 /// The summary as metrics: dataset drift, the share and counts, prediction and label drift,
-/// the AUC on current data, and each column's statistic (`columns.<name>`).
+/// the AUC on current data, each column's statistic (`columns.<name>`) and the names of the
+/// columns that drifted (`drifted_column_names`, most drifted first).
 fn metrics(report: &DriftReport) -> Value {
     let mut m = Map::new();
     m.insert("compared".into(), json!(true));
     m.insert("dataset_drift".into(), json!(report.dataset_drift));
     m.insert("share".into(), json!(report.share));
     m.insert("drifted_columns".into(), json!(report.drifted_columns));
+    let drifted: Vec<&str> = report.columns.iter().filter(|c| c.drift).map(|c| c.column.as_str()).collect();
+    m.insert("drifted_column_names".into(), json!(drifted));
     m.insert("compared_columns".into(), json!(report.compared_columns));
     m.insert("current_rows".into(), json!(report.current.rows));
     for (key, d) in [("prediction_drift", &report.prediction_drift), ("label_drift", &report.label_drift)] {
