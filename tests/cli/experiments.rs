@@ -323,7 +323,49 @@ fn at_width(p: &Project, columns: &str, args: &[&str]) -> crate::support::Run {
 }
 
 #[test]
-fn a_sweep_of_two_algorithms_warns_of_the_param_one_ignores_and_its_tables_fit_80_columns() {
+fn a_sweep_of_two_algorithms_warns_once_of_the_param_the_forest_ignores() {
+    let p = demo_project(1200, 3);
+    let r = p.run(&[
+        "exp",
+        "run",
+        "-S",
+        "train.l2=0.1,0.3",
+        "-S",
+        "train.algorithm=logistic_regression,random_forest",
+    ]);
+    assert_eq!(r.code(), 0, "{}", r.all());
+    // Once, before anything ran, for the forest only (logistic regression reads l2).
+    let stderr = r.stderr();
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(
+        warnings,
+        ["warning: train.l2 is not read by random_forest: the 2 random_forest points with different train.l2 are the same model"],
+        "{}",
+        r.all()
+    );
+    assert!(stderr.find("warning:").unwrap() < stderr.find("running").unwrap(), "{stderr}");
+    assert!(!stderr.contains("not read by logistic_regression"), "{stderr}");
+    // The forests are one model indeed; the logistic regressions are two.
+    let shown = p.ok(&["exp", "show", "--json"]).json();
+    let log_loss = |name: &str| {
+        let e = shown["experiments"].as_array().unwrap().iter().find(|e| e["name"] == name).unwrap();
+        e["metrics"]["reports/metrics.json"]["log_loss"].as_f64().unwrap()
+    };
+    assert_eq!(log_loss("exp-2"), log_loss("exp-4"), "the two forests differ");
+    assert_ne!(log_loss("exp-1"), log_loss("exp-3"), "the two logistic regressions are the same");
+    // One value that changes nothing is said so too.
+    let one = p.ok(&["exp", "run", "-S", "train.l2=5", "-S", "train.algorithm=random_forest", "--name", "f"]);
+    assert!(
+        one.stderr().contains(
+            "warning: train.l2 is not read by random_forest: -S train.l2=5 changes nothing in the random_forest point(s)"
+        ),
+        "{}",
+        one.all()
+    );
+}
+
+#[test]
+fn exp_tables_fit_80_columns_and_say_what_they_left_out() {
     let p = demo_project(1500, 3);
     let r = at_width(
         &p,
@@ -331,22 +373,7 @@ fn a_sweep_of_two_algorithms_warns_of_the_param_one_ignores_and_its_tables_fit_8
         &["exp", "run", "-S", "train.l2=0.1,0.3", "-S", "train.algorithm=logistic_regression,random_forest"],
     );
     assert_eq!(r.code(), 0, "{}", r.all());
-    // Once, before anything ran, for the forest only (logistic regression reads l2).
-    let warnings: Vec<&str> =
-        r.0.stderr
-            .split(|b| *b == b'\n')
-            .filter_map(|l| std::str::from_utf8(l).ok())
-            .filter(|l| l.starts_with("warning:"))
-            .collect();
-    assert_eq!(
-        warnings,
-        ["warning: train.l2 is not read by random_forest: the 2 random_forest points with different train.l2 are the same model"],
-        "{}",
-        r.all()
-    );
     let stderr = r.stderr();
-    assert!(stderr.find("warning:").unwrap() < stderr.find("running").unwrap(), "{stderr}");
-    assert!(!stderr.contains("not read by logistic_regression"), "{stderr}");
     // The closing table: every line fits, the swept params and the name are kept, and one
     // note says what was left out and where to see it.
     let table = r.stdout();
