@@ -28,8 +28,8 @@ const MAX_PROBLEMS: usize = 10;
 /// ([`Error::BadInput`], one line each).
 pub fn check(root: &Path, params: &Params, given: &[Override], points: &[Point]) -> Result<Vec<String>> {
     let spec = Pipeline::spec(root)?;
-    let mut problems: Vec<String> = Vec::new();
-    let mut more = 0usize;
+    // Each problem once: what it says, who is blamed, and how many more points have it.
+    let mut problems: Vec<(String, String, usize)> = Vec::new();
     // Per point: the keys it sets that a stage ignores; per (key, reason): the points.
     let mut ignored: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); points.len()];
     let mut groups: Vec<((&str, String), Vec<usize>)> = Vec::new();
@@ -39,14 +39,13 @@ pub fn check(root: &Path, params: &Params, given: &[Override], points: &[Point])
             Ok(pipeline) => pipeline,
             Err(diagnostics) => {
                 for d in diagnostics {
-                    let line = blame(&d, point, given, params);
-                    if problems.contains(&line) {
-                        continue;
-                    }
-                    if problems.len() < MAX_PROBLEMS {
-                        problems.push(line);
-                    } else {
-                        more += 1;
+                    let (who, what) = blame(&d, point, given, params);
+                    match problems
+                        .iter_mut()
+                        .find(|(w, m, _)| *m == what && (*w == who || !who.starts_with("-S")))
+                    {
+                        Some((_, _, more)) => *more += 1,
+                        None => problems.push((who, what, 0)),
                     }
                 }
                 continue;
@@ -67,10 +66,19 @@ pub fn check(root: &Path, params: &Params, given: &[Override], points: &[Point])
         }
     }
     if !problems.is_empty() {
-        if more > 0 {
-            problems.push(format!("… and {more} more"));
+        let mut lines: Vec<String> = problems
+            .iter()
+            .take(MAX_PROBLEMS)
+            .map(|(who, what, more)| match more {
+                0 => format!("{who}: {what}"),
+                _ if who.starts_with("-S") => format!("{who}: {what}"),
+                n => format!("{who} (and {n} more point(s)): {what}"),
+            })
+            .collect();
+        if problems.len() > MAX_PROBLEMS {
+            lines.push(format!("… and {} more", problems.len() - MAX_PROBLEMS));
         }
-        return Err(Error::BadInput(problems.join("\n")));
+        return Err(Error::BadInput(lines.join("\n")));
     }
     Ok(groups
         .iter()
@@ -101,20 +109,21 @@ pub fn check(root: &Path, params: &Params, given: &[Override], points: &[Point])
         .collect())
 }
 
-/// One problem of a point, on one line: blamed on the `-S` that set the key it is about, else
-/// on the point (at params.yaml's line for a key the point did not set).
-fn blame(d: &Diagnostic, point: &Point, given: &[Override], params: &Params) -> String {
+/// One problem of a point: who is blamed — the `-S` that set the key it is about, else the
+/// point — and what it says (at params.yaml's line for a key the point did not set).
+fn blame(d: &Diagnostic, point: &Point, given: &[Override], params: &Params) -> (String, String) {
     let within = |a: &str, b: &str| a == b || a.strip_prefix(b).is_some_and(|rest| rest.starts_with('.'));
+    let the_point = format!("the experiment with {}", describe(point));
     if let Some(key) = &d.key {
         let set = given
             .iter()
             .find(|o| point.iter().any(|(k, _)| *k == o.key) && (within(key, &o.key) || within(&o.key, key)));
         if let Some(o) = set {
-            return format!("-S {}: {}", o.arg, d.message);
+            return (format!("-S {}", o.arg), d.message.clone());
         }
-        let at = Diagnostic { at: params.locate(key), hint: None, ..d.clone() };
-        return format!("the experiment with {}: {at}", describe(point));
+        return (the_point, Diagnostic { at: params.locate(key), hint: None, ..d.clone() }.to_string());
     }
-    let d = if d.file == PARAMS_FILE { Diagnostic { at: None, ..d.clone() } } else { d.clone() };
-    format!("the experiment with {}: {}", describe(point), Diagnostic { hint: None, ..d })
+    // Where in the point's params a problem is says nothing: they are written nowhere.
+    let at = if d.file == PARAMS_FILE { None } else { d.at };
+    (the_point, Diagnostic { at, hint: None, ..d.clone() }.to_string())
 }
