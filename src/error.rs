@@ -18,11 +18,20 @@ pub(crate) struct Diagnostic {
     pub at: Option<(usize, usize)>,
     pub message: String,
     pub hint: Option<String>,
+    /// The params.yaml key (`train.l2`) whose value a stage kind refused, when that is what
+    /// it is about: `exp run` blames the `-S` that set it instead of a line of params.yaml.
+    pub key: Option<String>,
 }
 
 impl Diagnostic {
     pub fn new(file: impl Into<String>, at: Option<(usize, usize)>, message: impl Into<String>) -> Self {
-        Diagnostic { file: file.into(), at, message: message.into(), hint: None }
+        Diagnostic { file: file.into(), at, message: message.into(), hint: None, key: None }
+    }
+
+    /// The same diagnostic, about the value of params key `key`.
+    pub fn about_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

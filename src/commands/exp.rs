@@ -1,10 +1,11 @@
 //! `churnflow exp`: run experiments (params overridden, sweeps, N at once), show and compare
 //! them, apply one to the workspace, remove records.
-use crate::commands::table::Table;
+use crate::commands::table::{self, Table};
 use crate::compare::metrics::{self as metric, change_cell, diff as diff_rows, metric_cell};
 use crate::error::{Error, Result};
 use crate::exec::progress::{info, Progress};
 use crate::experiments::apply::apply;
+use crate::experiments::check;
 use crate::experiments::overrides::{self, describe};
 use crate::experiments::record::{valid_name, ExpRecord, Records, Status};
 use crate::experiments::rows::{self, ParamPick, Pick, Row, WORKSPACE};
@@ -188,6 +189,10 @@ fn run_experiments(root: &Path, args: &RunArgs) -> Result<u8> {
         Some(n) => overrides::random(&parsed, n, args.seed),
         None => overrides::grid(&parsed)?,
     };
+    // Every point passes the stages' checks before the first runs; then what changes nothing.
+    for warning in check::check(root, sweep.params(), &parsed, &points)? {
+        crate::exec::progress::warn(&warning);
+    }
     let records = Records::new(&store);
     let names: Vec<String> = match &args.name {
         Some(name) if points.len() == 1 => vec![name.clone()],
@@ -241,7 +246,8 @@ fn run_experiments(root: &Path, args: &RunArgs) -> Result<u8> {
             metrics: args.metrics.clone(),
             params: ParamPick::Exactly(overridden),
         };
-        print!("{}", table(&rows, &pick, metric::DEFAULT_PRECISION).text());
+        let t = table(&rows, &pick, metric::DEFAULT_PRECISION);
+        print_fitted(&t, None, "see them all: churnflow exp show --only-changed --md; choose: --metric");
     }
     Ok(if failed.is_empty() { 0 } else { 1 })
 }
@@ -347,8 +353,47 @@ fn show(root: &Path, args: &ShowArgs) -> Result<u8> {
     if rows.len() == 1 {
         info("No experiments yet: `churnflow exp run -S KEY=VALUE` runs one.");
     }
-    print!("{}", if args.output.md { t.markdown() } else { t.text() });
+    if args.output.md {
+        print!("{}", t.markdown());
+    } else {
+        let how = "see them all: --md, --csv, --json, or exp diff A B; choose: --metric, --param";
+        print_fitted(&t, args.sort_by.as_deref(), how);
+    }
     Ok(0)
+}
+
+/// Prints the text of `t` (an experiments [`table`]) fitted to the terminal
+/// ([`table::output_width`]), and on stderr which columns that left out and `how` to see them.
+/// The columns are kept in this order: the experiment's name, the `--sort-by` column, the
+/// state when an experiment failed, the params that differ between the rows, the metrics that
+/// do, the state, the time, then the columns that are the same in every row.
+fn print_fitted(t: &Table, sort_by: Option<&str>, how: &str) {
+    let Some(width) = table::output_width() else {
+        print!("{}", t.text());
+        return;
+    };
+    let n = t.headers.len();
+    // Differs between two rows that have a value (the workspace may have no metrics yet).
+    let changed = |i: usize| {
+        let mut values = t.rows.iter().map(|r| r[i].as_str()).filter(|c| !c.is_empty() && *c != "-");
+        values.next().is_some_and(|first| values.any(|c| c != first))
+    };
+    let metric = |i: usize| t.right.get(i).copied().unwrap_or(false);
+    let (name, created, state) = (0, 1, 2);
+    let failed = t.rows.iter().any(|r| r[state] == Status::Failed.as_str());
+    let mut priority = vec![name];
+    priority.extend(sort_by.and_then(|by| t.headers.iter().position(|h| h == by)));
+    if failed {
+        priority.push(state);
+    }
+    priority.extend((3..n).filter(|&i| !metric(i) && changed(i)));
+    priority.extend((3..n).filter(|&i| metric(i) && changed(i)));
+    priority.extend([state, created]);
+    let (text, left) = t.fit(width, &priority);
+    print!("{text}");
+    if !left.is_empty() {
+        info(&table::left_out_note(&left, width, how));
+    }
 }
 
 /// A value in a CSV cell: numbers with every digit, strings as they are.

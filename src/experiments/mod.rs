@@ -4,6 +4,8 @@
 //!   intervals; the grid and random points;
 //! * [`scratch`] — an experiment's scratch workspace: the project as hard links, in
 //!   `artifacts/tmp/`;
+//! * [`check`] — every point of a sweep checked before the first runs: the kinds' param
+//!   checks (a bad value is its `-S`'s fault), the overrides a stage ignores (a warning);
 //! * [`runner`] — a sweep: experiments N at a time, each a `repro` in its scratch workspace
 //!   on a store shared with the project (runs claimed, so none is computed twice);
 //! * [`record`] — `artifacts/exps/<name>.json`: overrides, params, metrics, lock, status;
@@ -20,6 +22,7 @@
 //! This layer builds on `exec` (the scheduler), `plan`, `compare` (metrics files),
 //! `pipeline` and `store`; `commands/exp.rs` turns arguments into its calls.
 pub(crate) mod apply;
+pub(crate) mod check;
 pub(crate) mod overrides;
 pub(crate) mod record;
 pub(crate) mod rows;

@@ -33,6 +33,8 @@ pub enum Choices {
 pub struct Override {
     pub key: String,
     pub choices: Choices,
+    /// The argument as given (`train.l2=0.1,0.3`), for messages.
+    pub arg: String,
 }
 
 /// The overrides of one experiment, in the order they were given.
@@ -69,7 +71,7 @@ pub fn parse(arg: &str, params: &Params) -> Result<Override> {
     if params.get(&key).is_some_and(Value::is_f64) {
         as_floats(&mut choices);
     }
-    Ok(Override { key, choices })
+    Ok(Override { key, choices, arg: arg.to_string() })
 }
 
 /// Whole numbers as floats, for a key params.yaml writes as a float: `-S train.l2=1` against
@@ -259,6 +261,15 @@ pub fn random(overrides: &[Override], n: usize, seed: u64) -> Vec<Point> {
                 .collect()
         })
         .collect()
+}
+
+/// params.yaml's values with the overrides of `point` in place: what its experiment runs with.
+pub fn apply(params: &Params, point: &Point) -> Value {
+    let mut root = params.root().clone();
+    for (key, value) in point {
+        crate::pipeline::params_edit::set_value(&mut root, key, value.clone());
+    }
+    root
 }
 
 /// A point as `key=value key=value`, for names and progress lines.

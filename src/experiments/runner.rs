@@ -15,11 +15,10 @@ use crate::error::{Error, Result};
 use crate::exec::process;
 use crate::exec::progress::Progress;
 use crate::exec::scheduler::{self, ReproOptions};
-use crate::experiments::overrides::{describe, Point};
+use crate::experiments::overrides::{self, describe, Point};
 use crate::experiments::record::{ExpRecord, Records, StageCounts, Status, RECORD_SCHEMA};
 use crate::experiments::scratch::Scratch;
 use crate::pipeline::params::{Params, PARAMS_FILE};
-use crate::pipeline::params_edit::set_value;
 use crate::plan::project::Project;
 use crate::store::hashing::HashState;
 use crate::store::lockfile::LockFile;
@@ -150,10 +149,7 @@ impl Sweep {
     /// Runs one experiment to its record (failed or not); `Err` only when interrupted.
     fn run_one(&self, exp: &Experiment) -> Result<ExpRecord> {
         let started = Instant::now();
-        let mut params = self.params.root().clone();
-        for (key, value) in &exp.point {
-            set_value(&mut params, key, value.clone());
-        }
+        let params = overrides::apply(&self.params, &exp.point);
         let mut record = ExpRecord {
             schema: RECORD_SCHEMA,
             name: exp.name.clone(),

@@ -99,6 +99,14 @@ pub struct Pipeline {
 impl Pipeline {
     /// Reads and resolves pipeline.yaml and params.yaml in `root`.
     pub fn load(root: &Path) -> Result<Pipeline> {
+        let spec = Pipeline::spec(root)?;
+        let params = Params::load(root).map_err(Error::usage)?;
+        resolve(root, &spec, &params).map_err(Error::Usage)
+    }
+
+    /// Reads and parses pipeline.yaml in `root`, unresolved (to [`resolve`] it against
+    /// params other than params.yaml's: an experiment's).
+    pub fn spec(root: &Path) -> Result<Spec> {
         let path = root.join(PIPELINE_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -116,9 +124,7 @@ impl Pipeline {
             }
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
         };
-        let spec = spec::parse(&text).map_err(Error::Usage)?;
-        let params = Params::load(root).map_err(Error::usage)?;
-        resolve(root, &spec, &params).map_err(Error::Usage)
+        spec::parse(&text).map_err(Error::Usage)
     }
 
     pub fn index_of(&self, name: &str) -> Option<usize> {
@@ -262,7 +268,8 @@ fn resolve_stage(s: &spec::StageSpec, params: &Params) -> Result<Stage, Vec<Diag
                             .hint(format!(
                                 "{what} (uses: {}) reads params section '{section}'; see docs/stages.md",
                                 kind.value
-                            )),
+                            ))
+                            .about_key(key),
                         None => Diagnostic::new(PIPELINE_FILE, with_at.or(kind.at), format!("{what}: {e}"))
                             .hint(format!("see docs/stages.md for the settings of '{}'", kind.value)),
                     });

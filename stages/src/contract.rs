@@ -157,6 +157,13 @@ pub(crate) trait Kind {
         None
     }
 
+    /// What makes a stage with these params ignore `key`, a key of its params section
+    /// without the section (`l2`): see [`crate::unread_by`]. `None`: it reads it, or the
+    /// kind does not say.
+    fn unread_by(_params: &Self::Params, _key: &str) -> Option<String> {
+        None
+    }
+
     fn run(
         root: &Path,
         settings: Self::Settings,
@@ -173,7 +180,12 @@ pub(crate) fn parse<K: Kind>(
     let s: K::Settings = serde_json::from_value(settings.clone()).map_err(|e| {
         SettingsError::new(format!("settings of kind '{}': {}", K::NAME, plain(&e.to_string())))
     })?;
-    let p: K::Params = if params.is_null() {
+    Ok((s, parse_params::<K>(params)?))
+}
+
+/// Parses the params section of `K`; an error names its key (`train.l2`).
+fn parse_params<K: Kind>(params: &Value) -> Result<K::Params, SettingsError> {
+    Ok(if params.is_null() {
         K::Params::default()
     } else {
         serde_path_to_error::deserialize(params.clone()).map_err(|e| {
@@ -186,8 +198,7 @@ pub(crate) fn parse<K: Kind>(
             let message = format!("{key}: {}", plain(&e.inner().to_string()));
             SettingsError { message, params_key: Some(key) }
         })?
-    };
-    Ok((s, p))
+    })
 }
 
 /// A serde message in plain words: `invalid type: string "abc", expected f64` → `expected a
@@ -251,6 +262,13 @@ pub(crate) fn describe_kind<K: Kind>(settings: &Value, params: &Value) -> Result
         baseline: K::baseline(&s),
         registry_decision: K::registry_decision(&s),
     })
+}
+
+/// [`crate::unread_by`] for one kind: `key` within its params section, else `None`.
+pub(crate) fn unread_by_kind<K: Kind>(params: &Value, key: &str) -> Option<String> {
+    let within = key.strip_prefix(K::PARAMS_SECTION)?.strip_prefix('.')?;
+    let p = parse_params::<K>(params).ok()?;
+    K::unread_by(&p, within)
 }
 
 /// [`crate::run`] for one kind.

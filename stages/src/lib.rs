@@ -75,6 +75,7 @@ pub use progress::{
 /// `DatasetBase` (dense `f64` records, `bool` or 0/1 `usize` labels, optional sample weights)
 /// and a fitted [`estimators::ChurnModel`] whose `predict` gives P(churned = 1).
 pub mod estimators {
+    pub use crate::model::estimators::reads_param;
     pub use crate::model::linfa_api::{
         ChurnLabel, ChurnModel, DecisionTreeParams, DecisionTreeValidParams, GradientBoostingParams,
         GradientBoostingValidParams, LogisticRegressionParams, LogisticRegressionValidParams,
@@ -146,6 +147,7 @@ struct KindEntry {
     name: &'static str,
     params_section: &'static str,
     describe: fn(&Value, &Value) -> Result<KindIo, SettingsError>,
+    unread_by: fn(&Value, &str) -> Option<String>,
     run: fn(&Invocation) -> Result<StageSummary, StageError>,
 }
 
@@ -154,6 +156,7 @@ const fn entry<K: Kind>() -> KindEntry {
         name: K::NAME,
         params_section: K::PARAMS_SECTION,
         describe: contract::describe_kind::<K>,
+        unread_by: contract::unread_by_kind::<K>,
         run: contract::run_kind::<K>,
     }
 }
@@ -202,6 +205,15 @@ pub fn describe(kind: &str, settings: &Value, params: &Value) -> Result<KindIo, 
         Some(k) => (k.describe)(settings, params),
         None => Err(SettingsError::unknown_kind(kind, KINDS)),
     }
+}
+
+/// Why a stage of `kind` with params section `params` does not read the param `key` (a
+/// dotted params.yaml key, `train.l2`): what makes it ignore the key (`random_forest`, the
+/// chosen algorithm), or `None` when it reads it or nothing is known. For `exp run`, to warn
+/// that the points of a sweep differing only in such a key are the same run. `params` should
+/// have passed [`describe`]; params that do not parse give `None`.
+pub fn unread_by(kind: &str, params: &Value, key: &str) -> Option<String> {
+    (self::kind(kind)?.unread_by)(params, key)
 }
 
 /// Runs one stage of `kind`. Called in the child process that the engine starts.

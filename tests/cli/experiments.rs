@@ -316,3 +316,136 @@ fn a_whole_number_for_a_float_param_is_the_workspace_value_and_runs_nothing() {
     assert_eq!(p.count("scaled"), 2, "a new value runs it");
     assert_eq!(record(&p, "two")["params"]["scale"], 2.0);
 }
+
+/// `churnflow ARGS` in `p` with `$COLUMNS` set, as a terminal of that width gives it.
+fn at_width(p: &Project, columns: &str, args: &[&str]) -> crate::support::Run {
+    crate::support::Run(p.cmd(args).env("COLUMNS", columns).output().expect("run churnflow"))
+}
+
+#[test]
+fn a_sweep_of_two_algorithms_warns_once_of_the_param_the_forest_ignores() {
+    let p = demo_project(1200, 3);
+    let r = p.run(&[
+        "exp",
+        "run",
+        "-S",
+        "train.l2=0.1,0.3",
+        "-S",
+        "train.algorithm=logistic_regression,random_forest",
+    ]);
+    assert_eq!(r.code(), 0, "{}", r.all());
+    // Once, before anything ran, for the forest only (logistic regression reads l2).
+    let stderr = r.stderr();
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(
+        warnings,
+        ["warning: train.l2 is not read by random_forest: the 2 random_forest points with different train.l2 are the same model"],
+        "{}",
+        r.all()
+    );
+    assert!(stderr.find("warning:").unwrap() < stderr.find("running").unwrap(), "{stderr}");
+    assert!(!stderr.contains("not read by logistic_regression"), "{stderr}");
+    // The forests are one model indeed; the logistic regressions are two.
+    let shown = p.ok(&["exp", "show", "--json"]).json();
+    let log_loss = |name: &str| {
+        let e = shown["experiments"].as_array().unwrap().iter().find(|e| e["name"] == name).unwrap();
+        e["metrics"]["reports/metrics.json"]["log_loss"].as_f64().unwrap()
+    };
+    assert_eq!(log_loss("exp-2"), log_loss("exp-4"), "the two forests differ");
+    assert_ne!(log_loss("exp-1"), log_loss("exp-3"), "the two logistic regressions are the same");
+    // One value that changes nothing is said so too.
+    let one = p.ok(&["exp", "run", "-S", "train.l2=5", "-S", "train.algorithm=random_forest", "--name", "f"]);
+    assert!(
+        one.stderr().contains(
+            "warning: train.l2 is not read by random_forest: -S train.l2=5 changes nothing in the random_forest point(s)"
+        ),
+        "{}",
+        one.all()
+    );
+}
+
+#[test]
+fn exp_tables_fit_80_columns_and_say_what_they_left_out() {
+    let p = demo_project(1500, 3);
+    let r = at_width(
+        &p,
+        "80",
+        &["exp", "run", "-S", "train.l2=0.1,0.3", "-S", "train.algorithm=logistic_regression,random_forest"],
+    );
+    assert_eq!(r.code(), 0, "{}", r.all());
+    let stderr = r.stderr();
+    // The closing table: every line fits, the swept params and the name are kept, and one
+    // note says what was left out and where to see it.
+    let table = r.stdout();
+    assert!(table.lines().all(|l| l.chars().count() <= 80), "a line is wider than 80:\n{table}");
+    let header = table.lines().next().unwrap();
+    for kept in ["Experiment", "train.algorithm", "train.l2", "auc_roc"] {
+        assert!(header.contains(kept), "{kept} left out:\n{table}");
+    }
+    assert_eq!(table.lines().count(), 5, "{table}");
+    assert!(
+        stderr.contains("left out to fit 80 columns: ") && stderr.contains("exp show --only-changed --md"),
+        "{stderr}"
+    );
+    assert!(stderr.lines().all(|l| l.chars().count() <= 80 || !l.starts_with("left out")), "{stderr}");
+
+    // exp show, whole and --only-changed: the same at 80 columns.
+    for args in [&["exp", "show"][..], &["exp", "show", "--only-changed", "--sort-by", "brier"]] {
+        let shown = at_width(&p, "80", args);
+        assert_eq!(shown.code(), 0, "{}", shown.all());
+        let text = shown.stdout();
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{args:?}: a line is wider than 80:\n{text}");
+        assert_eq!(text.lines().count(), 6, "the workspace and 4 experiments:\n{text}");
+        assert!(text.lines().next().unwrap().contains("train.algorithm"), "{text}");
+        assert!(shown.stderr().contains("left out to fit 80 columns: "), "{}", shown.all());
+        assert!(shown.stderr().contains("--md, --csv, --json"), "{}", shown.all());
+    }
+    let sorted = at_width(&p, "80", &["exp", "show", "--only-changed", "--sort-by", "brier"]).stdout();
+    assert!(sorted.lines().next().unwrap().contains("brier"), "the --sort-by column is kept:\n{sorted}");
+    // A width too small for anything but the names: the names, no panic.
+    let tiny = at_width(&p, "1", &["exp", "show"]);
+    assert_eq!(tiny.code(), 0, "{}", tiny.all());
+    assert_eq!(tiny.stdout(), "Experiment\nworkspace\nexp-1\nexp-2\nexp-3\nexp-4\n");
+    // Piped with no $COLUMNS (a file, a pager, grep), or wide enough: the whole table, as before.
+    let whole = p.ok(&["exp", "show"]).stdout();
+    assert!(whole.lines().next().unwrap().chars().count() > 80 && whole.contains("Created"), "{whole}");
+    assert_eq!(at_width(&p, "100000", &["exp", "show"]).stdout(), whole);
+    assert!(!p.ok(&["exp", "show"]).stderr().contains("left out"));
+    let md = at_width(&p, "80", &["exp", "show", "--md"]).stdout();
+    assert!(md.lines().next().unwrap().chars().count() > 80, "--md stays complete:\n{md}");
+}
+
+#[test]
+fn a_value_a_stage_refuses_fails_before_anything_runs_naming_its_dash_s() {
+    let p = demo_project(300, 4);
+    let bad = p.run(&["exp", "run", "-S", "train.l2=abc"]);
+    assert_eq!(bad.code(), 2, "{}", bad.all());
+    assert!(
+        bad.stderr()
+            .starts_with("error: -S train.l2=abc: train.l2: expected a number, found the text \"abc\""),
+        "{}",
+        bad.all()
+    );
+    assert!(!bad.stderr().contains("params.yaml:"), "params.yaml is not where the value is:\n{}", bad.all());
+    // Any point of a sweep, before the first runs; each refused -S named once.
+    let sweep = p.run(&["exp", "run", "-S", "train.n_trees=5,0", "-S", "train.l2=0.1,-1", "-j", "2"]);
+    assert_eq!(sweep.code(), 2, "{}", sweep.all());
+    assert_eq!(
+        sweep.stderr(),
+        "error: -S train.l2=0.1,-1: train.l2 must be ≥ 0, got -1\n\
+         -S train.n_trees=5,0: train.n_trees must be between 1 and 10000, got 0\n",
+        "{}",
+        sweep.all()
+    );
+    // A typo of a key still gets its suggestion.
+    let typo = p.run(&["exp", "run", "-S", "train.l3=1"]);
+    assert_eq!(typo.code(), 2);
+    assert!(typo.stderr().contains("did you mean 'train.l2'"), "{}", typo.all());
+    // No record, no run, no stage log, no scratch workspace.
+    for never in ["artifacts/exps", "artifacts/runs", "artifacts/logs", "pipeline.lock", "data/ingested"] {
+        assert!(!p.exists(never), "{never} exists: something ran");
+    }
+    let tmp: Vec<_> =
+        std::fs::read_dir(p.path("artifacts/tmp")).map(|d| d.flatten().collect()).unwrap_or_default();
+    assert!(tmp.is_empty(), "a scratch workspace was made");
+}

@@ -101,6 +101,12 @@ impl Kind for Train {
         Ok((deps, outs))
     }
 
+    /// A param of one algorithm that the chosen one does not read
+    /// ([`crate::model::params::Algorithm::reads`]).
+    fn unread_by(p: &TrainParams, key: &str) -> Option<String> {
+        (p.algorithm.reads(key) == Some(false)).then(|| p.algorithm.name().to_string())
+    }
+
     fn run(
         root: &Path,
         s: TrainSettings,

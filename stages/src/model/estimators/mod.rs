@@ -271,6 +271,33 @@ algorithms! {
     GradientBoosting => gradient_boosting::GradientBoosting,
 }
 
+impl Algorithm {
+    /// Whether this algorithm reads the train param `key` (`l2`, without `train.`), from the
+    /// algorithms' own declarations ([`Estimator::TUNABLE`], [`Estimator::LOG_TERMS`]):
+    /// `Some(true)` when it does; `Some(false)` when another algorithm reads it and this one
+    /// does not (`l2` for `random_forest`: its value changes nothing in the fit); `None` for a
+    /// param that is no one algorithm's (`seed`, `threshold`, `exclude_columns`, …: shared,
+    /// or read without being searchable), of which nothing is claimed.
+    pub(crate) fn reads(self, key: &str) -> Option<bool> {
+        let declares =
+            |a: Algorithm| a.tunable().iter().any(|t| t.key == key) || (key == "log_terms" && a.log_terms());
+        if declares(self) {
+            Some(true)
+        } else if ALGORITHMS.iter().any(|a| declares(*a)) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// [`Algorithm::reads`] for a `train.algorithm` value (`random_forest`); `None` for a name that
+/// is no algorithm.
+pub fn reads_param(algorithm: &str, key: &str) -> Option<bool> {
+    let algorithm = ALGORITHMS.iter().find(|a| a.name() == algorithm)?;
+    algorithm.reads(key)
+}
+
 impl TrainParams {
     /// Rejects values that cannot train (a usage error, before anything runs): the shared
     /// params, then every algorithm's own ([`Estimator::check_params`]) — whichever algorithm
@@ -301,6 +328,21 @@ impl TrainParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn which_params_an_algorithm_reads_comes_from_its_declarations() {
+        assert_eq!(reads_param("logistic_regression", "l2"), Some(true));
+        assert_eq!(reads_param("gradient_boosting", "l2"), Some(true));
+        assert_eq!(reads_param("random_forest", "l2"), Some(false));
+        assert_eq!(reads_param("decision_tree", "n_trees"), Some(false));
+        assert_eq!(reads_param("logistic_regression", "max_depth"), Some(false));
+        assert_eq!(reads_param("random_forest", "log_terms"), Some(false));
+        // Shared params, and names that are no algorithm or no param: nothing claimed.
+        assert_eq!(reads_param("random_forest", "seed"), None);
+        assert_eq!(reads_param("random_forest", "threshold"), None);
+        assert_eq!(reads_param("random_forest", "nope"), None);
+        assert_eq!(reads_param("svm", "l2"), None);
+    }
 
     #[test]
     fn every_algorithm_is_named_as_serde_spells_it_and_tunes_in_alphabetical_order() {
