@@ -156,9 +156,14 @@ fn checkout_saves_a_hand_edit_with_the_same_warning_as_repro_and_writes_0644() {
 /// writes the part and fails; otherwise it writes the whole folder.
 const HALF_WRITING: &str = r#"stages:
   ingest:
-    cmd: "mkdir -p data/ingested && echo partial > data/ingested/part.txt && if [ -e slow ]; then echo $$ > stage.pid && touch started && sleep 30; fi && if [ -e fail ]; then exit 1; fi && echo a > data/ingested/a.txt"
+    cmd: "mkdir -p data/ingested && echo partial > data/ingested/part.txt && if [ -e slow ]; then echo $$ > stage.pid && touch started && sleep 30; fi && if [ -e fail ]; then exit 1; fi && echo ${ingest.n} > data/ingested/a.txt"
     outs: [data/ingested]
 "#;
+
+/// [`HALF_WRITING`]'s project; `ingest.n` is what it writes into `a.txt`.
+fn half_writing() -> Project {
+    Project::new().file("pipeline.yaml", HALF_WRITING).file("params.yaml", "ingest:\n  n: a\n")
+}
 
 /// How many objects the store holds.
 fn count_objects(p: &Project) -> usize {
@@ -239,21 +244,21 @@ fn replaced_without_being_stored(p: &Project, pid: u32) {
 
 #[test]
 fn an_out_half_written_when_ctrl_c_came_is_named_as_such_and_replaced_without_being_stored() {
-    let p = Project::new().file("pipeline.yaml", HALF_WRITING);
+    let p = half_writing();
     let pid = interrupt_half_way(&p, libc::SIGINT);
     replaced_without_being_stored(&p, pid);
 }
 
 #[test]
 fn an_out_half_written_when_churnflow_was_killed_is_named_as_such_and_replaced_without_being_stored() {
-    let p = Project::new().file("pipeline.yaml", HALF_WRITING);
+    let p = half_writing();
     let pid = interrupt_half_way(&p, libc::SIGKILL);
     replaced_without_being_stored(&p, pid);
 }
 
 #[test]
 fn checkout_replaces_a_half_written_out_without_storing_it() {
-    let p = Project::new().file("pipeline.yaml", HALF_WRITING);
+    let p = half_writing();
     let pid = interrupt_half_way(&p, libc::SIGINT);
     let objects = count_objects(&p);
     let r = p.ok(&["checkout"]);
@@ -267,7 +272,7 @@ fn checkout_replaces_a_half_written_out_without_storing_it() {
 
 #[test]
 fn status_during_a_repro_says_the_out_is_being_written() {
-    let p = Project::new().file("pipeline.yaml", HALF_WRITING);
+    let p = half_writing();
     p.ok(&["repro"]);
     p.write("slow", "");
     let mut child = churnflow_in_background(&p, &["repro", "--force"]);
@@ -288,7 +293,7 @@ fn status_during_a_repro_says_the_out_is_being_written() {
 
 #[test]
 fn the_outs_of_a_failed_run_are_not_saved_as_a_hand_edit() {
-    let p = Project::new().file("pipeline.yaml", HALF_WRITING);
+    let p = half_writing();
     p.ok(&["repro"]);
     p.write("fail", "");
     assert_eq!(p.run(&["repro", "--force"]).code(), 1);
@@ -306,4 +311,18 @@ fn the_outs_of_a_failed_run_are_not_saved_as_a_hand_edit() {
     assert_eq!(p.read("data/ingested/a.txt"), "a\n");
     assert_eq!(count_objects(&p), objects);
     assert_eq!(markers(&p), 0);
+}
+
+#[test]
+fn an_experiment_does_not_take_a_half_written_out_for_a_hand_edit() {
+    let p = half_writing();
+    interrupt_half_way(&p, libc::SIGINT);
+    let r = p.ok(&["exp", "run", "-S", "ingest.n=b", "--name", "b"]);
+    assert!(!r.stderr().contains("changed outside churnflow"), "{}", r.all());
+    assert_eq!(p.read("data/ingested/part.txt"), "partial\n", "the project's workspace is untouched");
+    let r = p.ok(&["exp", "apply", "b"]);
+    assert!(!r.stderr().contains("changed outside churnflow"), "{}", r.all());
+    assert_eq!(p.read("data/ingested/a.txt"), "b\n");
+    assert_eq!(markers(&p), 0);
+    assert_eq!(p.ok(&["status"]).stdout().trim(), "Everything is up to date.");
 }
