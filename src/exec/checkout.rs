@@ -145,11 +145,13 @@ pub fn restore_outs(
             }
         }
         let every_out = stage.outs.iter().all(|o| entry.outs.contains_key(&o.path));
-        if done.problems.len() == problems_before && every_out && project.unfinished.get(&stage.name).is_some() {
-            project
-                .store
-                .run_recorded(&stage.name)
-                .map_err(|e| Error::io(format!("{}: cannot remove its unfinished-run marker", stage.name), e))?;
+        if done.problems.len() == problems_before
+            && every_out
+            && project.unfinished.get(&stage.name).is_some()
+        {
+            project.store.run_recorded(&stage.name).map_err(|e| {
+                Error::io(format!("{}: cannot remove its unfinished-run marker", stage.name), e)
+            })?;
         }
     }
     let _ = project.state.save();

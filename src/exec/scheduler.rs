@@ -519,7 +519,6 @@ fn lock_entry(
     }
 }
 
-
 /// Restores every out of `run` (which [`restorable::run_record`] found complete).
 fn restore_run(
     project: &Project,

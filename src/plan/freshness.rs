@@ -18,6 +18,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+/// Why a stage is stale. `OutModified` is a person's change to an out; an out that a run of
+/// the stage left unrecorded ([`crate::store::unfinished`]) is instead `OutHalfWritten`
+/// (that run was interrupted: Ctrl-C, killed), `OutFromFailedRun` or `OutBeingWritten` (the
+/// churnflow `pid` is running it now) — churnflow's own output, replaced without being saved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum StaleReason {
@@ -38,12 +42,8 @@ pub enum StaleReason {
     OutsChanged,
     OutMissing { path: String },
     OutModified { path: String },
-    /// The out is what a run of this stage that was interrupted (Ctrl-C, killed) left: its
-    /// own partial output, replaced without being saved.
     OutHalfWritten { path: String, pid: u32 },
-    /// The out is what a run of this stage that failed left.
     OutFromFailedRun { path: String },
-    /// A churnflow that is running now (`pid`) is writing the out.
     OutBeingWritten { path: String, pid: u32 },
     UpstreamStale { stage: String },
     BaselineChanged { old: Option<String>, new: String },
@@ -90,8 +90,12 @@ impl fmt::Display for StaleReason {
                 f,
                 "out {path} was left half-written by an interrupted run (pid {pid}); repro replaces it"
             ),
-            OutFromFailedRun { path } => write!(f, "out {path} was left by a run that failed; repro replaces it"),
-            OutBeingWritten { path, pid } => write!(f, "out {path} is being written by a running churnflow (pid {pid})"),
+            OutFromFailedRun { path } => {
+                write!(f, "out {path} was left by a run that failed; repro replaces it")
+            }
+            OutBeingWritten { path, pid } => {
+                write!(f, "out {path} is being written by a running churnflow (pid {pid})")
+            }
             UpstreamStale { stage } => write!(f, "upstream {stage} is stale"),
             BaselineChanged { old, new } => write!(
                 f,
@@ -259,7 +263,8 @@ fn left_unfinished(
             LeftBy::Interrupted { pid } => StaleReason::OutHalfWritten { path, pid },
             LeftBy::Failed => StaleReason::OutFromFailedRun { path },
         };
-        let modified = reasons.iter_mut().find(|r| matches!(r, StaleReason::OutModified { path } if *path == out.path));
+        let modified =
+            reasons.iter_mut().find(|r| matches!(r, StaleReason::OutModified { path } if *path == out.path));
         match modified {
             Some(slot) => *slot = reason,
             None => reasons.push(reason),

@@ -199,7 +199,10 @@ fn interrupt_half_way(p: &Project, signal: i32) -> u32 {
         assert_eq!(status.code(), Some(130));
     }
     std::fs::remove_file(p.path("slow")).unwrap();
-    assert!(p.path(&format!("artifacts/objects/{}", obj_rel(b"my edit\n"))).is_file(), "the hand edit was saved");
+    assert!(
+        p.path(&format!("artifacts/objects/{}", obj_rel(b"my edit\n"))).is_file(),
+        "the hand edit was saved"
+    );
     assert_eq!(p.read("data/ingested/part.txt"), "partial\n");
     assert!(!p.exists("data/ingested/a.txt"), "the run was stopped half-way");
     pid
@@ -303,7 +306,10 @@ fn the_outs_of_a_failed_run_are_not_saved_as_a_hand_edit() {
         status.starts_with("ingest: out data/ingested was left by a run that failed; repro replaces it\n"),
         "{status}"
     );
-    assert_eq!(p.ok(&["status", "--json"]).json()["stages"][0]["reasons"][0]["reason"], "out_from_failed_run");
+    assert_eq!(
+        p.ok(&["status", "--json"]).json()["stages"][0]["reasons"][0]["reason"],
+        "out_from_failed_run"
+    );
     std::fs::remove_file(p.path("fail")).unwrap();
     let objects = count_objects(&p);
     let r = p.ok(&["repro"]);
