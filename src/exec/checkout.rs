@@ -12,10 +12,37 @@ pub(crate) fn in_place(project: &Project, dest: &Path, record: &OutRecord) -> st
     Ok(project.state.hash_path(dest)?.as_ref().map(|h| h.hash()) == Some(record.hash.as_str()))
 }
 
+/// Before `out` of `stage` is replaced (by a run of the stage or from the store), by a caller
+/// holding the project lock: a hand edit there — content neither `known` (what the lock the
+/// workspace was written under records) nor the store knows — is saved into the store first
+/// and `warn` is told ([`crate::store::objects::Store::save_hand_edit`]). Content that a run
+/// of the stage left unfinished ([`crate::store::unfinished`]: interrupted or failed) is
+/// churnflow's own partial output: it is not saved, and `warn` is told that it is replaced.
+pub(crate) fn before_replace(
+    project: &Project,
+    stage: &str,
+    out: &str,
+    known: Option<&str>,
+    warn: &dyn Fn(&str),
+) {
+    let dest = project.root.join(out);
+    if let Some(run) = project.unfinished.get(stage).filter(|r| r.covers(out)) {
+        let current = project.state.hash_path(&dest).ok().flatten();
+        if current.is_some_and(|h| known != Some(h.hash()) && !project.store.has(h.hash())) {
+            warn(&format!("{stage}: out {out} was {}; it is replaced, not saved", run.left_text()));
+        }
+        return;
+    }
+    let saved = project.store.save_hand_edit(&project.state, &dest, known);
+    if let Some(warning) = saved.warning(stage, out) {
+        warn(&warning);
+    }
+}
+
 /// The one way an out is put back from the store (`repro` restoring a run or a frozen stage,
-/// `checkout`, `exp apply`): a hand edit at `out` — content neither `known` (what the lock
-/// the workspace was written under records) nor in the store — is saved into the store first
-/// and `warn` is told; then `record` is restored there and, for a file, its hash cached.
+/// `checkout`, `exp apply`): what is at `out` is dealt with by [`before_replace`] (a hand
+/// edit is saved into the store first); then `record` is restored there and, for a file, its
+/// hash cached.
 pub(crate) fn put_back(
     project: &Project,
     stage: &str,
@@ -25,10 +52,7 @@ pub(crate) fn put_back(
     warn: &dyn Fn(&str),
 ) -> std::result::Result<(), RestoreError> {
     let dest = project.root.join(out);
-    let saved = project.store.save_hand_edit(&project.state, &dest, known);
-    if let Some(warning) = saved.warning(stage, out) {
-        warn(&warning);
-    }
+    before_replace(project, stage, out, known, warn);
     project.store.restore(record, &dest)?;
     if !record.is_dir() {
         project.state.record(&dest, &record.hash);
@@ -65,7 +89,8 @@ pub struct CheckedOut {
 /// disk. `previous` is the lock the workspace's files were written under: a file matching
 /// neither is a hand edit, saved into the store first. `uncached`: outs marked `cache:
 /// false` are restored too (an experiment stored them); otherwise they are reported. With
-/// `named`, a selected stage the lock lacks is a problem too.
+/// `named`, a selected stage the lock lacks is a problem too. A stage whose outs are all as
+/// `lock` records afterwards loses its unfinished-run marker (the partial outs are gone).
 pub fn restore_outs(
     project: &Project,
     lock: &LockFile,
@@ -89,6 +114,7 @@ pub fn restore_outs(
             }
             continue;
         };
+        let problems_before = done.problems.len();
         for out in &stage.outs {
             let Some(record) = entry.outs.get(&out.path) else { continue };
             let dest = project.root.join(&out.path);
@@ -117,6 +143,15 @@ pub fn restore_outs(
                     stage.name, out.path, stage.name
                 )),
             }
+        }
+        let every_out = stage.outs.iter().all(|o| entry.outs.contains_key(&o.path));
+        if done.problems.len() == problems_before
+            && every_out
+            && project.unfinished.get(&stage.name).is_some()
+        {
+            project.store.run_recorded(&stage.name).map_err(|e| {
+                Error::io(format!("{}: cannot remove its unfinished-run marker", stage.name), e)
+            })?;
         }
     }
     let _ = project.state.save();

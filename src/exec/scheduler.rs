@@ -7,12 +7,16 @@
 //! stores them, writes the run record, and only then records the stage in pipeline.lock
 //! (rewritten atomically after every stage, so a crash keeps earlier progress). A stage that
 //! fails or is interrupted records nothing and its downstream stages do not start.
+//! Before a run touches its outs it leaves a marker ([`crate::store::unfinished`]), removed
+//! once the stage is recorded: the outs of a run that was interrupted or failed are then
+//! known for churnflow's own, and the next repro replaces them without saving them as a hand
+//! edit.
 //! On a store shared with other workspaces (an experiment's), a stage about to run first
 //! claims its run ([`crate::store::run_claim`]); one that another workspace computed
 //! meanwhile is restored instead.
 //! Why a stage failed is a [`StageFailure`], printed as `<stage>: FAILED: <error>`.
 use crate::error::{Error, Result};
-use crate::exec::checkout::{in_place, put_back};
+use crate::exec::checkout::{before_replace, in_place, put_back};
 use crate::exec::process;
 use crate::exec::progress::Progress;
 use crate::exec::stage_call::{self, CallFile};
@@ -96,6 +100,11 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
     // Forget stages that pipeline.yaml no longer has.
     let names: Vec<String> = project.pipeline.stages.iter().map(|s| s.name.clone()).collect();
     lock.stages.retain(|k, _| names.contains(k));
+    for gone in project.unfinished.stages().filter(|s| !names.iter().any(|n| n == s)) {
+        if let Err(e) = project.store.run_recorded(gone) {
+            progress.warn(&format!("warning: cannot remove the unfinished-run marker of '{gone}': {e}"));
+        }
+    }
 
     let mut pending: Vec<usize> =
         (0..n).map(|i| project.graph.upstream(i).into_iter().filter(|u| selected[*u]).count()).collect();
@@ -137,11 +146,17 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
             let name = project.pipeline.stages[i].name.clone();
             let succeeded = match outcome {
                 StageOutcome::UpToDate => {
+                    if project.unfinished.get(&name).is_some() {
+                        recorded(project, &name, progress);
+                    }
                     summary.up_to_date.push(name);
                     true
                 }
                 StageOutcome::Restored(entry) => {
                     record(&mut lock, &project.root, &name, entry)?;
+                    if project.unfinished.get(&name).is_some() {
+                        recorded(project, &name, progress);
+                    }
                     summary.restored.push(name);
                     true
                 }
@@ -155,6 +170,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                             Err(e) => {
                                 // Nothing recorded: the next repro re-evaluates and decides again.
                                 progress.warn(&format!("{name}: FAILED to update the registry: {e}"));
+                                failed_run(project, &name, progress);
                                 summary.failed.push(name.clone());
                                 block_downstream(project, i, &selected, &mut blocked);
                                 stop |= !opts.keep_going;
@@ -163,6 +179,7 @@ pub fn repro(project: &mut Project, opts: &ReproOptions, progress: &Progress) ->
                         }
                     }
                     record(&mut lock, &project.root, &name, entry)?;
+                    recorded(project, &name, progress);
                     summary.ran.push(name);
                     true
                 }
@@ -236,6 +253,20 @@ fn record(lock: &mut LockFile, root: &std::path::Path, name: &str, entry: StageL
     lock.save(root)
 }
 
+/// `name` is in pipeline.lock as its outs are: no run of it is unfinished any more.
+fn recorded(project: &Project, name: &str, progress: &Progress) {
+    if let Err(e) = project.store.run_recorded(name) {
+        progress.warn(&format!("warning: {name}: cannot remove its unfinished-run marker: {e}"));
+    }
+}
+
+/// The run of `name` this process started failed: its marker says so, and its outs stay.
+fn failed_run(project: &Project, name: &str, progress: &Progress) {
+    if let Err(e) = project.store.run_failed(name) {
+        progress.warn(&format!("warning: {name}: cannot mark its run failed: {e}"));
+    }
+}
+
 /// Why one stage failed (or stopped), as the line after `<stage>: FAILED: ` says it.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StageFailure {
@@ -244,6 +275,8 @@ pub(crate) enum StageFailure {
     /// A dep is missing, so there is no fingerprint to run with.
     #[error("cannot run: {}", .0.join("; "))]
     Blocked(Vec<String>),
+    #[error("cannot record that it starts writing its outs: {0}")]
+    MarkUnfinished(#[source] std::io::Error),
     #[error("cannot remove old out {out}: {source}")]
     RemoveOut { out: String, source: std::io::Error },
     #[error("cannot create {}: {source}", .dir.display())]
@@ -302,7 +335,8 @@ fn run_stage(
 ) -> StageOutcome {
     let stage = &project.pipeline.stages[i];
     let name = &stage.name;
-    let a = match assess(&project.root, stage, lock, &project.state, &project.registry, force) {
+    let unfinished = project.unfinished.get(name);
+    let a = match assess(&project.root, stage, lock, unfinished, &project.state, &project.registry, force) {
         Ok(a) => a,
         Err(e) => return fail(progress, name, StageFailure::Hash(e)),
     };
@@ -390,7 +424,10 @@ fn run_stage(
             progress.finish_failed(name, &format!("{name}: interrupted"));
             StageOutcome::Interrupted
         }
-        Err(e) => fail(progress, name, e),
+        Err(e) => {
+            failed_run(project, name, progress);
+            fail(progress, name, e)
+        }
     }
 }
 
@@ -482,22 +519,6 @@ fn lock_entry(
     }
 }
 
-/// Before a stage runs and its outs are removed: a hand edit is saved into the store, with a
-/// warning.
-fn save_hand_edit(
-    project: &Project,
-    stage: &Stage,
-    lock: Option<&StageLock>,
-    out: &str,
-    progress: &Progress,
-) {
-    let known = lock.and_then(|l| l.outs.get(out)).map(|r| r.hash.as_str());
-    let saved = project.store.save_hand_edit(&project.state, &project.root.join(out), known);
-    if let Some(warning) = saved.warning(&stage.name, out) {
-        progress.warn(&warning);
-    }
-}
-
 /// Restores every out of `run` (which [`restorable::run_record`] found complete).
 fn restore_run(
     project: &Project,
@@ -549,10 +570,18 @@ fn execute(
     progress: &Progress,
 ) -> Result<Option<String>, StageFailure> {
     let root = &project.root;
+    // First a hand edit of an out is saved (or a previous unfinished run's output dropped),
+    // then the marker says that this run is writing the outs, then they are removed: a run
+    // stopped at any point leaves no hand edit unsaved and no partial out unmarked.
+    let replaced: Vec<String> = stage.outs.iter().filter(|o| !o.persist).map(|o| o.path.clone()).collect();
+    for out in &replaced {
+        let known = lock.and_then(|l| l.outs.get(out)).map(|r| r.hash.as_str());
+        before_replace(project, &stage.name, out, known, &|w| progress.warn(w));
+    }
+    project.store.run_starts(&stage.name, replaced).map_err(StageFailure::MarkUnfinished)?;
     for out in &stage.outs {
         let path = root.join(&out.path);
         if !out.persist {
-            save_hand_edit(project, stage, lock, &out.path, progress);
             remove_path(&path).map_err(|source| StageFailure::RemoveOut { out: out.path.clone(), source })?;
         }
         if let Some(parent) = path.parent() {

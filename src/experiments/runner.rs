@@ -50,6 +50,9 @@ pub struct Sweep {
     pub skipped: Vec<String>,
     /// `persist: true` outs, copied into a scratch workspace rather than linked.
     copy: BTreeSet<String>,
+    /// Outs an unfinished run left in the project (`store::unfinished`), not mirrored: an
+    /// experiment restores or reruns them rather than take them for hand edits.
+    leave_out: BTreeSet<String>,
     /// Experiments at once, and stages at once within each.
     jobs: usize,
     stage_jobs: usize,
@@ -75,6 +78,13 @@ impl Sweep {
             .iter()
             .flat_map(|s| s.outs.iter().filter(|o| o.persist).map(|o| o.path.clone()))
             .collect();
+        let leave_out = project
+            .pipeline
+            .stages
+            .iter()
+            .filter_map(|s| project.unfinished.get(&s.name).map(|run| (s, run)))
+            .flat_map(|(s, run)| s.outs.iter().filter(|o| run.covers(&o.path)).map(|o| o.path.clone()))
+            .collect();
         warm_hash_cache(&project);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let jobs = jobs.max(1);
@@ -90,6 +100,7 @@ impl Sweep {
             targets,
             skipped,
             copy,
+            leave_out,
             jobs,
             stage_jobs: (cores / jobs).max(1),
         })
@@ -179,7 +190,7 @@ impl Sweep {
             let what = what.to_string();
             move |e| Error::io(what, e)
         };
-        let scratch = Scratch::create(&self.root, self.store.dir(), &exp.name, &self.copy)
+        let scratch = Scratch::create(&self.root, self.store.dir(), &exp.name, &self.copy, &self.leave_out)
             .map_err(io("cannot make the experiment's workspace"))?;
         let text = serde_yaml::to_string(&record.params)
             .map_err(|e| Error::BadInput(format!("cannot write the experiment's params: {e}")))?;

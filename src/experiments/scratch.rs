@@ -6,6 +6,9 @@
 //! making one costs a directory walk whatever the data's size, and the stages that the
 //! overrides do not touch find their outs present and fresh. A stage that reruns deletes its
 //! outs first (the links), never the project's files. Dropped, the workspace is deleted.
+//! Outs that an unfinished run left half-written in the project (`leave_out`, see
+//! [`crate::store::unfinished`]) are not mirrored: missing there, they are restored or rerun,
+//! never taken for a hand edit. Nor is `artifacts/` (with those markers) mirrored.
 use crate::store::objects::STORE_DIR;
 use std::collections::BTreeSet;
 use std::io;
@@ -17,17 +20,18 @@ pub struct Scratch {
 
 impl Scratch {
     /// Mirrors `project` into a new folder under `store_dir/tmp`; the relative paths in
-    /// `copy` are copied instead of linked.
+    /// `copy` are copied instead of linked, those in `leave_out` not mirrored at all.
     pub fn create(
         project: &Path,
         store_dir: &Path,
         name: &str,
         copy: &BTreeSet<String>,
+        leave_out: &BTreeSet<String>,
     ) -> io::Result<Scratch> {
         let tmp = store_dir.join("tmp");
         std::fs::create_dir_all(&tmp)?;
         let dir = tempfile::Builder::new().prefix(&format!("exp-{name}-")).tempdir_in(&tmp)?;
-        mirror(project, dir.path(), "", copy)?;
+        mirror(project, dir.path(), "", &Rules { copy, leave_out })?;
         Ok(Scratch { dir })
     }
 
@@ -41,7 +45,13 @@ impl Scratch {
     }
 }
 
-fn mirror(from: &Path, to: &Path, rel: &str, copy: &BTreeSet<String>) -> io::Result<()> {
+/// What [`mirror`] copies rather than links, and what it leaves out.
+struct Rules<'a> {
+    copy: &'a BTreeSet<String>,
+    leave_out: &'a BTreeSet<String>,
+}
+
+fn mirror(from: &Path, to: &Path, rel: &str, rules: &Rules<'_>) -> io::Result<()> {
     for entry in std::fs::read_dir(from.join(rel))? {
         let entry = entry?;
         let name = entry.file_name();
@@ -52,14 +62,17 @@ fn mirror(from: &Path, to: &Path, rel: &str, copy: &BTreeSet<String>) -> io::Res
             continue;
         }
         let child = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
+        if rules.leave_out.contains(&child) {
+            continue;
+        }
         let (src, dest): (PathBuf, PathBuf) = (from.join(&child), to.join(&child));
         let kind = entry.file_type()?;
         if kind.is_dir() {
             std::fs::create_dir(&dest)?;
-            mirror(from, to, &child, copy)?;
+            mirror(from, to, &child, rules)?;
         } else if kind.is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dest)?;
-        } else if copy.iter().any(|c| crate::pipeline::paths::is_within(&child, c))
+        } else if rules.copy.iter().any(|c| crate::pipeline::paths::is_within(&child, c))
             || std::fs::hard_link(&src, &dest).is_err()
         {
             std::fs::copy(&src, &dest)?;
@@ -86,7 +99,7 @@ mod tests {
         let store = p.join(STORE_DIR);
         std::fs::create_dir_all(store.join("objects")).unwrap();
         let copy = BTreeSet::from(["work".to_string()]);
-        let s = Scratch::create(p, &store, "t", &copy).unwrap();
+        let s = Scratch::create(p, &store, "t", &copy, &BTreeSet::new()).unwrap();
         let ino = |path: &Path| std::fs::metadata(path).unwrap().ino();
         assert_eq!(ino(&s.root().join("data/raw/x.csv")), ino(&p.join("data/raw/x.csv")), "linked");
         assert_ne!(ino(&s.root().join("work/state.db")), ino(&p.join("work/state.db")), "copied");
@@ -115,8 +128,24 @@ mod tests {
         }
         let store = p.join(STORE_DIR);
         std::fs::create_dir_all(&store).unwrap();
-        let s = Scratch::create(p, &store, "t", &BTreeSet::new()).unwrap();
+        let s = Scratch::create(p, &store, "t", &BTreeSet::new(), &BTreeSet::new()).unwrap();
         assert!(s.root().join("data/features.parquet").exists());
         assert!(!s.root().join(&leftover).exists(), "the temp file was mirrored");
+    }
+
+    #[test]
+    fn an_out_an_unfinished_run_left_is_not_mirrored() {
+        let project = tempfile::tempdir().unwrap();
+        let p = project.path();
+        for rel in ["data/ingested/part.parquet", "data/features.parquet"] {
+            std::fs::create_dir_all(p.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(p.join(rel), "x").unwrap();
+        }
+        let store = p.join(STORE_DIR);
+        std::fs::create_dir_all(&store).unwrap();
+        let leave_out = BTreeSet::from(["data/ingested".to_string()]);
+        let s = Scratch::create(p, &store, "t", &BTreeSet::new(), &leave_out).unwrap();
+        assert!(s.root().join("data/features.parquet").exists());
+        assert!(!s.root().join("data/ingested").exists(), "the half-written out was mirrored");
     }
 }

@@ -11,12 +11,17 @@ use crate::store::hashing::HashState;
 use crate::store::lockfile::StageLock;
 use crate::store::registry::Registry;
 use crate::store::short_hash;
+use crate::store::unfinished::{LeftBy, UnfinishedRun};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+/// Why a stage is stale. `OutModified` is a person's change to an out; an out that a run of
+/// the stage left unrecorded ([`crate::store::unfinished`]) is instead `OutHalfWritten`
+/// (that run was interrupted: Ctrl-C, killed), `OutFromFailedRun` or `OutBeingWritten` (the
+/// churnflow `pid` is running it now) — churnflow's own output, replaced without being saved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum StaleReason {
@@ -37,6 +42,9 @@ pub enum StaleReason {
     OutsChanged,
     OutMissing { path: String },
     OutModified { path: String },
+    OutHalfWritten { path: String, pid: u32 },
+    OutFromFailedRun { path: String },
+    OutBeingWritten { path: String, pid: u32 },
     UpstreamStale { stage: String },
     BaselineChanged { old: Option<String>, new: String },
     DefinitionChanged,
@@ -78,6 +86,16 @@ impl fmt::Display for StaleReason {
             OutsChanged => write!(f, "declared outs changed"),
             OutMissing { path } => write!(f, "out {path} is missing"),
             OutModified { path } => write!(f, "out {path} was modified"),
+            OutHalfWritten { path, pid } => write!(
+                f,
+                "out {path} was left half-written by an interrupted run (pid {pid}); repro replaces it"
+            ),
+            OutFromFailedRun { path } => {
+                write!(f, "out {path} was left by a run that failed; repro replaces it")
+            }
+            OutBeingWritten { path, pid } => {
+                write!(f, "out {path} is being written by a running churnflow (pid {pid})")
+            }
             UpstreamStale { stage } => write!(f, "upstream {stage} is stale"),
             BaselineChanged { old, new } => write!(
                 f,
@@ -122,11 +140,13 @@ impl Assessment {
     }
 }
 
-/// Assesses `stage` against its lock entry, hashing deps and outs through `state`.
+/// Assesses `stage` against its lock entry, hashing deps and outs through `state`;
+/// `unfinished` is the stage's run that was not recorded, if one left a marker.
 pub fn assess(
     root: &Path,
     stage: &Stage,
     lock: Option<&StageLock>,
+    unfinished: Option<&UnfinishedRun>,
     state: &HashState,
     registry: &Registry,
     force: bool,
@@ -159,6 +179,9 @@ pub fn assess(
             // Frozen: never rerun. Only missing or edited outs are reported.
             check_outs(root, stage, lock, state, &mut reasons)?;
             reasons.retain(|r| matches!(r, StaleReason::OutMissing { .. } | StaleReason::OutModified { .. }));
+            if let Some(run) = unfinished {
+                left_unfinished(root, stage, Some(lock), run, state, &mut reasons)?;
+            }
             return Ok(Assessment { fingerprint: Some(lock.fingerprint.clone()), deps, baseline, reasons });
         }
     }
@@ -181,6 +204,9 @@ pub fn assess(
                 }
             }
         },
+    }
+    if let Some(run) = unfinished {
+        left_unfinished(root, stage, lock, run, state, &mut reasons)?;
     }
     // A key declared both alone and inside its section is reported once.
     let mut unique: Vec<StaleReason> = Vec::with_capacity(reasons.len());
@@ -210,6 +236,38 @@ fn check_outs(
                 reasons.push(StaleReason::OutModified { path: out.path.clone() })
             }
             Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// An out that `run` (unrecorded) left, present and not what the lock records, is said to be
+/// that run's — in place of "was modified", or besides the other reasons.
+fn left_unfinished(
+    root: &Path,
+    stage: &Stage,
+    lock: Option<&StageLock>,
+    run: &UnfinishedRun,
+    state: &HashState,
+    reasons: &mut Vec<StaleReason>,
+) -> std::io::Result<()> {
+    for out in stage.outs.iter().filter(|o| run.covers(&o.path)) {
+        let Some(current) = state.hash_path(&root.join(&out.path))? else { continue };
+        let recorded = lock.and_then(|l| l.outs.get(&out.path)).map(|r| r.hash.as_str());
+        if recorded == Some(current.hash()) {
+            continue;
+        }
+        let path = out.path.clone();
+        let reason = match run.left_by() {
+            LeftBy::Running { pid } => StaleReason::OutBeingWritten { path, pid },
+            LeftBy::Interrupted { pid } => StaleReason::OutHalfWritten { path, pid },
+            LeftBy::Failed => StaleReason::OutFromFailedRun { path },
+        };
+        let modified =
+            reasons.iter_mut().find(|r| matches!(r, StaleReason::OutModified { path } if *path == out.path));
+        match modified {
+            Some(slot) => *slot = reason,
+            None => reasons.push(reason),
         }
     }
     Ok(())

@@ -31,7 +31,11 @@
 //! with the hash the lock records. The fingerprint is compared first; only on a mismatch is
 //! the lock entry diffed into typed [`freshness::StaleReason`]s (`param_changed`,
 //! `dep_changed`, `baseline_changed`, …), each with one sentence. A frozen stage is never
-//! stale for its inputs, only for missing or edited outs.
+//! stale for its inputs, only for missing or edited outs. An out that a run of the stage left
+//! unfinished ([`crate::store::unfinished`]: interrupted, failed, or running now) is stale for
+//! that reason (`out_half_written`, `out_from_failed_run`, `out_being_written`), never
+//! `out_modified`: only a person's change is called a modification, and only it is saved
+//! into the store before being replaced.
 //!
 //! # Restorable ([`restorable`])
 //!

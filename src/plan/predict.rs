@@ -34,6 +34,7 @@ pub fn plan(project: &Project, selected: &[bool], force: bool) -> Result<Vec<Pla
             &project.root,
             stage,
             project.lock.stages.get(&stage.name),
+            project.unfinished.get(&stage.name),
             &project.state,
             &project.registry,
             force,

@@ -8,6 +8,7 @@ use crate::store::hashing::HashState;
 use crate::store::lockfile::LockFile;
 use crate::store::objects::{OutRecord, Store};
 use crate::store::registry::Registry;
+use crate::store::unfinished::UnfinishedRuns;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,9 @@ pub struct Project {
     pub state: HashState,
     /// Champions and their history: the baseline that `evaluate` compares to.
     pub registry: Registry,
+    /// The stage runs that had not been recorded when the project was loaded: their outs
+    /// are churnflow's own partial output, not hand edits.
+    pub unfinished: UnfinishedRuns,
 }
 
 /// The project a command started in `start` works on: the nearest folder from `start` up that
@@ -52,7 +56,8 @@ impl Project {
         let graph = Graph::build(&pipeline)?;
         let lock = LockFile::load(root)?;
         let registry = Registry::load(root)?;
-        Ok(Project { root: root.to_path_buf(), pipeline, graph, lock, store, state, registry })
+        let unfinished = UnfinishedRuns::load(&store);
+        Ok(Project { root: root.to_path_buf(), pipeline, graph, lock, store, state, registry, unfinished })
     }
 
     /// Which stages a command acts on: all, or `targets` with their upstream stages

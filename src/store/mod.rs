@@ -8,7 +8,9 @@
 //! * [`project_lock`] — the `flock` that lets one churnflow at a time change the project;
 //! * [`run_claim`] — the `flock` that lets one workspace at a time compute a given stage run;
 //! * [`atomic`] — the one atomic writer (temp file, mode, rename, optional fsync);
-//! * [`reachable`] — what `gc` keeps: the objects of the kept locks and registry models.
+//! * [`reachable`] — what `gc` keeps: the objects of the kept locks and registry models;
+//! * [`unfinished`] — the marker of a stage run not recorded yet, so an out an interrupted or
+//!   failed run left is never taken for a hand edit.
 //!
 //! This layer knows files and hashes, not the pipeline: of the crate it imports only
 //! `error`. Of the stages crate it uses a few plain types: the model file
@@ -23,6 +25,7 @@ pub(crate) mod project_lock;
 pub(crate) mod reachable;
 pub(crate) mod registry;
 pub(crate) mod run_claim;
+pub(crate) mod unfinished;
 
 /// The form in which hashes are shown to people: the first 12 hex digits (the whole hash if
 /// it is shorter). JSON output and files always keep the full hash.
