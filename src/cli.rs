@@ -111,8 +111,10 @@ enum Command {
     /// Send stored outs and run records to a remote (only what it lacks).
     Push(commands::transfer::PushArgs),
     /// Receive the stored outs and run records pipeline.lock refers to from a remote.
+    #[command(after_help = commands::transfer::FETCH_EXAMPLES)]
     Fetch(commands::transfer::FetchArgs),
     /// Fetch from a remote, then check the outs out into the workspace.
+    #[command(after_help = commands::transfer::PULL_EXAMPLES)]
     Pull(commands::transfer::FetchArgs),
     /// Print a shell completion script.
     #[command(

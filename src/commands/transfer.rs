@@ -58,9 +58,15 @@ pub struct PushArgs {
     pub exps: bool,
 }
 
+/// `fetch --help`'s examples (the two commands share [`FetchArgs`]).
+pub const FETCH_EXAMPLES: &str =
+    "Examples:\n  churnflow fetch                # the objects pipeline.lock needs, into artifacts/\n  \
+    churnflow fetch --registry\n  churnflow fetch --exps --remote team";
+/// `pull --help`'s examples.
+pub const PULL_EXAMPLES: &str = "Examples:\n  churnflow pull\n  churnflow pull --registry\n  \
+    churnflow pull --registry --take-remote   # after another machine promoted first";
+
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  churnflow pull\n  churnflow fetch --registry\n  \
-    churnflow pull --registry --take-remote   # after another machine promoted first")]
 pub struct FetchArgs {
     #[command(flatten)]
     pub common: TransferArgs,

@@ -680,3 +680,18 @@ fn a_relative_folder_remote_is_stored_relative_and_serves_a_clone_beside_it() {
     let r = c.ok(&["repro", "--pull"]);
     assert!(r.stderr().contains("0 ran"), "{}", r.all());
 }
+
+#[test]
+fn fetch_help_shows_fetch_examples_and_pull_help_pull_examples() {
+    let p = Project::new();
+    let fetch = p.ok(&["fetch", "--help"]).stdout();
+    let examples = fetch.split("Examples:").nth(1).unwrap_or_else(|| panic!("{fetch}"));
+    assert!(examples.contains("churnflow fetch --registry"), "{fetch}");
+    assert!(!examples.contains("churnflow pull"), "fetch --help shows pull examples:\n{fetch}");
+    let pull = p.ok(&["pull", "--help"]).stdout();
+    let examples = pull.split("Examples:").nth(1).unwrap_or_else(|| panic!("{pull}"));
+    assert!(
+        examples.contains("churnflow pull --registry --take-remote") && !examples.contains("churnflow fetch"),
+        "{pull}"
+    );
+}
