@@ -64,7 +64,7 @@ impl Table {
         let widths = self.widths();
         let n = self.headers.len();
         let mut order: Vec<usize> = Vec::new();
-        for &i in priority.iter().chain(&(0..n).collect::<Vec<_>>()) {
+        for i in priority.iter().copied().chain(0..n) {
             if i < n && !order.contains(&i) {
                 order.push(i);
             }

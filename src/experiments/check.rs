@@ -34,8 +34,8 @@ pub fn check(root: &Path, params: &Params, given: &[Override], points: &[Point])
     let mut ignored: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); points.len()];
     let mut groups: Vec<((&str, String), Vec<usize>)> = Vec::new();
     for (i, point) in points.iter().enumerate() {
-        let values = overrides::apply(params, point);
-        let pipeline = match resolve(root, &spec, &Params::from_value(values.clone())) {
+        let point_params = Params::from_value(overrides::apply(params, point));
+        let pipeline = match resolve(root, &spec, &point_params) {
             Ok(pipeline) => pipeline,
             Err(diagnostics) => {
                 for d in diagnostics {
@@ -53,7 +53,7 @@ pub fn check(root: &Path, params: &Params, given: &[Override], points: &[Point])
         };
         for stage in &pipeline.stages {
             let StageAction::Builtin { kind, params_section, .. } = &stage.action else { continue };
-            let section = values.get(params_section.as_str()).unwrap_or(&Value::Null);
+            let section = point_params.root().get(params_section.as_str()).unwrap_or(&Value::Null);
             for (key, _) in point {
                 let Some(by) = churnflow_stages::unread_by(kind, section, key) else { continue };
                 ignored[i].insert(key);

@@ -75,7 +75,6 @@ pub use progress::{
 /// `DatasetBase` (dense `f64` records, `bool` or 0/1 `usize` labels, optional sample weights)
 /// and a fitted [`estimators::ChurnModel`] whose `predict` gives P(churned = 1).
 pub mod estimators {
-    pub use crate::model::estimators::reads_param;
     pub use crate::model::linfa_api::{
         ChurnLabel, ChurnModel, DecisionTreeParams, DecisionTreeValidParams, GradientBoostingParams,
         GradientBoostingValidParams, LogisticRegressionParams, LogisticRegressionValidParams,

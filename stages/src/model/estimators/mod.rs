@@ -291,13 +291,6 @@ impl Algorithm {
     }
 }
 
-/// [`Algorithm::reads`] for a `train.algorithm` value (`random_forest`); `None` for a name that
-/// is no algorithm.
-pub fn reads_param(algorithm: &str, key: &str) -> Option<bool> {
-    let algorithm = ALGORITHMS.iter().find(|a| a.name() == algorithm)?;
-    algorithm.reads(key)
-}
-
 impl TrainParams {
     /// Rejects values that cannot train (a usage error, before anything runs): the shared
     /// params, then every algorithm's own ([`Estimator::check_params`]) — whichever algorithm
@@ -331,17 +324,17 @@ mod tests {
 
     #[test]
     fn which_params_an_algorithm_reads_comes_from_its_declarations() {
-        assert_eq!(reads_param("logistic_regression", "l2"), Some(true));
-        assert_eq!(reads_param("gradient_boosting", "l2"), Some(true));
-        assert_eq!(reads_param("random_forest", "l2"), Some(false));
-        assert_eq!(reads_param("decision_tree", "n_trees"), Some(false));
-        assert_eq!(reads_param("logistic_regression", "max_depth"), Some(false));
-        assert_eq!(reads_param("random_forest", "log_terms"), Some(false));
-        // Shared params, and names that are no algorithm or no param: nothing claimed.
-        assert_eq!(reads_param("random_forest", "seed"), None);
-        assert_eq!(reads_param("random_forest", "threshold"), None);
-        assert_eq!(reads_param("random_forest", "nope"), None);
-        assert_eq!(reads_param("svm", "l2"), None);
+        use Algorithm::*;
+        assert_eq!(LogisticRegression.reads("l2"), Some(true));
+        assert_eq!(GradientBoosting.reads("l2"), Some(true));
+        assert_eq!(RandomForest.reads("l2"), Some(false));
+        assert_eq!(DecisionTree.reads("n_trees"), Some(false));
+        assert_eq!(LogisticRegression.reads("max_depth"), Some(false));
+        assert_eq!(RandomForest.reads("log_terms"), Some(false));
+        // Shared params, and names that are no param: nothing claimed.
+        assert_eq!(RandomForest.reads("seed"), None);
+        assert_eq!(RandomForest.reads("threshold"), None);
+        assert_eq!(RandomForest.reads("nope"), None);
     }
 
     #[test]
